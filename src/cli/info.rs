@@ -1,0 +1,75 @@
+//! `lrm info INSTANCE`: variant, size, attributes, distance rule.
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::problem::instance::fmt_num;
+use crate::problem::io::read_instance;
+use crate::problem::{Instance, Rounding};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// VRPLIB/TSPLIB instance (.vrp .tsp .atsp) or Solomon .txt.
+    instance: PathBuf,
+    /// Override the distance rule of coordinates: nint, exact, ceil or trunc1.
+    #[arg(long)]
+    round: Option<Rounding>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let inst = read_instance(&a.instance, a.round)?;
+    let facts = facts(&inst);
+    if a.json {
+        let map: serde_json::Map<String, serde_json::Value> = facts.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        println!("{}", crate::cli::json_line(&serde_json::Value::Object(map)));
+    } else {
+        for (k, v) in facts {
+            let shown = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            println!("{k:<16}{shown}");
+        }
+    }
+    Ok(())
+}
+
+fn facts(inst: &Instance) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    let n = inst.num_customers();
+    let backhauls = (1..=n).filter(|&j| inst.backhaul_of(j) > 0.0).count();
+    let mut out = vec![
+        ("name", json!(inst.name)),
+        ("variant", json!(inst.variant.to_string())),
+        ("customers", json!(n)),
+        ("nodes", json!(inst.num_nodes())),
+        ("distance_rule", json!(inst.weights.rule_name())),
+        ("integer_data", json!(inst.tolerance == 0.0)),
+        ("open_routes", json!(inst.variant.open)),
+    ];
+    if let Some(q) = inst.capacity {
+        out.push(("capacity", json!(q)));
+        out.push(("total_demand", json!(inst.linehaul.iter().sum::<f64>())));
+    }
+    if let Some(v) = inst.vehicles {
+        out.push(("vehicles", json!(v)));
+    }
+    if inst.backhaul.is_some() {
+        out.push(("backhaul_rule", json!(format!("{:?}", inst.backhaul_rule()).to_lowercase())));
+        out.push(("backhauls", json!(backhauls)));
+    }
+    if let Some(l) = inst.distance_limit {
+        out.push(("distance_limit", json!(fmt_num(l))));
+    }
+    if let Some(tw) = &inst.time_windows {
+        out.push(("horizon", json!(format!("[{}, {}]", fmt_num(tw[0][0]), fmt_num(tw[0][1])))));
+        out.push(("max_service", json!(inst.service.iter().copied().fold(0.0, f64::max))));
+    }
+    if inst.draft_limit.is_some() {
+        out.push(("draft_limits", json!(true)));
+    }
+    out
+}

@@ -1,0 +1,99 @@
+//! The command line: one file per subcommand, no logic beyond wiring.
+
+mod check;
+mod generate;
+mod info;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::error::{Error, Result};
+
+#[derive(Parser, Debug)]
+#[command(name = "lrm", version, about = "Transformer-based neural solvers for vehicle routing")]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train a policy from a TOML config.
+    Train(NotYet),
+    /// Solve instance files with a trained policy.
+    Solve(NotYet),
+    /// Measure scaling laws and throughput.
+    Bench(NotYet),
+    /// Evaluate a policy on a dataset against reference costs.
+    Eval(NotYet),
+    /// Generate instances (VRPLIB files or an .npz dataset).
+    Generate(generate::Args),
+    /// Check a solution against an instance: feasibility and cost.
+    Check(check::Args),
+    /// Describe an instance file: variant, size, attributes, distance rule.
+    Info(info::Args),
+}
+
+/// Arguments of a command whose issue has not landed yet.
+#[derive(clap::Args, Debug)]
+struct NotYet {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    rest: Vec<String>,
+}
+
+impl Cli {
+    pub fn init_tracing(&self) {
+        let level = match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn",
+            (false, 1) => "debug",
+            (false, _) => "trace",
+        };
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("lrm={level},{level}")));
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    }
+
+    /// Run the command; `Ok` carries the exit status (`check` exits 1 on an infeasible solution).
+    pub fn run(self) -> Result<i32> {
+        match self.command {
+            Command::Generate(a) => generate::run(a).map(|()| 0),
+            Command::Check(a) => check::run(a),
+            Command::Info(a) => info::run(a).map(|()| 0),
+            Command::Train(_) => not_yet("train", "the trainers"),
+            Command::Solve(_) => not_yet("solve", "the policy network and decoders"),
+            Command::Bench(_) => not_yet("bench", "the decoders and trainers"),
+            Command::Eval(_) => not_yet("eval", "the policy network and decoders"),
+        }
+    }
+}
+
+fn not_yet(command: &str, needs: &str) -> Result<i32> {
+    Err(Error::Failure(format!("`lrm {command}` is not available yet: it needs {needs}, which have not landed")))
+}
+
+/// One JSON object on one line with `", "` and `": "` separators (Python's
+/// `json.dumps` layout, so `lrm` and `vrpcheck.py` print alike).
+pub fn json_line(value: &serde_json::Value) -> String {
+    struct Spaced;
+    impl serde_json::ser::Formatter for Spaced {
+        fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+            if first { Ok(()) } else { w.write_all(b", ") }
+        }
+        fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+            w.write_all(b": ")
+        }
+        fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+            if first { Ok(()) } else { w.write_all(b", ") }
+        }
+    }
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Spaced);
+    serde::Serialize::serialize(value, &mut ser).expect("a JSON value serialises");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}

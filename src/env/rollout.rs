@@ -1,0 +1,157 @@
+//! One rollout: a partial solution of one instance, its route state and its mask.
+
+use crate::problem::rules::RouteState;
+use crate::problem::{Instance, Rule, Solution};
+
+/// Why a node is not allowed next (for diagnostics and tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forbidden {
+    /// The rollout is finished: only the depot (a no-op) is allowed.
+    Done,
+    /// The customer was already visited.
+    Visited,
+    /// A rule of `problem::rules` forbids it.
+    Rule(Rule),
+    /// The depot: the vehicle is there and a customer is still feasible (RouteFinder's rule),
+    /// or the TSP family's single route cannot close before every customer is visited.
+    DepotNotYet,
+    /// The depot: closing the route now would break a rule.
+    CannotClose(Rule),
+    /// Beyond this instance's nodes (padding in a batch of mixed sizes).
+    Padding,
+}
+
+/// The state of one rollout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rollout {
+    pub(crate) route: RouteState,
+    pub(crate) visited: Vec<bool>,
+    pub(crate) remaining: usize,
+    pub(crate) actions: Vec<usize>,
+    pub(crate) closed_cost: f64,
+    pub(crate) done: bool,
+    pub(crate) dead_end: bool,
+}
+
+impl Rollout {
+    pub fn new(inst: &Instance) -> Self {
+        Rollout {
+            route: RouteState::start(inst, planned_linehaul(inst)),
+            visited: vec![false; inst.num_nodes()],
+            remaining: inst.num_customers(),
+            actions: Vec::with_capacity(inst.num_nodes() * 2),
+            closed_cost: 0.0,
+            done: false,
+            dead_end: false,
+        }
+    }
+
+    /// Why `j` may not be next, or `Ok` when it may.
+    pub fn check(&self, inst: &Instance, j: usize) -> Result<(), Forbidden> {
+        if j >= inst.num_nodes() {
+            return Err(Forbidden::Padding);
+        }
+        if self.done {
+            return if j == 0 { Ok(()) } else { Err(Forbidden::Done) };
+        }
+        if j != 0 {
+            if self.visited[j] {
+                return Err(Forbidden::Visited);
+            }
+            return self.route.can_visit(inst, j).map_err(Forbidden::Rule);
+        }
+        if self.route.node == 0 || (inst.variant.is_tsp() && self.remaining > 0) {
+            // At the depot the depot is only allowed when no customer is, which
+            // `fill_mask` decides; a TSP tour closes once, at the end.
+            return Err(Forbidden::DepotNotYet);
+        }
+        match self.route.close_breach(inst) {
+            Some(b) => Err(Forbidden::CannotClose(b.rule())),
+            None => Ok(()),
+        }
+    }
+
+    /// Write this rollout's mask (`true` = allowed) into `mask` (one row of the
+    /// batch's width) and record a dead end: customers left, none allowed, and
+    /// no way to start afresh.
+    pub(crate) fn fill_mask(&mut self, inst: &Instance, mask: &mut [bool]) {
+        mask.fill(false);
+        let nodes = inst.num_nodes();
+        if self.done {
+            mask[0] = true;
+            return;
+        }
+        let mut any_customer = false;
+        for j in 1..nodes {
+            let ok = !self.visited[j] && self.route.can_visit(inst, j).is_ok();
+            mask[j] = ok;
+            any_customer |= ok;
+        }
+        let at_depot = self.route.node == 0;
+        mask[0] = if at_depot {
+            !any_customer
+        } else {
+            (!inst.variant.is_tsp() || self.remaining == 0) && self.route.close_breach(inst).is_none()
+        };
+        let stuck = !any_customer && self.remaining > 0 && (at_depot || !mask[0]);
+        if stuck {
+            self.dead_end = true;
+            self.done = true;
+            mask.fill(false);
+            mask[0] = true;
+        }
+    }
+
+    /// Apply an action already known to be allowed.
+    pub(crate) fn apply(&mut self, inst: &Instance, j: usize) {
+        if self.done {
+            return;
+        }
+        self.actions.push(j);
+        if j == 0 {
+            self.closed_cost += self.route.cost_if_closed(inst);
+            self.route = RouteState::start(inst, planned_linehaul(inst));
+            self.done = self.remaining == 0;
+        } else {
+            self.route.visit(inst, j);
+            self.visited[j] = true;
+            self.remaining -= 1;
+        }
+    }
+
+    /// Finished: every customer served and the last route closed, or a dead end.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Stopped with customers left that no route can take.
+    pub fn is_dead_end(&self) -> bool {
+        self.dead_end
+    }
+
+    /// Cost of the closed routes plus the open one as if closed now.
+    pub fn cost(&self, inst: &Instance) -> f64 {
+        let open_part = if self.route.visits > 0 { self.route.cost_if_closed(inst) } else { 0.0 };
+        self.closed_cost + open_part
+    }
+
+    /// The nodes chosen so far, 0 for the depot.
+    pub fn actions(&self) -> &[usize] {
+        &self.actions
+    }
+
+    /// The route under construction.
+    pub fn route(&self) -> &RouteState {
+        &self.route
+    }
+
+    pub fn solution(&self) -> Solution {
+        Solution::from_giant_tour(&self.actions)
+    }
+}
+
+/// A TSP-family tour carries every port's cargo from the start (TSPDL), so its
+/// total is known; a capacitated route's total grows as it goes.
+fn planned_linehaul(inst: &Instance) -> Option<f64> {
+    inst.variant.is_tsp().then(|| inst.linehaul.iter().sum())
+}

@@ -1,0 +1,13 @@
+//! `lrm`: transformer-based neural solvers for vehicle routing.
+//!
+//! Data flow (DESIGN.md): file or generator -> [`problem::Instance`] (original
+//! units) -> [`env::Env`] (B instances x P rollouts, masks from
+//! [`problem::rules`]) -> policy and decoders -> [`problem::Solution`] ->
+//! [`problem::evaluate`].
+
+pub mod cli;
+pub mod env;
+pub mod error;
+pub mod problem;
+
+pub use error::{Error, Result};

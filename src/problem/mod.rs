@@ -1,0 +1,15 @@
+//! The routing domain: plain Rust, no Burn, original units.
+
+pub mod distance;
+pub mod generate;
+pub mod instance;
+pub mod io;
+pub mod rules;
+pub mod solution;
+pub mod variant;
+
+pub use distance::{Rounding, Weights};
+pub use instance::{Instance, InstanceData};
+pub use rules::{Breach, RouteState, Rule};
+pub use solution::{evaluate, Evaluation, Solution, Violation};
+pub use variant::{Backhaul, Family, Variant};

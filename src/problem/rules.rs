@@ -1,0 +1,286 @@
+//! THE constraint rules of FORMAT.md, as a route-state machine.
+//!
+//! Every feasibility decision in `lrm` comes through here: the evaluator walks a
+//! finished route with [`RouteState::visit_breach`], the environment's masks ask
+//! [`RouteState::can_visit`], and later searches do the same. Nothing else
+//! re-implements a rule.
+//!
+//! A route's load depends on its *total* linehaul, which a route under
+//! construction does not know yet. The state therefore keeps two summaries that
+//! stay exact as the total grows: `peak_excess` (the largest backhaul-minus-
+//! linehaul over prefixes: the mixed-backhaul load peaks at total + that) and
+//! `draft_headroom` (the smallest draft limit plus linehaul delivered before that
+//! port: the total may not exceed it). When the total is known in advance (an
+//! evaluated route, or a TSPDL tour that carries every port's cargo) pass it as
+//! `planned_linehaul` and the checks are the plain on-board-load rules.
+
+use super::instance::Instance;
+use super::variant::Backhaul;
+
+/// The rule a visit or a closing would break.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    /// Classic backhauls: a linehaul customer after a backhaul customer.
+    Precedence,
+    /// Linehaul, backhaul or mixed on-board load above capacity.
+    Capacity,
+    /// Load on arrival above the port's draft limit.
+    DraftLimit,
+    /// Arrival after the window closes, or back at the depot after it closes.
+    TimeWindow,
+    /// Route length above the distance limit.
+    DistanceLimit,
+}
+
+impl Rule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Precedence => "precedence",
+            Rule::Capacity => "capacity",
+            Rule::DraftLimit => "draft-limit",
+            Rule::TimeWindow => "time-window",
+            Rule::DistanceLimit => "distance-limit",
+        }
+    }
+}
+
+/// A broken rule with the numbers that broke it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Breach {
+    Precedence { after: usize },
+    Linehaul { load: f64, capacity: f64 },
+    Backhaul { load: f64, capacity: f64 },
+    /// Mixed backhauls: load on board; `after` is `None` when leaving the depot.
+    Load { load: f64, after: Option<usize>, capacity: f64 },
+    Draft { customer: usize, load: f64, limit: f64 },
+    Window { arrival: f64, late: f64 },
+    DepotReturn { at: f64, late: f64 },
+    Distance { length: f64, limit: f64 },
+}
+
+impl Breach {
+    pub fn rule(&self) -> Rule {
+        match self {
+            Breach::Precedence { .. } => Rule::Precedence,
+            Breach::Linehaul { .. } | Breach::Backhaul { .. } | Breach::Load { .. } => Rule::Capacity,
+            Breach::Draft { .. } => Rule::DraftLimit,
+            Breach::Window { .. } | Breach::DepotReturn { .. } => Rule::TimeWindow,
+            Breach::Distance { .. } => Rule::DistanceLimit,
+        }
+    }
+}
+
+/// The state of one route under construction: where it is, what it carries,
+/// when it leaves, how long it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouteState {
+    /// Current node (0 at the depot).
+    pub node: usize,
+    /// Customers visited on this route.
+    pub visits: usize,
+    /// Linehaul delivered so far.
+    pub linehaul: f64,
+    /// Backhaul picked up so far.
+    pub backhaul: f64,
+    /// Departure time from `node`.
+    pub time: f64,
+    /// Length travelled so far (no return arc).
+    pub length: f64,
+    /// The route's total linehaul when known in advance.
+    pub planned_linehaul: Option<f64>,
+    first_backhaul: Option<usize>,
+    peak_excess: f64,
+    peak_after: Option<usize>,
+    draft_headroom: f64,
+    draft_port: usize,
+}
+
+impl RouteState {
+    /// A new route at the depot, leaving at the depot's early time.
+    pub fn start(inst: &Instance, planned_linehaul: Option<f64>) -> Self {
+        RouteState {
+            node: 0,
+            visits: 0,
+            linehaul: 0.0,
+            backhaul: 0.0,
+            time: inst.window(0)[0],
+            length: 0.0,
+            planned_linehaul,
+            first_backhaul: None,
+            peak_excess: 0.0,
+            peak_after: None,
+            draft_headroom: f64::INFINITY,
+            draft_port: 0,
+        }
+    }
+
+    /// The route's total linehaul if it visits `j` next (and, unless planned, closes after).
+    #[inline]
+    fn total_with(&self, lin_j: f64) -> f64 {
+        self.planned_linehaul.unwrap_or(self.linehaul + lin_j)
+    }
+
+    /// The first rule that visiting `j` next breaks, in the evaluator's order
+    /// (precedence, capacity, draft, time window, length); `None` when it breaks none.
+    /// Exact: no look-ahead beyond `j` itself.
+    pub fn visit_breach(&self, inst: &Instance, j: usize) -> Option<Breach> {
+        let tol = inst.tolerance;
+        let (lin, back) = (inst.linehaul[j], inst.backhaul_of(j));
+        let rule = inst.backhaul_rule();
+        if rule == Backhaul::Classic && lin > 0.0 {
+            if let Some(after) = self.first_backhaul {
+                return Some(Breach::Precedence { after });
+            }
+        }
+        let total = self.total_with(lin);
+        if let (Some(q), false) = (inst.capacity, inst.variant.is_tsp()) {
+            if let Some(b) = capacity_breach(self, rule, j, lin, back, total, q, tol) {
+                return Some(b);
+            }
+        }
+        if let Some(limits) = &inst.draft_limit {
+            if total > self.draft_headroom + tol {
+                let port = self.draft_port;
+                let load = total - self.draft_headroom + limits[port];
+                return Some(Breach::Draft { customer: port, load, limit: limits[port] });
+            }
+            let load = total - self.linehaul;
+            if load > limits[j] + tol {
+                return Some(Breach::Draft { customer: j, load, limit: limits[j] });
+            }
+        }
+        let d = inst.distance(self.node, j);
+        let late = inst.window(j)[1];
+        if self.time + d > late + tol {
+            return Some(Breach::Window { arrival: self.time + d, late });
+        }
+        if let Some(limit) = inst.distance_limit {
+            if self.length + d > limit + tol {
+                return Some(Breach::Distance { length: self.length + d, limit });
+            }
+        }
+        None
+    }
+
+    /// What closing the route now breaks: the depot's closing time and the
+    /// length limit, both with the return arc, and neither for open routes.
+    pub fn close_breach(&self, inst: &Instance) -> Option<Breach> {
+        if inst.variant.open {
+            return None;
+        }
+        let tol = inst.tolerance;
+        let back = inst.distance(self.node, 0);
+        let late = inst.window(0)[1];
+        if self.time + back > late + tol {
+            return Some(Breach::DepotReturn { at: self.time + back, late });
+        }
+        if let Some(limit) = inst.distance_limit {
+            if self.length + back > limit + tol {
+                return Some(Breach::Distance { length: self.length + back, limit });
+            }
+        }
+        None
+    }
+
+    /// Whether `j` may be visited next by a constructive decoder: the visit breaks
+    /// no rule and the route can still be closed right after it (RouteFinder's
+    /// masks: back at the depot in time and within the length limit).
+    pub fn can_visit(&self, inst: &Instance, j: usize) -> Result<(), Rule> {
+        if let Some(b) = self.visit_breach(inst, j) {
+            return Err(b.rule());
+        }
+        if inst.variant.open {
+            return Ok(());
+        }
+        let tol = inst.tolerance;
+        let d = inst.distance(self.node, j);
+        let home = inst.distance(j, 0);
+        if inst.time_windows.is_some() {
+            let [early, _] = inst.window(j);
+            let back_at = (self.time + d).max(early) + inst.service[j] + home;
+            if back_at > inst.window(0)[1] + tol {
+                return Err(Rule::TimeWindow);
+            }
+        }
+        if let Some(limit) = inst.distance_limit {
+            if self.length + d + home > limit + tol {
+                return Err(Rule::DistanceLimit);
+            }
+        }
+        Ok(())
+    }
+
+    /// Move to customer `j`. Does not check: ask [`Self::visit_breach`] or
+    /// [`Self::can_visit`] first.
+    pub fn visit(&mut self, inst: &Instance, j: usize) {
+        let d = inst.distance(self.node, j);
+        let (lin, back) = (inst.linehaul[j], inst.backhaul_of(j));
+        self.time = (self.time + d).max(inst.window(j)[0]) + inst.service[j];
+        self.length += d;
+        if let Some(limits) = &inst.draft_limit {
+            if limits[j] + self.linehaul < self.draft_headroom {
+                self.draft_headroom = limits[j] + self.linehaul;
+                self.draft_port = j;
+            }
+        }
+        self.linehaul += lin;
+        self.backhaul += back;
+        if self.backhaul - self.linehaul > self.peak_excess {
+            self.peak_excess = self.backhaul - self.linehaul;
+            self.peak_after = Some(j);
+        }
+        if back > 0.0 && self.first_backhaul.is_none() {
+            self.first_backhaul = Some(j);
+        }
+        self.node = j;
+        self.visits += 1;
+    }
+
+    /// The route's cost if closed now: its length plus the return arc unless open.
+    pub fn cost_if_closed(&self, inst: &Instance) -> f64 {
+        if inst.variant.open {
+            self.length
+        } else {
+            self.length + inst.distance(self.node, 0)
+        }
+    }
+
+    /// Room left for linehaul on this route (RouteFinder's "available load"):
+    /// after a backhaul under classic rules, the room left for backhauls.
+    pub fn available_load(&self, inst: &Instance) -> Option<f64> {
+        let q = inst.capacity.filter(|_| !inst.variant.is_tsp())?;
+        Some(match inst.backhaul_rule() {
+            Backhaul::Mixed => q - (self.linehaul + self.peak_excess),
+            _ if self.first_backhaul.is_some() => q - self.backhaul,
+            _ => q - self.linehaul,
+        })
+    }
+
+    /// Length left under the distance limit, when there is one.
+    pub fn remaining_distance(&self, inst: &Instance) -> Option<f64> {
+        inst.distance_limit.map(|l| l - self.length)
+    }
+}
+
+/// Capacity rules for visiting `j` (linehaul `lin`, backhaul `back`) when the
+/// route's total linehaul would be `total`.
+fn capacity_breach(s: &RouteState, rule: Backhaul, j: usize, lin: f64, back: f64, total: f64, capacity: f64, tol: f64) -> Option<Breach> {
+    match rule {
+        Backhaul::Mixed => {
+            let peak = total + s.peak_excess;
+            if peak > capacity + tol {
+                let after = if s.peak_excess > 0.0 { s.peak_after } else { None };
+                return Some(Breach::Load { load: peak, after, capacity });
+            }
+            let load_after = total - (s.linehaul + lin) + (s.backhaul + back);
+            (load_after > capacity + tol).then_some(Breach::Load { load: load_after, after: Some(j), capacity })
+        }
+        _ => {
+            if total > capacity + tol {
+                return Some(Breach::Linehaul { load: total, capacity });
+            }
+            let picked = s.backhaul + back;
+            (picked > capacity + tol).then_some(Breach::Backhaul { load: picked, capacity })
+        }
+    }
+}
