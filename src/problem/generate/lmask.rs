@@ -121,7 +121,9 @@ pub fn tspdl(rng: &mut impl Rng, n: usize, hardness: Hardness) -> InstanceData {
         Hardness::Medium => 0.75,
         Hardness::Easy => 0.5,
     };
-    let constrained = ((share * (n + 1) as f64) as usize).min(n);
+    // LMask's count, capped at n - 1: n limits in 1..n-1 can never pass the
+    // rejection test (LMask's loop never ends below n = 9 for hard instances).
+    let constrained = ((share * (n + 1) as f64) as usize).min(n.saturating_sub(1));
     let mut ports: Vec<usize> = (1..=n).collect();
     ports.shuffle(rng);
     let mut limits = vec![n as f64; n + 1];

@@ -12,7 +12,7 @@ use super::coords::f32q;
 use crate::problem::instance::InstanceData;
 use crate::problem::variant::{Backhaul, Variant};
 
-/// RouteFinder's horizon: the depot window is `[0, 4.6]`.
+/// RouteFinder's horizon: the depot window is `[0, 4.6]` (as float32, like all generated data).
 pub const MAX_TIME: f64 = 4.6;
 /// Share of backhaul customers when B is on.
 pub const BACKHAUL_RATIO: f64 = 0.2;
@@ -63,7 +63,7 @@ pub fn attributes(rng: &mut impl Rng, variant: &Variant, coords: &[[f64; 2]], di
     let round_trip = (1..nodes).map(|j| distance(0, j) + distance(j, 0)).fold(0.0, f64::max);
     let low = round_trip + 1e-6;
     let high = 2.8f64.max(round_trip + 2e-6);
-    let limit = f32q(low + (high - low) * rng.random::<f64>()).max(low);
+    let limit = f32q(low + (high - low) * rng.random::<f64>());
 
     let mut data = InstanceData { capacity: Some(capacity(n)), ..Default::default() };
     if variant.backhaul == Backhaul::None {
@@ -87,7 +87,7 @@ pub fn attributes(rng: &mut impl Rng, variant: &Variant, coords: &[[f64; 2]], di
 /// so that `d_0i <= start` and `start + width + s + d_i0 <= 4.6`.
 fn time_windows(rng: &mut impl Rng, depot_trip: &[f64]) -> (Vec<[f64; 2]>, Vec<f64>) {
     let nodes = depot_trip.len();
-    let mut windows = vec![[0.0, MAX_TIME]; nodes];
+    let mut windows = vec![[0.0, f32q(MAX_TIME)]; nodes];
     let mut service = vec![0.0; nodes];
     for j in 1..nodes {
         let s = 0.15 + 0.03 * rng.random::<f64>();

@@ -156,8 +156,12 @@ pub fn write_arrays(path: &Path, arrays: &[(&str, Array, Dtype)]) -> Result<()> 
 
 /// Read a dataset: one instance per row, variant inferred per instance from the
 /// arrays present (RouteFinder stores only the attributes a set has; in mixed
-/// sets, switched-off attributes hold their defaults: no backhaul demand,
-/// windows `[0, inf]`, an infinite limit, `open_route` false).
+/// sets, switched-off attributes hold their defaults: windows `[0, inf]`, an
+/// infinite limit, `open_route` false). Backhauls are on wherever
+/// `demand_backhaul` is stored, even for an instance that drew no backhaul
+/// customer, except where `backhaul_class` is 0: `lrm` writes 0 for the
+/// instances of a mixed set whose B is off (RouteFinder's classes are 1 and 2,
+/// and zero backhaul demand constrains nothing under either).
 pub fn read_dataset(path: &Path) -> Result<Vec<Instance>> {
     let arrays = read_arrays(path)?;
     let locs = arrays.get("locs").ok_or_else(|| Error::bad_input(path, None, "no 'locs' array: not a routing dataset"))?;
@@ -240,9 +244,9 @@ impl Shapes<'_> {
             let demands = |a: &Array| std::iter::once(0.0).chain(a.row(b).iter().map(|&x| unscale(x, scale))).collect::<Vec<f64>>();
             d.capacity = Some(capacity * scale);
             d.linehaul = Some(demands(lin));
-            let backhaul = self.backhaul.map(demands).filter(|v| v.iter().any(|&x| x > 0.0));
-            let mixed = self.class.is_some_and(|c| c.row(b)[0] == 2.0);
-            let kind = match (&backhaul, mixed) {
+            let class = self.class.map_or(1.0, |c| c.row(b)[0]);
+            let backhaul = self.backhaul.map(demands).filter(|_| class != 0.0);
+            let kind = match (&backhaul, class == 2.0) {
                 (None, _) => Backhaul::None,
                 (Some(_), true) => Backhaul::Mixed,
                 (Some(_), false) => Backhaul::Classic,
@@ -304,7 +308,13 @@ pub fn write_dataset(path: &Path, instances: &[Instance]) -> Result<()> {
         if any(&|i| i.backhaul.is_some()) {
             let back = |i: &Instance| (1..nodes).map(|j| i.backhaul_of(j) / q(i)).collect();
             arrays.push(("demand_backhaul", gather(vec![n], &back), Dtype::F4));
-            let class = |i: &Instance| vec![if i.variant.backhaul == Backhaul::Mixed { 2.0 } else { 1.0 }];
+            let class = |i: &Instance| {
+                vec![match (&i.backhaul, i.variant.backhaul) {
+                    (None, _) => 0.0,
+                    (Some(_), Backhaul::Mixed) => 2.0,
+                    (Some(_), _) => 1.0,
+                }]
+            };
             arrays.push(("backhaul_class", gather(vec![1], &class), Dtype::F4));
         }
         if any(&|i| i.variant.open) {

@@ -129,7 +129,7 @@ impl<'a> Raw<'a> {
     fn spec_count(&self, key: &str) -> Result<Option<(usize, usize)>> {
         match self.spec_number(key)? {
             Some((v, ln)) if v.fract() != 0.0 || v > u32::MAX as f64 => {
-                Err(self.err(Some(ln), format!("{key} must be an integer, got {:?}", self.specs[key].0)))
+                Err(self.err(Some(ln), format!("{key} must be a whole number below 2^32, got {:?}", self.specs[key].0)))
             }
             Some((v, ln)) => Ok(Some((v as usize, ln))),
             None => Ok(None),
@@ -351,6 +351,9 @@ impl<'a> Raw<'a> {
             for j in cells(i) {
                 let (tok, ln) = it.next().expect("counted");
                 let v = parse_number(self.path, ln, tok, "EDGE_WEIGHT_SECTION")?;
+                if v < 0.0 && i != j {
+                    return Err(self.err(Some(ln), format!("EDGE_WEIGHT_SECTION: negative weight {tok} from node {} to node {}", i + 1, j + 1)));
+                }
                 m[i * n + j] = v;
                 if format != "FULL_MATRIX" {
                     m[j * n + i] = v;

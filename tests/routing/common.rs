@@ -1,0 +1,103 @@
+//! Shared paths and the bridge to the independent checker `vrpcheck.py`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `../shared` beside the checkout (where CI puts it).
+pub fn shared() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    assert!(p.join("tools/vrpcheck.py").exists(), "../shared/tools/vrpcheck.py not found beside the checkout ({})", p.display());
+    p
+}
+
+pub fn lrm() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lrm"))
+}
+
+/// A fresh temporary directory under the target dir, removed by the OS never:
+/// kept small and named per test so failures can be inspected.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// What vrpcheck said about one (instance, solution) pair.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub feasible: Option<bool>,
+    pub cost: Option<f64>,
+    pub violation: Option<String>,
+}
+
+/// Run vrpcheck on many pairs in one Python process (`--json` each).
+pub fn vrpcheck_many(pairs: &[(PathBuf, PathBuf)]) -> Vec<Verdict> {
+    let tools = shared().join("tools");
+    let driver = r#"
+import io, json, sys, contextlib
+sys.path.insert(0, sys.argv[1])
+import vrpcheck
+for line in sys.stdin:
+    inst, sol = line.rstrip("\n").split("\t")
+    vrpcheck.WARNINGS.clear()
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+        vrpcheck.main([inst, sol, "--json"])
+    print(buf.getvalue().strip(), flush=True)
+"#;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(driver)
+        .arg(&tools)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs vrpcheck.py");
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for (i, s) in pairs {
+            writeln!(stdin, "{}\t{}", i.display(), s.display()).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "vrpcheck driver failed");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let verdicts: Vec<Verdict> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("vrpcheck printed {l:?}: {e}"));
+            Verdict {
+                feasible: v["feasible"].as_bool(),
+                cost: v["cost"].as_f64(),
+                violation: v["violation"].as_str().or(v["error"].as_str()).map(String::from),
+            }
+        })
+        .collect();
+    assert_eq!(verdicts.len(), pairs.len(), "one verdict per pair");
+    verdicts
+}
+
+/// The rule a vrpcheck message names, in lrm's rule names.
+pub fn rule_of_message(msg: &str) -> &'static str {
+    let table = [
+        ("after backhaul customer", "precedence"),
+        ("exceeds capacity", "capacity"),
+        ("draft limit", "draft-limit"),
+        ("time window closes", "time-window"),
+        ("depot closes", "time-window"),
+        ("distance limit", "distance-limit"),
+        ("not visited", "missing-customer"),
+        ("visited more than once", "repeated-customer"),
+        ("unknown customer", "unknown-customer"),
+        ("is empty", "empty-route"),
+        ("exceed the fleet", "fleet"),
+        ("needs exactly one route", "route-count"),
+    ];
+    table.iter().find(|(k, _)| msg.contains(k)).map_or("unknown", |(_, r)| r)
+}
+
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}

@@ -1,0 +1,140 @@
+//! The batched environment: masks by RouteFinder's conventions, multi-start
+//! resets, snapshots, selection, context, and errors on masked actions.
+
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use lrm::env::{Env, Forbidden};
+use lrm::problem::generate::{GeneratorConfig, Problem};
+use lrm::problem::io::read_instance;
+use lrm::problem::{Instance, Rule};
+
+use crate::common::shared;
+
+fn instances(name: &str, n: usize, count: usize) -> Arc<[Instance]> {
+    Arc::from(GeneratorConfig::new(Problem::Variant(name.parse().unwrap())).generate(n, count, 21))
+}
+
+fn run_to_end(env: &mut Env, rng: &mut ChaCha8Rng) {
+    while !env.all_done() {
+        let a = env.random_actions(rng);
+        env.step(&a).unwrap();
+    }
+}
+
+#[test]
+fn the_depot_is_masked_at_the_depot_while_a_customer_is_feasible() {
+    let env = Env::new(instances("CVRP", 10, 2), 3);
+    for r in 0..env.num_rollouts() {
+        let row = env.mask_row(r);
+        assert!(!row[0], "at the start the depot is masked");
+        assert!(row[1..].iter().all(|&m| m), "every customer fits an empty vehicle");
+    }
+}
+
+#[test]
+fn multi_start_resets_visit_the_chosen_first_customers() {
+    let mut env = Env::new(instances("VRPBLTW", 20, 2), 20);
+    let first: Vec<usize> = (0..40).map(|r| r % 20 + 1).collect();
+    env.reset(Some(&first)).unwrap();
+    let ctx = env.context();
+    assert_eq!(ctx.current, first);
+    for r in 0..env.num_rollouts() {
+        assert!(!env.mask_row(r)[first[r]], "a visited customer is masked");
+        assert!(env.mask_row(r)[0], "away from the depot it may always return");
+        assert!(ctx.time[r] > 0.0 && ctx.remaining_distance[r].is_finite() && ctx.available_load[r] <= 30.0);
+    }
+}
+
+#[test]
+fn masked_actions_are_errors_that_change_nothing() {
+    let mut env = Env::new(instances("CVRP", 10, 1), 2);
+    let before = env.snapshot();
+    let err = env.step(&[0, 3]).unwrap_err().to_string();
+    assert!(err.contains("rollout 0 may not go to node 0"), "{err}");
+    assert_eq!(env.snapshot(), before);
+    env.step(&[3, 4]).unwrap();
+    let err = env.step(&[3, 5]).unwrap_err().to_string();
+    assert!(err.contains("Visited"), "{err}");
+}
+
+#[test]
+fn a_rule_that_forbids_a_customer_is_named() {
+    let inst = read_instance(&shared().join("tools/testdata/vrptw.vrp"), None).unwrap();
+    let mut env = Env::new(Arc::from(vec![inst]), 1);
+    // Customer 3 (window [0, 6]) after customer 2 (reached at 10) is too late.
+    env.step(&[2]).unwrap();
+    let inst = env.instance_of(0).clone();
+    assert_eq!(env.rollout(0).check(&inst, 3), Err(Forbidden::Rule(Rule::TimeWindow)));
+    assert!(!env.mask_row(0)[3]);
+}
+
+#[test]
+fn snapshot_and_restore_replay_exactly() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut env = Env::new(instances("OVRPMBLTW", 30, 3), 4);
+    for _ in 0..5 {
+        let a = env.random_actions(&mut rng);
+        env.step(&a).unwrap();
+    }
+    let snap = env.snapshot();
+    let mut replay = rng.clone();
+    run_to_end(&mut env, &mut rng);
+    let first = (env.solutions(), env.costs());
+    env.restore(&snap);
+    run_to_end(&mut env, &mut replay);
+    assert_eq!((env.solutions(), env.costs()), first);
+}
+
+#[test]
+fn select_keeps_chosen_rollouts_per_instance() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut env = Env::new(instances("VRPTW", 15, 2), 3);
+    for _ in 0..4 {
+        let a = env.random_actions(&mut rng);
+        env.step(&a).unwrap();
+    }
+    let sols = env.solutions();
+    env.select(&[2, 2, 0, 4, 3, 5]).unwrap();
+    assert_eq!(env.per_instance(), 3);
+    let kept = env.solutions();
+    assert_eq!(kept, vec![sols[2].clone(), sols[2].clone(), sols[0].clone(), sols[4].clone(), sols[3].clone(), sols[5].clone()]);
+    env.select(&[1, 4]).unwrap();
+    assert_eq!(env.per_instance(), 1);
+    assert!(env.select(&[3, 0]).is_err(), "index 3 is not a rollout of instance 0");
+    run_to_end(&mut env, &mut rng);
+}
+
+#[test]
+fn a_batch_may_mix_sizes_and_variants() {
+    let mut all: Vec<Instance> = instances("CVRP", 10, 1).to_vec();
+    all.extend(instances("TSPTW", 25, 1).iter().cloned());
+    all.extend(instances("OVRPL", 5, 1).iter().cloned());
+    let mut env = Env::new(Arc::from(all), 2);
+    assert_eq!(env.width(), 26);
+    assert!(env.mask_row(4)[6..].iter().all(|&m| !m), "padding is never allowed");
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    run_to_end(&mut env, &mut rng);
+    let done = env.done();
+    assert!(done.iter().all(|&d| d));
+}
+
+#[test]
+fn tsp_tours_close_only_at_the_end_and_dead_ends_are_reported() {
+    let mut env = Env::new(instances("TSP", 6, 1), 1);
+    env.step(&[1]).unwrap();
+    assert!(!env.mask_row(0)[0], "a TSP tour cannot close early");
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    run_to_end(&mut env, &mut rng);
+    assert_eq!(env.rollout(0).solution().routes.len(), 1);
+    // Hard TSPTW: uniformly random tours run into windows that have closed.
+    let mut env = Env::new(instances("TSPTW", 49, 8), 8);
+    run_to_end(&mut env, &mut rng);
+    let dead = (0..env.num_rollouts()).filter(|&r| env.rollout(r).is_dead_end()).count();
+    assert!(dead > 0, "random decoding hits dead ends on hard TSPTW");
+    for r in (0..env.num_rollouts()).filter(|&r| env.rollout(r).is_dead_end()) {
+        assert_eq!(env.mask_row(r)[0], true, "a finished rollout allows only the no-op");
+    }
+}

@@ -1,0 +1,155 @@
+//! Files written by `lrm` read back identically: VRPLIB, `.sol`, `.npz`
+//! datasets and reference solutions; written VRPLIB uses PyVRP's field names.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use lrm::env::Env;
+use lrm::problem::generate::{GeneratorConfig, Problem};
+use lrm::problem::io::{npz, read_instance, solution, vrplib};
+use lrm::problem::variant::all_variants;
+use lrm::problem::{evaluate, Instance, Variant};
+
+use crate::common::{lrm, temp_dir};
+
+fn assert_same(a: &Instance, b: &Instance, what: &str) {
+    assert_eq!(a.variant, b.variant, "{what}: variant");
+    assert_eq!(a.coords, b.coords, "{what}: coords");
+    assert_eq!(a.weights, b.weights, "{what}: weights");
+    assert_eq!(a.capacity, b.capacity, "{what}: capacity");
+    assert_eq!(a.linehaul, b.linehaul, "{what}: linehaul");
+    assert_eq!(a.backhaul, b.backhaul, "{what}: backhaul");
+    assert_eq!(a.time_windows, b.time_windows, "{what}: windows");
+    assert_eq!(a.service, b.service, "{what}: service");
+    assert_eq!(a.distance_limit, b.distance_limit, "{what}: limit");
+    assert_eq!(a.draft_limit, b.draft_limit, "{what}: draft");
+    assert_eq!(a.tolerance, b.tolerance, "{what}: tolerance");
+}
+
+fn generated(v: Variant, n: usize, count: usize) -> Vec<Instance> {
+    let v = Variant { asymmetric: v.asymmetric && !(v.is_tsp() && (v.time_windows || v.draft_limit)), ..v };
+    GeneratorConfig::new(Problem::Variant(v)).generate(n, count, 3)
+}
+
+#[test]
+fn vrplib_files_round_trip_for_every_variant() {
+    let dir = temp_dir("vrplib_round_trip");
+    for v in all_variants() {
+        for inst in generated(v, 15, 2) {
+            let path = dir.join(format!("{}.vrp", inst.name));
+            vrplib::write(&path, &inst).unwrap();
+            let back = read_instance(&path, None).unwrap();
+            assert_same(&inst, &back, &inst.name);
+            assert_eq!(back.name, inst.name);
+            assert_eq!(vrplib::to_string(&back), vrplib::to_string(&inst));
+        }
+    }
+}
+
+#[test]
+fn written_vrplib_uses_the_field_names_pyvrp_reads() {
+    // PyVRP's documented specifications and sections (docs/dev/supported_vrplib_fields),
+    // plus DRAFT_LIMIT_SECTION, which only TSPDL files carry.
+    let pyvrp = [
+        "NAME", "TYPE", "COMMENT", "DIMENSION", "CAPACITY", "VEHICLES", "VEHICLES_MAX_DISTANCE", "EDGE_WEIGHT_TYPE",
+        "EDGE_WEIGHT_FORMAT", "SERVICE_TIME", "NODE_COORD_SECTION", "DEMAND_SECTION", "BACKHAUL_SECTION",
+        "TIME_WINDOW_SECTION", "SERVICE_TIME_SECTION", "EDGE_WEIGHT_SECTION", "DEPOT_SECTION", "EOF",
+    ];
+    for v in all_variants() {
+        let inst = &generated(v, 8, 1)[0];
+        for line in vrplib::to_string(inst).lines() {
+            let key = line.split([' ', ':']).next().unwrap();
+            let numeric = key.parse::<f64>().is_ok();
+            assert!(numeric || pyvrp.contains(&key) || (key == "DRAFT_LIMIT_SECTION" && v.draft_limit), "{v}: {key}");
+        }
+    }
+}
+
+#[test]
+fn solution_files_round_trip_with_their_cost() {
+    let dir = temp_dir("sol_round_trip");
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for name in ["CVRP", "OVRPBLTW", "TSPTW", "ATSP"] {
+        let instances = generated(name.parse().unwrap(), 30, 2);
+        let mut env = Env::new(Arc::from(instances.clone()), 1);
+        while !env.all_done() {
+            let a = env.random_actions(&mut rng);
+            env.step(&a).unwrap();
+        }
+        for (inst, sol) in instances.iter().zip(env.solutions()) {
+            let cost = evaluate(inst, &sol).cost;
+            let path = dir.join(format!("{}.sol", inst.name));
+            solution::write(&path, &sol, cost).unwrap();
+            let back = solution::read(&path).unwrap();
+            assert_eq!(back.solution, sol);
+            assert_eq!(back.cost, Some(cost), "{name}: the cost line keeps every digit");
+        }
+    }
+}
+
+#[test]
+fn npz_datasets_round_trip_for_every_family() {
+    let dir = temp_dir("npz_round_trip");
+    let sets: Vec<(&str, Vec<Instance>)> = vec![
+        ("mixed", GeneratorConfig::new(Problem::Mixed { mixed_backhaul: false }).generate(20, 16, 9)),
+        ("mixed_mb", GeneratorConfig::new(Problem::Mixed { mixed_backhaul: true }).generate(20, 16, 9)),
+        ("vrpbltw", generated("VRPBLTW".parse().unwrap(), 50, 4)),
+        ("tsptw", generated("TSPTW".parse().unwrap(), 19, 4)),
+        ("tspdl", generated("TSPDL".parse().unwrap(), 19, 4)),
+        ("atsp", generated("ATSP".parse().unwrap(), 12, 4)),
+        ("acvrp", generated("ACVRP".parse().unwrap(), 12, 4)),
+    ];
+    for (name, instances) in sets {
+        let path = dir.join(format!("{name}.npz"));
+        npz::write_dataset(&path, &instances).unwrap();
+        let back = npz::read_dataset(&path).unwrap();
+        assert_eq!(back.len(), instances.len());
+        for (a, b) in instances.iter().zip(&back) {
+            assert_same(a, b, &format!("{name}: {}", a.name));
+        }
+        // Written again, the file is byte for byte the same.
+        let again = dir.join(format!("{name}-again.npz"));
+        npz::write_dataset(&again, &back).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap(), "{name}");
+    }
+}
+
+#[test]
+fn reference_solution_files_round_trip() {
+    let dir = temp_dir("reference_round_trip");
+    let instances = generated("VRPTW".parse().unwrap(), 20, 3);
+    let mut env = Env::new(Arc::from(instances.clone()), 1);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    while !env.all_done() {
+        let a = env.random_actions(&mut rng);
+        env.step(&a).unwrap();
+    }
+    let sols = env.solutions();
+    let costs: Vec<f64> = instances.iter().zip(&sols).map(|(i, s)| evaluate(i, s).cost).collect();
+    let path = dir.join("20_sol_lrm.npz");
+    npz::write_reference(&path, &costs, &sols).unwrap();
+    let (c, s) = npz::read_reference(&path).unwrap();
+    assert_eq!(c, costs);
+    assert_eq!(s.unwrap(), sols);
+}
+
+#[test]
+fn generate_command_writes_vrplib_files_and_datasets() {
+    let dir = temp_dir("generate_cmd");
+    let out = lrm().args(["generate", "--problem", "VRPTW", "--size", "12", "--count", "3", "--seed", "1", "--out"]).arg(dir.join("vrptw")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let files: Vec<_> = std::fs::read_dir(dir.join("vrptw")).unwrap().collect();
+    assert_eq!(files.len(), 3);
+    let out = lrm().args(["generate", "--problem", "mixed", "--size", "12", "--count", "5", "--seed", "1", "--distribution", "mixed", "--out"]).arg(dir.join("m.npz")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(npz::read_dataset(&dir.join("m.npz")).unwrap().len(), 5);
+    let same_seed = GeneratorConfig::new(Problem::Variant("VRPTW".parse().unwrap())).generate(12, 3, 1);
+    let first = read_instance(&dir.join("vrptw").join(format!("{}.vrp", same_seed[0].name)), None).unwrap();
+    assert_same(&first, &same_seed[0], "lrm generate = the library's generator");
+    let bad = lrm().args(["generate", "--problem", "VRPXX", "--size", "5", "--out"]).arg(dir.join("x")).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(!Path::new(&dir.join("x")).exists());
+}
