@@ -82,10 +82,9 @@ impl Rollout {
             return;
         }
         let mut any_customer = false;
-        for j in 1..nodes {
-            let ok = !self.visited[j] && self.route.can_visit(inst, j).is_ok();
-            mask[j] = ok;
-            any_customer |= ok;
+        for (j, allowed) in mask.iter_mut().enumerate().take(nodes).skip(1) {
+            *allowed = !self.visited[j] && self.route.can_visit(inst, j).is_ok();
+            any_customer |= *allowed;
         }
         let at_depot = self.route.node == 0;
         mask[0] = if at_depot {

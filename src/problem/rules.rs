@@ -125,18 +125,15 @@ impl RouteState {
     /// Exact: no look-ahead beyond `j` itself.
     pub fn visit_breach(&self, inst: &Instance, j: usize) -> Option<Breach> {
         let tol = inst.tolerance;
-        let (lin, back) = (inst.linehaul[j], inst.backhaul_of(j));
-        let rule = inst.backhaul_rule();
-        if rule == Backhaul::Classic && lin > 0.0 {
+        let lin = inst.linehaul[j];
+        if inst.backhaul_rule() == Backhaul::Classic && lin > 0.0 {
             if let Some(after) = self.first_backhaul {
                 return Some(Breach::Precedence { after });
             }
         }
         let total = self.total_with(lin);
-        if let (Some(q), false) = (inst.capacity, inst.variant.is_tsp()) {
-            if let Some(b) = capacity_breach(self, rule, j, lin, back, total, q, tol) {
-                return Some(b);
-            }
+        if let Some(b) = self.capacity_breach(inst, j, total) {
+            return Some(b);
         }
         if let Some(limits) = &inst.draft_limit {
             if total > self.draft_headroom + tol {
@@ -160,6 +157,26 @@ impl RouteState {
             }
         }
         None
+    }
+
+    /// Capacity rules for visiting `j` when the route's total linehaul would be `total`.
+    fn capacity_breach(&self, inst: &Instance, j: usize, total: f64) -> Option<Breach> {
+        let capacity = inst.capacity.filter(|_| !inst.variant.is_tsp())?;
+        let (lin, back, tol) = (inst.linehaul[j], inst.backhaul_of(j), inst.tolerance);
+        if inst.backhaul_rule() == Backhaul::Mixed {
+            let peak = total + self.peak_excess;
+            if peak > capacity + tol {
+                let after = if self.peak_excess > 0.0 { self.peak_after } else { None };
+                return Some(Breach::Load { load: peak, after, capacity });
+            }
+            let load_after = total - (self.linehaul + lin) + (self.backhaul + back);
+            return (load_after > capacity + tol).then_some(Breach::Load { load: load_after, after: Some(j), capacity });
+        }
+        if total > capacity + tol {
+            return Some(Breach::Linehaul { load: total, capacity });
+        }
+        let picked = self.backhaul + back;
+        (picked > capacity + tol).then_some(Breach::Backhaul { load: picked, capacity })
     }
 
     /// What closing the route now breaks: the depot's closing time and the
@@ -259,28 +276,5 @@ impl RouteState {
     /// Length left under the distance limit, when there is one.
     pub fn remaining_distance(&self, inst: &Instance) -> Option<f64> {
         inst.distance_limit.map(|l| l - self.length)
-    }
-}
-
-/// Capacity rules for visiting `j` (linehaul `lin`, backhaul `back`) when the
-/// route's total linehaul would be `total`.
-fn capacity_breach(s: &RouteState, rule: Backhaul, j: usize, lin: f64, back: f64, total: f64, capacity: f64, tol: f64) -> Option<Breach> {
-    match rule {
-        Backhaul::Mixed => {
-            let peak = total + s.peak_excess;
-            if peak > capacity + tol {
-                let after = if s.peak_excess > 0.0 { s.peak_after } else { None };
-                return Some(Breach::Load { load: peak, after, capacity });
-            }
-            let load_after = total - (s.linehaul + lin) + (s.backhaul + back);
-            (load_after > capacity + tol).then_some(Breach::Load { load: load_after, after: Some(j), capacity })
-        }
-        _ => {
-            if total > capacity + tol {
-                return Some(Breach::Linehaul { load: total, capacity });
-            }
-            let picked = s.backhaul + back;
-            (picked > capacity + tol).then_some(Breach::Backhaul { load: picked, capacity })
-        }
     }
 }

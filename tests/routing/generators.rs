@@ -50,8 +50,7 @@ fn every_time_window_is_reachable_from_and_back_to_the_depot() {
         for inst in config(name).generate(100, 20, 3) {
             let tw = inst.time_windows.as_ref().unwrap();
             assert_eq!(tw[0], [0.0, mtvrp::MAX_TIME as f32 as f64]);
-            for j in 1..inst.num_nodes() {
-                let [e, l] = tw[j];
+            for (j, &[e, l]) in tw.iter().enumerate().skip(1) {
                 let s = inst.service[j];
                 assert!((0.15..=0.18).contains(&(s as f32 as f64)), "service {s}");
                 assert!((0.18 - 1e-6..=0.2 + 1e-6).contains(&(l - e)), "width {}", l - e);

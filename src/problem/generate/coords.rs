@@ -9,21 +9,16 @@ use rand_distr::{Distribution as _, Normal};
 use serde::{Deserialize, Serialize};
 
 /// How node coordinates are drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Distribution {
     /// U[0,1]^2 (RouteFinder, POMO).
+    #[default]
     Uniform,
     /// Every point from one of `clusters` Gaussians (centres uniform, `std` each), clipped to the square.
     Clustered { clusters: usize, std: f64 },
     /// Each point uniform with probability `uniform_share`, otherwise from a Gaussian cluster (LRM-1B).
     Mixed { clusters: usize, std: f64, uniform_share: f64 },
-}
-
-impl Default for Distribution {
-    fn default() -> Self {
-        Distribution::Uniform
-    }
 }
 
 /// Defaults for the named distributions: 5 clusters of standard deviation 0.07, half uniform.
@@ -62,7 +57,7 @@ impl Distribution {
     pub fn validate(&self) -> Result<(), String> {
         match *self {
             Distribution::Uniform => Ok(()),
-            Distribution::Clustered { clusters, std } | Distribution::Mixed { clusters, std, .. } if clusters == 0 || !(std > 0.0) => {
+            Distribution::Clustered { clusters, std } | Distribution::Mixed { clusters, std, .. } if clusters == 0 || std.is_nan() || std <= 0.0 => {
                 Err(format!("clusters must be >= 1 and std > 0 (got {clusters} and {std})"))
             }
             Distribution::Mixed { uniform_share, .. } if !(0.0..=1.0).contains(&uniform_share) => {
