@@ -88,3 +88,29 @@ fn no_prefix_of_a_valid_file_panics_the_readers() {
         }
     }
 }
+
+#[test]
+fn malformed_datasets_are_errors_naming_the_array() {
+    use lrm::problem::io::npz::{write_arrays, Array, Dtype};
+    let dir = crate::common::temp_dir("bad_npz");
+    let locs = || Array::new(vec![2, 3, 2], vec![0.5; 12]);
+    let cases: Vec<(&str, Vec<(&str, Array, Dtype)>, &str)> = vec![
+        ("scalar", vec![("locs", locs(), Dtype::F4), ("demand_linehaul", Array::new(vec![], vec![1.0]), Dtype::F4)], "demand_linehaul"),
+        ("short", vec![("locs", locs(), Dtype::F4), ("demand_linehaul", Array::new(vec![2, 1], vec![1.0; 2]), Dtype::F4)], "demand_linehaul"),
+        ("rows", vec![("locs", locs(), Dtype::F4), ("demand_linehaul", Array::new(vec![3, 2], vec![1.0; 6]), Dtype::F4)], "demand_linehaul"),
+        ("no_locs", vec![("demand", Array::new(vec![2, 3], vec![1.0; 6]), Dtype::F4)], "no 'locs'"),
+        ("flat_locs", vec![("locs", Array::new(vec![2, 6], vec![0.5; 12]), Dtype::F4)], "'locs' must have shape"),
+        ("over_capacity", vec![
+            ("locs", locs(), Dtype::F4),
+            ("demand_linehaul", Array::new(vec![2, 2], vec![0.5, 1.5, 0.5, 0.5]), Dtype::F4),
+            ("vehicle_capacity", Array::new(vec![2, 1], vec![1.0; 2]), Dtype::F4),
+        ], "instance 0: demand 1.5 of node 3 exceeds the capacity 1"),
+    ];
+    for (name, arrays, words) in cases {
+        let path = dir.join(format!("{name}.npz"));
+        write_arrays(&path, &arrays).unwrap();
+        let err = npz::read_dataset(&path).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{name}");
+        assert!(err.to_string().contains(words), "{name}: {err}");
+    }
+}

@@ -176,7 +176,9 @@ pub fn read_dataset(path: &Path) -> Result<Vec<Instance>> {
     }
     let expect = |name: &str, tail: &[usize]| -> Result<Option<&Array>> {
         match arrays.get(name) {
-            Some(a) if a.shape[1..] != *tail => Err(Error::bad_input(path, None, format!("array {name} must have shape [B, {tail:?}], got {:?}", a.shape))),
+            Some(a) if a.shape.get(1..) != Some(tail) => {
+                Err(Error::bad_input(path, None, format!("array {name} must have shape [B, {tail:?}], got {:?}", a.shape)))
+            }
             other => Ok(other),
         }
     };
