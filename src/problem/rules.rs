@@ -278,3 +278,104 @@ impl RouteState {
         inst.distance_limit.map(|l| l - self.length)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::instance::InstanceData;
+    use crate::problem::variant::Variant;
+
+    /// Depot at the origin, customers on a line at x = 1, 2, ...; capacity 10.
+    fn line(variant: &str, linehaul: &[f64], backhaul: Option<&[f64]>) -> Instance {
+        let n = linehaul.len();
+        let data = InstanceData {
+            coords: Some((0..=n).map(|i| [i as f64, 0.0]).collect()),
+            capacity: Some(10.0),
+            linehaul: Some(std::iter::once(0.0).chain(linehaul.iter().copied()).collect()),
+            backhaul: backhaul.map(|b| std::iter::once(0.0).chain(b.iter().copied()).collect()),
+            ..Default::default()
+        };
+        Instance::new(variant.parse::<Variant>().unwrap(), data).unwrap()
+    }
+
+    fn walk(inst: &Instance, route: &[usize]) -> Result<RouteState, Rule> {
+        let mut s = RouteState::start(inst, None);
+        for &c in route {
+            s.can_visit(inst, c)?;
+            s.visit(inst, c);
+        }
+        Ok(s)
+    }
+
+    #[test]
+    fn mixed_backhaul_load_peaks_are_exact_while_the_route_grows() {
+        // Customer 1 picks up 7, customer 2 delivers 5: 2 then 1 peaks at 7,
+        // 1 then 2 leaves with 5 and peaks at 12 after the pickup.
+        let inst = line("VRPMB", &[0.0, 5.0], Some(&[7.0, 0.0]));
+        assert!(walk(&inst, &[2, 1]).is_ok());
+        assert_eq!(walk(&inst, &[1, 2]).err(), Some(Rule::Capacity));
+        let s = walk(&inst, &[2, 1]).unwrap();
+        assert_eq!(s.available_load(&inst), Some(3.0));
+        // Classic backhauls forbid the order mixed ones allow, and allow backhaul-only routes.
+        let classic = line("VRPB", &[0.0, 5.0], Some(&[7.0, 0.0]));
+        assert_eq!(walk(&classic, &[1, 2]).err(), Some(Rule::Precedence));
+        assert!(walk(&classic, &[2, 1]).is_ok() && walk(&classic, &[1]).is_ok());
+    }
+
+    #[test]
+    fn capacity_counts_the_route_total() {
+        let inst = line("CVRP", &[4.0, 4.0, 3.0], None);
+        assert!(walk(&inst, &[1, 2]).is_ok());
+        assert_eq!(walk(&inst, &[1, 2, 3]).err(), Some(Rule::Capacity));
+        let s = walk(&inst, &[1]).unwrap();
+        assert_eq!(s.available_load(&inst), Some(6.0));
+        assert_eq!(s.cost_if_closed(&inst), 2.0);
+    }
+
+    #[test]
+    fn draft_limits_hold_on_arrival_with_the_whole_cargo_aboard() {
+        // Three ports of one unit each; port 3 takes at most 1 aboard, so it must come last.
+        let mut data = InstanceData {
+            coords: Some((0..=3).map(|i| [i as f64, 0.0]).collect()),
+            linehaul: Some(vec![0.0, 1.0, 1.0, 1.0]),
+            draft_limit: Some(vec![3.0, 3.0, 2.0, 1.0]),
+            ..Default::default()
+        };
+        data.rounding = Some(crate::problem::Rounding::Nint);
+        let inst = Instance::new("TSPDL".parse().unwrap(), data).unwrap();
+        let tour = |route: &[usize]| {
+            let mut s = RouteState::start(&inst, Some(3.0));
+            route.iter().try_for_each(|&c| {
+                s.can_visit(&inst, c)?;
+                s.visit(&inst, c);
+                Ok::<(), Rule>(())
+            })
+        };
+        assert!(tour(&[1, 2, 3]).is_ok());
+        assert_eq!(tour(&[3]).err(), Some(Rule::DraftLimit));
+        assert_eq!(tour(&[2]).err(), Some(Rule::DraftLimit), "port 2 takes at most 2 aboard: it cannot come first");
+    }
+
+    #[test]
+    fn windows_and_limits_look_ahead_to_the_return_arc() {
+        let mut data = InstanceData {
+            coords: Some(vec![[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]]),
+            capacity: Some(10.0),
+            linehaul: Some(vec![0.0, 1.0, 1.0]),
+            time_windows: Some(vec![[0.0, 15.0], [0.0, 100.0], [0.0, 100.0]]),
+            distance_limit: Some(100.0),
+            ..Default::default()
+        };
+        data.rounding = Some(crate::problem::Rounding::Nint);
+        let inst = Instance::new("VRPLTW".parse().unwrap(), data.clone()).unwrap();
+        // Customer 2 is reached at 10 and back home at 20, after the depot closes at 15.
+        assert_eq!(RouteState::start(&inst, None).can_visit(&inst, 2), Err(Rule::TimeWindow));
+        assert!(RouteState::start(&inst, None).visit_breach(&inst, 2).is_none(), "the visit itself is on time");
+        let open = Instance::new("OVRPLTW".parse().unwrap(), data.clone()).unwrap();
+        assert!(RouteState::start(&open, None).can_visit(&open, 2).is_ok(), "open routes never return");
+        data.time_windows = None;
+        data.distance_limit = Some(15.0);
+        let limited = Instance::new("VRPL".parse().unwrap(), data).unwrap();
+        assert_eq!(RouteState::start(&limited, None).can_visit(&limited, 2), Err(Rule::DistanceLimit));
+    }
+}
