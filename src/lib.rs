@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod env;
 pub mod error;
+pub mod model;
 pub mod problem;
 
 pub use error::{Error, Result};

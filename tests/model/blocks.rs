@@ -1,0 +1,157 @@
+//! Each block does what its paper says: spectral norm finds the largest
+//! singular value, Sinkhorn makes rows and columns sum to one, ReZero starts as
+//! the identity, masks zero attention.
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::{AutodiffModule, Module};
+use burn::tensor::{Distribution, Tensor, TensorData};
+
+use lrm::model::blocks::*;
+
+type B = Flex;
+type Ad = Autodiff<Flex>;
+
+fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().to_vec().unwrap()
+}
+
+/// Largest singular value of a row-major `rows x cols` matrix, in f64 by the
+/// cyclic Jacobi eigenvalue method on `A^T A`: independent of the code under test.
+fn largest_singular_value(a: &[f32], rows: usize, cols: usize) -> f64 {
+    let mut m = vec![0.0f64; cols * cols];
+    for i in 0..cols {
+        for j in 0..cols {
+            m[i * cols + j] = (0..rows).map(|r| a[r * cols + i] as f64 * a[r * cols + j] as f64).sum();
+        }
+    }
+    for _ in 0..100 {
+        for p in 0..cols {
+            for q in p + 1..cols {
+                let (app, aqq, apq) = (m[p * cols + p], m[q * cols + q], m[p * cols + q]);
+                if apq.abs() < 1e-300 {
+                    continue;
+                }
+                let theta = (aqq - app) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let (c, s) = (1.0 / (t * t + 1.0).sqrt(), t / (t * t + 1.0).sqrt());
+                for k in 0..cols {
+                    let (mkp, mkq) = (m[k * cols + p], m[k * cols + q]);
+                    m[k * cols + p] = c * mkp - s * mkq;
+                    m[k * cols + q] = s * mkp + c * mkq;
+                }
+                for k in 0..cols {
+                    let (mpk, mqk) = (m[p * cols + k], m[q * cols + k]);
+                    m[p * cols + k] = c * mpk - s * mqk;
+                    m[q * cols + k] = s * mpk + c * mqk;
+                }
+            }
+        }
+    }
+    (0..cols).map(|i| m[i * cols + i]).fold(0.0, f64::max).sqrt()
+}
+
+#[test]
+fn spectral_norm_finds_the_largest_singular_value_and_normalises_to_one() {
+    let device = Default::default();
+    <Ad as burn::tensor::backend::Backend>::seed(&device, 1);
+    let layer = SpectralLinearConfig::new(16, 24).with_spectral(true).init::<Ad>(&device);
+    let w = values(layer.linear.weight.val().inner());
+    let truth = largest_singular_value(&w, 16, 24);
+    let x = Tensor::<Ad, 2>::random([3, 16], Distribution::Normal(0.0, 1.0), &device);
+    // One power iteration per training forward; after enough forwards the estimate converges.
+    for _ in 0..60 {
+        let _ = layer.forward(x.clone());
+    }
+    let sigma = layer.sigma().unwrap() as f64;
+    assert!((sigma - truth).abs() <= 0.01 * truth, "estimate {sigma} vs SVD {truth}");
+    let normalised: Vec<f32> = w.iter().map(|&v| (v as f64 / sigma) as f32).collect();
+    let norm = largest_singular_value(&normalised, 16, 24);
+    assert!((norm - 1.0).abs() <= 0.01, "normalised weight has spectral norm {norm}");
+    // Inference (no autodiff) keeps the estimate training left.
+    let frozen = layer.valid();
+    let _ = frozen.forward(x.inner());
+    assert_eq!(frozen.sigma(), Some(sigma as f32));
+}
+
+#[test]
+fn sinkhorn_makes_rows_and_columns_sum_to_one_and_zero_iterations_is_softmax() {
+    let device = Default::default();
+    let scores = Tensor::<B, 4>::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
+    let p = sinkhorn(scores.clone(), 10);
+    for dim in [2usize, 3] {
+        let sums = values(p.clone().sum_dim(dim));
+        assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-3), "sums along {dim}: {sums:?}");
+    }
+    let soft = burn::tensor::activation::softmax(scores.clone(), 3);
+    assert_eq!(values(sinkhorn(scores, 0)), values(soft));
+}
+
+#[test]
+fn masked_keys_get_no_attention_and_fully_masked_rows_stay_finite() {
+    let device = Default::default();
+    let attn = AttentionConfig::new(16, 4).with_sinkhorn_iterations(0).init::<B>(&device);
+    let x = Tensor::<B, 3>::random([2, 5, 16], Distribution::Normal(0.0, 1.0), &device);
+    let mut mask = vec![false; 2 * 5 * 5];
+    mask.iter_mut().enumerate().filter(|(i, _)| i % 5 == 4).for_each(|(_, m)| *m = true);
+    let mask = Tensor::<B, 3, burn::tensor::Bool>::from_data(TensorData::new(mask, [2, 5, 5]), &device);
+    // Changing a masked key's content changes nothing.
+    let out = values(attn.forward(x.clone(), x.clone(), Some(mask.clone())));
+    let mut other = values(x.clone());
+    (0..16).for_each(|k| other[4 * 16 + k] += 5.0);
+    let context = Tensor::<B, 3>::from_data(TensorData::new(other, [2, 5, 16]), &device);
+    let out2 = values(attn.forward(x.clone(), context, Some(mask)));
+    for (a, b) in out.iter().zip(&out2).take(4 * 16) {
+        assert!((a - b).abs() < 1e-5);
+    }
+    let all = Tensor::<B, 3, burn::tensor::Bool>::from_data(TensorData::new(vec![true; 50], [2, 5, 5]), &device);
+    assert!(values(attn.forward(x.clone(), x, Some(all))).iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn rezero_blocks_are_the_identity_at_initialisation() {
+    let device = Default::default();
+    let attn = AttentionConfig::new(32, 4).with_gate(true).init::<B>(&device);
+    let ff = FeedForwardConfig::new(32, 64, FeedForwardKind::SwiGlu).init::<B>(&device);
+    let (r1, r2) = (ReZeroConfig::new().init::<B>(&device), ReZeroConfig::new().init::<B>(&device));
+    let x = Tensor::<B, 3>::random([2, 7, 32], Distribution::Normal(0.0, 1.0), &device);
+    let h = r1.forward(x.clone(), attn.forward(x.clone(), x.clone(), None));
+    let y = r2.forward(h.clone(), ff.forward(h));
+    assert_eq!(values(y), values(x));
+}
+
+#[test]
+fn every_block_gives_finite_non_zero_gradients() {
+    let device = Default::default();
+    for (norm, ff_kind, spectral, sinkhorn_iterations) in [
+        (NormKind::Rms, FeedForwardKind::SwiGlu, true, 0),
+        (NormKind::Instance, FeedForwardKind::ReluMlp, false, 10),
+        (NormKind::Layer, FeedForwardKind::SwiGlu, false, 3),
+    ] {
+        let n = NormConfig::new(16, norm).init::<Ad>(&device);
+        let attn = AttentionConfig::new(16, 4).with_spectral(spectral).with_sinkhorn_iterations(sinkhorn_iterations).with_gate(true).init::<Ad>(&device);
+        let ff = FeedForwardConfig::new(16, 32, ff_kind).with_spectral(spectral).init::<Ad>(&device);
+        let x = Tensor::<Ad, 3>::random([2, 6, 16], Distribution::Normal(0.0, 1.0), &device);
+        let h = n.forward(x.clone());
+        let h = h.clone() + attn.forward(h.clone(), h, None);
+        let loss = ff.forward(h).powf_scalar(2.0).mean();
+        let grads = loss.backward();
+        let mut checked = 0;
+        for param in [attn.query.linear.weight.clone(), attn.gate.as_ref().unwrap().linear.weight.clone(), ff.down.linear.weight.clone()] {
+            let g = values(param.val().grad(&grads).expect("a gradient"));
+            assert!(g.iter().all(|v| v.is_finite()) && g.iter().any(|&v| v != 0.0), "{norm:?}: {g:?}");
+            checked += 1;
+        }
+        assert_eq!(checked, 3);
+        assert!(attn.num_params() > 0);
+    }
+}
+
+#[test]
+fn instance_norm_normalises_each_channel_over_the_nodes() {
+    let device = Default::default();
+    let n = NormConfig::new(8, NormKind::Instance).init::<B>(&device);
+    let x = Tensor::<B, 3>::random([2, 30, 8], Distribution::Normal(3.0, 2.0), &device);
+    let mean = values(n.forward(x).mean_dim(1));
+    assert!(mean.iter().all(|m| m.abs() < 1e-4), "{mean:?}");
+}

@@ -1,0 +1,3 @@
+//! Tests of the policy network, mirroring `src/model`.
+
+mod blocks;
