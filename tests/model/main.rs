@@ -1,3 +1,6 @@
 //! Tests of the policy network, mirroring `src/model`.
 
 mod blocks;
+mod checkpoint;
+mod config;
+mod policy;

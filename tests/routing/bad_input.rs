@@ -94,7 +94,8 @@ fn malformed_datasets_are_errors_naming_the_array() {
     use lrm::problem::io::npz::{write_arrays, Array, Dtype};
     let dir = crate::common::temp_dir("bad_npz");
     let locs = || Array::new(vec![2, 3, 2], vec![0.5; 12]);
-    let cases: Vec<(&str, Vec<(&str, Array, Dtype)>, &str)> = vec![
+    type Arrays = Vec<(&'static str, Array, Dtype)>;
+    let cases: Vec<(&str, Arrays, &str)> = vec![
         ("scalar", vec![("locs", locs(), Dtype::F4), ("demand_linehaul", Array::new(vec![], vec![1.0]), Dtype::F4)], "demand_linehaul"),
         ("short", vec![("locs", locs(), Dtype::F4), ("demand_linehaul", Array::new(vec![2, 1], vec![1.0; 2]), Dtype::F4)], "demand_linehaul"),
         ("rows", vec![("locs", locs(), Dtype::F4), ("demand_linehaul", Array::new(vec![3, 2], vec![1.0; 6]), Dtype::F4)], "demand_linehaul"),

@@ -1,0 +1,75 @@
+//! Checkpoints: `NAME.safetensors` (tensor names follow the module tree) and
+//! `NAME.toml`, the model card (the model config and the lrm version; the
+//! trainer adds what it knows). Both are written atomically. Weights are
+//! stored as f32 whatever the backend, so a checkpoint saved on one backend
+//! loads on any other.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::Backend;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use serde::{Deserialize, Serialize};
+
+use super::{ModelConfig, Policy};
+use crate::error::{Error, Result};
+use crate::problem::io::write_atomic;
+
+/// The model card beside the weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub lrm_version: String,
+    pub model: ModelConfig,
+}
+
+/// `path` with its extension replaced: `NAME.toml` and `NAME.safetensors` from
+/// `NAME`, `NAME.toml` or `NAME.safetensors`.
+fn sibling(path: &Path, extension: &str) -> PathBuf {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("toml" | "safetensors") => path.with_extension(extension),
+        _ => PathBuf::from(format!("{}.{extension}", path.display())),
+    }
+}
+
+pub fn save<B: Backend>(policy: &Policy<B>, config: &ModelConfig, path: &Path) -> Result<()> {
+    // One metadata key only: burn-store's default metadata is a HashMap, whose
+    // order would make the same weights write different bytes.
+    let mut store = SafetensorsStore::from_bytes(None).clear_metadata().metadata("lrm_version", env!("CARGO_PKG_VERSION"));
+    policy.save_into(&mut store).map_err(|e| Error::Failure(format!("{}: cannot serialise the weights: {e}", path.display())))?;
+    let bytes = store.get_bytes().map_err(|e| Error::Failure(format!("{}: cannot serialise the weights: {e}", path.display())))?;
+    write_atomic(&sibling(path, "safetensors"), &bytes)?;
+    let card = ModelCard { lrm_version: env!("CARGO_PKG_VERSION").to_string(), model: config.clone() };
+    let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
+    write_atomic(&sibling(path, "toml"), text.as_bytes())
+}
+
+/// Read a model card; errors name the file and say what is wrong.
+pub fn read_card(path: &Path) -> Result<ModelCard> {
+    let card_path = sibling(path, "toml");
+    let text = std::fs::read_to_string(&card_path).map_err(|e| Error::bad_input(&card_path, None, format!("cannot read the model card: {e}")))?;
+    let card: ModelCard = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+        Error::bad_input(&card_path, line, format!("not a model card: {}", e.message()))
+    })?;
+    card.model.validate().map_err(|e| Error::bad_input(&card_path, None, format!("model: {e}")))?;
+    Ok(card)
+}
+
+/// Build the policy the card describes and load its weights. Weights that do
+/// not fit the card (a missing tensor, another shape) are an error naming them.
+pub fn load<B: Backend>(path: &Path, device: &B::Device) -> Result<(Policy<B>, ModelCard)> {
+    let card = read_card(path)?;
+    let weights = sibling(path, "safetensors");
+    let bytes = std::fs::read(&weights).map_err(|e| Error::bad_input(&weights, None, format!("cannot read the weights: {e}")))?;
+    let mut policy = card.model.init::<B>(device);
+    let mut store = SafetensorsStore::from_bytes(Some(bytes));
+    let applied = policy
+        .load_from(&mut store)
+        .map_err(|e| Error::bad_input(&weights, None, format!("weights do not match the model card: {e}")))?;
+    if !applied.errors.is_empty() || !applied.missing.is_empty() {
+        let mut problems: Vec<String> = applied.errors.iter().map(|e| format!("{e:?}")).collect();
+        problems.extend(applied.missing.iter().map(|m| format!("missing {m:?}")));
+        problems.truncate(5);
+        return Err(Error::bad_input(&weights, None, format!("weights do not match the model card: {}", problems.join("; "))));
+    }
+    Ok((policy, card))
+}

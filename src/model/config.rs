@@ -1,0 +1,128 @@
+//! `ModelConfig`: plain serialisable data that fixes a policy, and the named
+//! presets of the seed papers.
+
+use burn::config::Config;
+
+use super::blocks::{FeedForwardKind, NormKind};
+use super::features::{CONTEXT_FEATURES, CUSTOMER_FEATURES, DEPOT_FEATURES, REFINEMENT_CLASSES};
+
+#[derive(Config, Debug, PartialEq)]
+pub struct ModelConfig {
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub n_layers: usize,
+    pub d_ff: usize,
+    pub norm: NormKind,
+    /// Normalise before each sub-layer (and once after the last layer), not after.
+    pub pre_norm: bool,
+    pub feed_forward: FeedForwardKind,
+    /// Biases on the attention projections.
+    pub attention_bias: bool,
+    /// Spectral normalisation on every linear (LRM-1B).
+    #[config(default = false)]
+    pub spectral: bool,
+    /// 0: softmax attention; k > 0: Sinkhorn with k iterations (RADAR).
+    #[config(default = 0)]
+    pub sinkhorn_iterations: usize,
+    /// Output gate `sigmoid(X W_G)` on attention (decoder-scaling paper).
+    #[config(default = false)]
+    pub gated_attention: bool,
+    /// ReZero residuals instead of normalised ones.
+    #[config(default = false)]
+    pub rezero: bool,
+    /// LMask's refinement-intensity one-hot in the decoder context.
+    #[config(default = false)]
+    pub refinement_intensity: bool,
+    /// Heads of the pointer's glimpse.
+    #[config(default = 8)]
+    pub pointer_heads: usize,
+    /// Logits are `clip * tanh(logits)`.
+    #[config(default = 10.0)]
+    pub tanh_clip: f64,
+}
+
+/// Every preset name. (`deep-DxW` and `radar` arrive with the decoder-only
+/// policy and the SVD features.)
+pub const PRESETS: [&str; 7] = ["pomo", "rf-te", "lrm-1m", "lrm-5m", "lrm-40m", "lrm-1b", "lmask"];
+
+impl ModelConfig {
+    /// A named preset: `pomo`, `rf-te`, `lrm-{1m,5m,40m,1b}`, `lmask`.
+    pub fn preset(name: &str) -> Result<ModelConfig, String> {
+        let pomo = ModelConfig::new(128, 8, 6, 512, NormKind::Instance, false, FeedForwardKind::ReluMlp, true);
+        let rf_te = ModelConfig { norm: NormKind::Rms, pre_norm: true, feed_forward: FeedForwardKind::SwiGlu, ..pomo.clone() };
+        let lrm = |d_model, n_heads, n_layers, d_ff| ModelConfig { d_model, n_heads, n_layers, d_ff, spectral: true, ..rf_te.clone() };
+        Ok(match name {
+            "pomo" => pomo,
+            "rf-te" => rf_te,
+            "lrm-1m" => lrm(128, 8, 5, 384),
+            "lrm-5m" => lrm(256, 8, 6, 768),
+            "lrm-40m" => lrm(512, 16, 12, 1536),
+            "lrm-1b" => lrm(1792, 28, 24, 4864),
+            "lmask" => ModelConfig { refinement_intensity: true, ..pomo },
+            _ => return Err(format!("unknown model preset {name:?} (known: {})", PRESETS.join(", "))),
+        })
+    }
+
+    /// Trainable parameters of the policy this config builds, counted from the config alone
+    /// (so that `lrm-1b` reports its size without allocating it).
+    pub fn num_params(&self) -> usize {
+        let d = self.d_model;
+        let linear = |i: usize, o: usize, bias: bool| i * o + if bias { o } else { 0 };
+        let norm = match self.norm {
+            NormKind::Rms => d,
+            NormKind::Layer | NormKind::Instance => 2 * d,
+            NormKind::None => 0,
+        };
+        let attention = 4 * linear(d, d, self.attention_bias) + if self.gated_attention { d * d } else { 0 };
+        let ff = match self.feed_forward {
+            FeedForwardKind::SwiGlu => 3 * d * self.d_ff,
+            FeedForwardKind::ReluMlp => linear(d, self.d_ff, true) + linear(self.d_ff, d, true),
+        };
+        let residual = if self.rezero { 2 } else { 2 * norm };
+        let layers = self.n_layers * (attention + ff + residual);
+        let final_norm = if self.pre_norm && !self.rezero { norm } else { 0 };
+        let embeddings = linear(CUSTOMER_FEATURES, d, false) + linear(DEPOT_FEATURES, d, false);
+        let context = self.context_features();
+        // Pointer: query from [current node, context], fixed context from the
+        // mean embedding, glimpse keys/values and logit keys, glimpse output.
+        let decoder = linear(d + context, d, false) + linear(d, d, false) + linear(d, 3 * d, false) + linear(d, d, false);
+        layers + final_norm + embeddings + decoder
+    }
+
+    /// Non-trainable state saved with the weights: the power-iteration vector of
+    /// every spectral-normalised linear (one entry per output).
+    pub fn num_buffers(&self) -> usize {
+        if !self.spectral {
+            return 0;
+        }
+        let d = self.d_model;
+        let ff_outputs = match self.feed_forward {
+            FeedForwardKind::SwiGlu => 2 * self.d_ff + d,
+            FeedForwardKind::ReluMlp => self.d_ff + d,
+        };
+        let attention_outputs = 4 * d + if self.gated_attention { d } else { 0 };
+        self.n_layers * (attention_outputs + ff_outputs) + 2 * d + (d + d + 3 * d + d)
+    }
+
+    /// Width of the decoder context: 3, plus LMask's refinement-intensity one-hot.
+    pub fn context_features(&self) -> usize {
+        CONTEXT_FEATURES + if self.refinement_intensity { REFINEMENT_CLASSES } else { 0 }
+    }
+
+    /// Check the config; the message names the field at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.d_model == 0 || self.n_layers == 0 || self.d_ff == 0 {
+            return Err("d_model, n_layers and d_ff must be positive".into());
+        }
+        if self.n_heads == 0 || self.d_model % self.n_heads != 0 {
+            return Err(format!("n_heads ({}) must divide d_model ({})", self.n_heads, self.d_model));
+        }
+        if self.pointer_heads == 0 || self.d_model % self.pointer_heads != 0 {
+            return Err(format!("pointer_heads ({}) must divide d_model ({})", self.pointer_heads, self.d_model));
+        }
+        if self.tanh_clip <= 0.0 {
+            return Err(format!("tanh_clip must be positive, got {}", self.tanh_clip));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Instances to tensors: the only place where units change (DESIGN.md).
+//!
+//! One feature layout for every problem; absent attributes are 0.
+//! - customer: `[x, y, linehaul, backhaul, tw_early, tw_late, service, draft_limit]`
+//! - depot / global: `[x, y, open, distance_limit, depot_tw_late, mixed_backhaul]`
+//! - decoder context: `[available load, current time, remaining distance]`
+//!
+//! Coordinates already in the unit square are kept as they are (the frame of
+//! generated training data); others are shifted and scaled into it with their
+//! aspect ratio kept. Times and limits are scaled like distances, demands are
+//! divided by the capacity (TSPDL: by the total cargo), infinities become 0
+//! (RouteFinder's `posinf_val`), and an unlimited remaining distance becomes 10
+//! (RouteFinder's `default_remain_dist`).
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+
+use crate::env::Context;
+use crate::problem::{Backhaul, Instance, Weights};
+
+pub const CUSTOMER_FEATURES: usize = 8;
+pub const DEPOT_FEATURES: usize = 6;
+pub const CONTEXT_FEATURES: usize = 3;
+/// LMask's refinement-intensity classes: 5 levels, then 2 for "budget spent".
+pub const REFINEMENT_LEVELS: usize = 5;
+pub const REFINEMENT_CLASSES: usize = REFINEMENT_LEVELS + 2;
+/// Remaining distance fed to the decoder when there is no limit.
+const UNLIMITED_DISTANCE: f32 = 10.0;
+
+/// How one instance maps into the model's frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Frame {
+    /// Subtracted from coordinates before scaling.
+    pub origin: [f64; 2],
+    /// Multiplies coordinates, distances, times and limits.
+    pub scale: f64,
+    /// Divides demands and loads.
+    pub load_unit: f64,
+}
+
+impl Frame {
+    pub fn of(inst: &Instance) -> Frame {
+        let (origin, scale) = match (&inst.coords, &inst.weights) {
+            (_, Weights::Matrix(m)) => ([0.0, 0.0], 1.0 / m.iter().copied().fold(1e-12, f64::max).max(1.0)),
+            (Some(c), _) => coordinate_frame(c),
+            (None, _) => ([0.0, 0.0], 1.0),
+        };
+        let load_unit = match inst.capacity.filter(|_| !inst.variant.is_tsp()) {
+            Some(q) => q,
+            None => inst.linehaul.iter().sum::<f64>().max(1e-12),
+        };
+        Frame { origin, scale, load_unit }
+    }
+
+    fn time(&self, t: f64) -> f32 {
+        if t.is_finite() {
+            (t * self.scale) as f32
+        } else {
+            0.0
+        }
+    }
+}
+
+fn coordinate_frame(c: &[[f64; 2]]) -> ([f64; 2], f64) {
+    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+    for p in c {
+        for k in 0..2 {
+            lo[k] = lo[k].min(p[k]);
+            hi[k] = hi[k].max(p[k]);
+        }
+    }
+    if lo.iter().chain(&hi).all(|v| (0.0..=1.0).contains(v)) {
+        return ([0.0, 0.0], 1.0);
+    }
+    let range = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(1e-12);
+    (lo, 1.0 / range)
+}
+
+/// Node and global features of a batch of instances of one size.
+pub struct Features<B: Backend> {
+    /// `[batch, n, CUSTOMER_FEATURES]`.
+    pub customers: Tensor<B, 3>,
+    /// `[batch, DEPOT_FEATURES]`.
+    pub depot: Tensor<B, 2>,
+    pub frames: Vec<Frame>,
+}
+
+impl<B: Backend> Features<B> {
+    /// Features of `instances` (all with the same number of nodes).
+    pub fn new(instances: &[Instance], device: &B::Device) -> Self {
+        let nodes = instances[0].num_nodes();
+        assert!(instances.iter().all(|i| i.num_nodes() == nodes), "a feature batch holds instances of one size");
+        let frames: Vec<Frame> = instances.iter().map(Frame::of).collect();
+        let mut customers = Vec::with_capacity(instances.len() * (nodes - 1) * CUSTOMER_FEATURES);
+        let mut depot = Vec::with_capacity(instances.len() * DEPOT_FEATURES);
+        for (inst, f) in instances.iter().zip(&frames) {
+            let xy = |j: usize| -> [f32; 2] {
+                inst.coords.as_ref().map_or([0.0, 0.0], |c| [((c[j][0] - f.origin[0]) * f.scale) as f32, ((c[j][1] - f.origin[1]) * f.scale) as f32])
+            };
+            let draft_unit = inst.linehaul.iter().sum::<f64>().max(1e-12);
+            for j in 1..nodes {
+                let [early, late] = inst.window(j);
+                let draft = inst.draft_limit.as_ref().map_or(0.0, |d| (d[j] / draft_unit) as f32);
+                let [x, y] = xy(j);
+                customers.extend_from_slice(&[
+                    x,
+                    y,
+                    (inst.linehaul[j] / f.load_unit) as f32,
+                    (inst.backhaul_of(j) / f.load_unit) as f32,
+                    f.time(early),
+                    f.time(late),
+                    f.time(inst.service[j]),
+                    draft,
+                ]);
+            }
+            let [x, y] = xy(0);
+            let limit = inst.distance_limit.map_or(0.0, |l| f.time(l));
+            let mixed = (inst.backhaul_rule() == Backhaul::Mixed) as u8 as f32;
+            depot.extend_from_slice(&[x, y, inst.variant.open as u8 as f32, limit, f.time(inst.window(0)[1]), mixed]);
+        }
+        let b = instances.len();
+        Features {
+            customers: Tensor::from_data(TensorData::new(customers, [b, nodes - 1, CUSTOMER_FEATURES]), device),
+            depot: Tensor::from_data(TensorData::new(depot, [b, DEPOT_FEATURES]), device),
+            frames,
+        }
+    }
+
+    /// The decoder context `[batch, rollouts, features]` of the env's rollouts
+    /// (`per_instance` rollouts of each instance, in order). With `refinement`
+    /// (LazyMask's per-rollout refinement level and whether its backtracking
+    /// budget is spent), LMask's one-hot of both is appended.
+    pub fn context(&self, ctx: &Context, per_instance: usize, refinement: Option<&Refinement>, device: &B::Device) -> Tensor<B, 3> {
+        let width = CONTEXT_FEATURES + refinement.map_or(0, |_| REFINEMENT_CLASSES);
+        let mut out = Vec::with_capacity(ctx.current.len() * width);
+        for r in 0..ctx.current.len() {
+            let f = &self.frames[r / per_instance];
+            let load = if ctx.available_load[r].is_finite() { (ctx.available_load[r] / f.load_unit) as f32 } else { 0.0 };
+            let remaining = if ctx.remaining_distance[r].is_finite() { f.time(ctx.remaining_distance[r]) } else { UNLIMITED_DISTANCE };
+            out.extend_from_slice(&[load, f.time(ctx.time[r]), remaining]);
+            if let Some(rf) = refinement {
+                let mut one_hot = [0.0f32; REFINEMENT_CLASSES];
+                one_hot[rf.levels[r].min(REFINEMENT_LEVELS - 1)] = 1.0;
+                one_hot[REFINEMENT_LEVELS + rf.budget_spent[r] as usize] = 1.0;
+                out.extend_from_slice(&one_hot);
+            }
+        }
+        Tensor::from_data(TensorData::new(out, [self.frames.len(), per_instance, width]), device)
+    }
+}
+
+/// LMask's refinement intensity of every rollout: how often the current step
+/// was backtracked (clamped to the last of `REFINEMENT_LEVELS` classes) and
+/// whether the backtracking budget is spent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Refinement {
+    pub levels: Vec<usize>,
+    pub budget_spent: Vec<bool>,
+}
+
+impl Refinement {
+    /// No backtracking yet, for `rollouts` rollouts.
+    pub fn none(rollouts: usize) -> Self {
+        Refinement { levels: vec![0; rollouts], budget_spent: vec![false; rollouts] }
+    }
+}

@@ -1,0 +1,38 @@
+//! Presets: sizes against the seed papers' counts, counted and built alike.
+
+use burn::backend::Flex;
+use burn::module::Module;
+
+use lrm::model::config::PRESETS;
+use lrm::model::ModelConfig;
+
+#[test]
+fn counted_parameters_equal_built_parameters() {
+    let device = Default::default();
+    for name in PRESETS.iter().filter(|&&p| p != "lrm-1b") {
+        let config = ModelConfig::preset(name).unwrap();
+        config.validate().unwrap();
+        let built = config.init::<Flex>(&device).num_params();
+        assert_eq!(built, config.num_params() + config.num_buffers(), "{name}");
+    }
+}
+
+#[test]
+fn preset_sizes_match_the_seed_papers() {
+    // RouteFinder RF-POMO: 1,289,856 by hand count; ours has one more customer
+    // feature (draft limit) and one more global feature (mixed backhaul): +2 x 128.
+    assert_eq!(ModelConfig::preset("pomo").unwrap().num_params(), 1_289_856 + 256);
+    let rf_te = ModelConfig::preset("rf-te").unwrap().num_params() as f64;
+    assert!((rf_te / 1.68e6 - 1.0).abs() < 0.01, "rf-te has {rf_te}");
+    let ladder: Vec<usize> = ["lrm-1m", "lrm-5m", "lrm-40m", "lrm-1b"].iter().map(|p| ModelConfig::preset(p).unwrap().num_params()).collect();
+    for (count, target) in ladder.iter().zip([1e6, 5e6, 40e6, 1e9]) {
+        assert!((*count as f64 / target - 1.0).abs() < 0.2, "{count} vs {target}");
+    }
+    assert!(ModelConfig::preset("nope").is_err());
+}
+
+#[test]
+fn bad_configs_name_the_field() {
+    let c = ModelConfig { n_heads: 7, ..ModelConfig::preset("pomo").unwrap() };
+    assert!(c.validate().unwrap_err().contains("n_heads"));
+}
