@@ -2,15 +2,24 @@
 
 use std::path::PathBuf;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::model::{checkpoint, ModelConfig};
 use crate::problem::instance::fmt_num;
 use crate::problem::io::read_instance;
 use crate::problem::{Instance, Rounding};
 
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["instance", "model"])))]
 pub struct Args {
     /// VRPLIB/TSPLIB instance (.vrp .tsp .atsp) or Solomon .txt.
-    instance: PathBuf,
+    instance: Option<PathBuf>,
+    /// A model preset (pomo, rf-te, lrm-1m, lrm-5m, lrm-40m, lrm-1b, lmask) or a
+    /// checkpoint (NAME.toml): its size and its FLOPs at --size.
+    #[arg(long)]
+    model: Option<String>,
+    /// Customers for the FLOP counts of --model.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
     /// Override the distance rule of coordinates: nint, exact, ceil or trunc1.
     #[arg(long)]
     round: Option<Rounding>,
@@ -20,8 +29,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let inst = read_instance(&a.instance, a.round)?;
-    let facts = facts(&inst);
+    let facts = match (&a.instance, &a.model) {
+        (Some(path), _) => facts(&read_instance(path, a.round)?),
+        (None, Some(model)) => model_facts(model, a.size)?,
+        (None, None) => unreachable!("clap requires one of them"),
+    };
     if a.json {
         let map: serde_json::Map<String, serde_json::Value> = facts.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         println!("{}", crate::cli::json_line(&serde_json::Value::Object(map)));
@@ -35,6 +47,27 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn model_facts(model: &str, n: usize) -> Result<Vec<(&'static str, serde_json::Value)>> {
+    use serde_json::json;
+    let config = if model.ends_with(".toml") {
+        checkpoint::read_card(std::path::Path::new(model))?.model
+    } else {
+        ModelConfig::preset(model).map_err(|e| Error::bad_input("--model", None, e))?
+    };
+    Ok(vec![
+        ("model", json!(model)),
+        ("parameters", json!(config.num_params())),
+        ("buffers", json!(config.num_buffers())),
+        ("layers", json!(config.n_layers)),
+        ("d_model", json!(config.d_model)),
+        ("heads", json!(config.n_heads)),
+        ("d_ff", json!(config.d_ff)),
+        ("size", json!(n)),
+        ("encoding_gflops", json!(config.encoding_flops(n) as f64 / 1e9)),
+        ("step_mflops", json!(config.decoding_step_flops(n) as f64 / 1e6)),
+    ])
 }
 
 fn facts(inst: &Instance) -> Vec<(&'static str, serde_json::Value)> {

@@ -109,6 +109,34 @@ impl ModelConfig {
         CONTEXT_FEATURES + if self.refinement_intensity { REFINEMENT_CLASSES } else { 0 }
     }
 
+    /// Floating-point operations (multiply and add counted apart) of one
+    /// encoding of an instance with `n` customers: embeddings, then per layer the
+    /// attention projections, scores, weighted sums and the feed-forward, then
+    /// the pointer's keys and values. Norms and activations are left out.
+    pub fn encoding_flops(&self, n: usize) -> u64 {
+        let (nodes, d, ff) = ((n + 1) as u64, self.d_model as u64, self.d_ff as u64);
+        let matmul = |rows: u64, inner: u64, cols: u64| 2 * rows * inner * cols;
+        let gate = if self.gated_attention { matmul(nodes, d, d) } else { 0 };
+        let attention = 4 * matmul(nodes, d, d) + 2 * matmul(nodes, d, nodes) + gate;
+        let ff_mats = match self.feed_forward {
+            FeedForwardKind::SwiGlu => 3,
+            FeedForwardKind::ReluMlp => 2,
+        };
+        let layer = attention + ff_mats * matmul(nodes, d, ff);
+        let embed = matmul(nodes, CUSTOMER_FEATURES as u64, d);
+        embed + self.n_layers as u64 * layer + matmul(nodes, d, 3 * d) + matmul(1, d, d)
+    }
+
+    /// Floating-point operations of one pointer decoding step of one rollout.
+    pub fn decoding_step_flops(&self, n: usize) -> u64 {
+        let (nodes, d) = ((n + 1) as u64, self.d_model as u64);
+        let context = self.context_features() as u64;
+        let query = 2 * (d + context) * d;
+        let glimpse = 2 * 2 * nodes * d + 2 * d * d;
+        let logits = 2 * nodes * d;
+        query + glimpse + logits
+    }
+
     /// Check the config; the message names the field at fault.
     pub fn validate(&self) -> Result<(), String> {
         if self.d_model == 0 || self.n_layers == 0 || self.d_ff == 0 {

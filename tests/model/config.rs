@@ -36,3 +36,15 @@ fn bad_configs_name_the_field() {
     let c = ModelConfig { n_heads: 7, ..ModelConfig::preset("pomo").unwrap() };
     assert!(c.validate().unwrap_err().contains("n_heads"));
 }
+
+#[test]
+fn lrm_info_reports_a_presets_size_and_flops() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lrm")).args(["info", "--model", "lrm-1b", "--size", "50", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["parameters"].as_u64().unwrap() as usize, ModelConfig::preset("lrm-1b").unwrap().num_params());
+    assert!(v["encoding_gflops"].as_f64().unwrap() > 0.0 && v["step_mflops"].as_f64().unwrap() > 0.0);
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_lrm")).args(["info", "--model", "nope"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown model preset"));
+}
