@@ -5,6 +5,7 @@
 //! [`problem::rules`]) -> policy and decoders -> [`problem::Solution`] ->
 //! [`problem::evaluate`].
 
+pub mod backend;
 pub mod cli;
 pub mod env;
 pub mod error;

@@ -2,6 +2,10 @@
 
 use std::path::PathBuf;
 
+use burn::module::Module;
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::backend::{run_on, BackendJob, DeviceSpec};
 use crate::error::{Error, Result};
 use crate::model::{checkpoint, ModelConfig};
 use crate::problem::instance::fmt_num;
@@ -20,6 +24,9 @@ pub struct Args {
     /// Customers for the FLOP counts of --model.
     #[arg(long, default_value_t = 100)]
     size: usize,
+    /// With --model: build it on this device (cpu, cuda[:N], wgpu[:N]) and count what was built.
+    #[arg(long)]
+    device: Option<DeviceSpec>,
     /// Override the distance rule of coordinates: nint, exact, ceil or trunc1.
     #[arg(long)]
     round: Option<Rounding>,
@@ -31,7 +38,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let facts = match (&a.instance, &a.model) {
         (Some(path), _) => facts(&read_instance(path, a.round)?),
-        (None, Some(model)) => model_facts(model, a.size)?,
+        (None, Some(model)) => model_facts(model, a.size, a.device)?,
         (None, None) => unreachable!("clap requires one of them"),
     };
     if a.json {
@@ -49,14 +56,14 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-fn model_facts(model: &str, n: usize) -> Result<Vec<(&'static str, serde_json::Value)>> {
+fn model_facts(model: &str, n: usize, device: Option<DeviceSpec>) -> Result<Vec<(&'static str, serde_json::Value)>> {
     use serde_json::json;
     let config = if model.ends_with(".toml") {
         checkpoint::read_card(std::path::Path::new(model))?.model
     } else {
         ModelConfig::preset(model).map_err(|e| Error::bad_input("--model", None, e))?
     };
-    Ok(vec![
+    let mut facts = vec![
         ("model", json!(model)),
         ("parameters", json!(config.num_params())),
         ("buffers", json!(config.num_buffers())),
@@ -67,7 +74,23 @@ fn model_facts(model: &str, n: usize) -> Result<Vec<(&'static str, serde_json::V
         ("size", json!(n)),
         ("encoding_gflops", json!(config.encoding_flops(n) as f64 / 1e9)),
         ("step_mflops", json!(config.decoding_step_flops(n) as f64 / 1e6)),
-    ])
+    ];
+    if let Some(spec) = device {
+        let built = run_on(spec, Build(config))?;
+        facts.push(("device", json!(spec.to_string())));
+        facts.push(("built_parameters", json!(built)));
+    }
+    Ok(facts)
+}
+
+/// Builds a policy on the chosen backend and counts its tensors' entries.
+struct Build(ModelConfig);
+
+impl BackendJob for Build {
+    type Output = usize;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<usize> {
+        Ok(self.0.init::<B>(&device).num_params())
+    }
 }
 
 fn facts(inst: &Instance) -> Vec<(&'static str, serde_json::Value)> {

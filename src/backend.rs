@@ -1,0 +1,123 @@
+//! The compute backend, chosen at run time: `--device cpu|cuda[:N]|wgpu[:N]`.
+//!
+//! The default build has the pure-Rust `flex` CPU backend; `--features cuda`
+//! and `--features wgpu` add GPUs. Code that needs a backend implements
+//! [`BackendJob`] once, generically, and [`run_on`] picks the backend; nothing
+//! else in `lrm` knows which one runs.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::backend::Autodiff;
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::error::{Error, Result};
+
+/// A device named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DeviceSpec {
+    #[default]
+    Cpu,
+    Cuda(usize),
+    /// `None`: wgpu's default adapter.
+    Wgpu(Option<usize>),
+}
+
+impl FromStr for DeviceSpec {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let lower = s.trim().to_ascii_lowercase();
+        let (kind, index) = match lower.split_once(':') {
+            Some((k, i)) => (k.to_string(), Some(i.parse::<usize>().map_err(|_| format!("device {s:?}: {i:?} is not a device index"))?)),
+            None => (lower.clone(), None),
+        };
+        match (kind.as_str(), index) {
+            ("cpu", None) => Ok(DeviceSpec::Cpu),
+            ("cuda", i) => Ok(DeviceSpec::Cuda(i.unwrap_or(0))),
+            ("wgpu", i) => Ok(DeviceSpec::Wgpu(i)),
+            _ => Err(format!("unknown device {s:?} (expected cpu, cuda[:N] or wgpu[:N])")),
+        }
+    }
+}
+
+impl fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceSpec::Cpu => write!(f, "cpu"),
+            DeviceSpec::Cuda(i) => write!(f, "cuda:{i}"),
+            DeviceSpec::Wgpu(None) => write!(f, "wgpu"),
+            DeviceSpec::Wgpu(Some(i)) => write!(f, "wgpu:{i}"),
+        }
+    }
+}
+
+/// Work that runs on whichever backend the user chose.
+pub trait BackendJob {
+    type Output;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output>;
+}
+
+/// Run `job` on the backend of `spec`, or say how to get that backend.
+pub fn run_on<J: BackendJob>(spec: DeviceSpec, job: J) -> Result<J::Output> {
+    match spec {
+        DeviceSpec::Cpu => job.run::<Autodiff<burn::backend::Flex>>(Default::default()),
+        #[cfg(feature = "cuda")]
+        DeviceSpec::Cuda(i) => job.run::<Autodiff<burn::backend::Cuda>>(burn::backend::cuda::CudaDevice::new(i)),
+        #[cfg(feature = "wgpu")]
+        DeviceSpec::Wgpu(i) => {
+            let device = i.map_or(burn::backend::wgpu::WgpuDevice::DefaultDevice, burn::backend::wgpu::WgpuDevice::DiscreteGpu);
+            job.run::<Autodiff<burn::backend::Wgpu>>(device)
+        }
+        #[allow(unreachable_patterns)]
+        other => Err(not_compiled(other)),
+    }
+}
+
+fn not_compiled(spec: DeviceSpec) -> Error {
+    let feature = match spec {
+        DeviceSpec::Cuda(_) => "cuda",
+        _ => "wgpu",
+    };
+    Error::Failure(format!(
+        "device {spec}: this lrm was built without the {feature} backend; rebuild with `cargo build --release --features {feature}`"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_parse_and_print_both_ways() {
+        for (text, spec) in [("cpu", DeviceSpec::Cpu), ("cuda:1", DeviceSpec::Cuda(1)), ("wgpu", DeviceSpec::Wgpu(None)), ("wgpu:0", DeviceSpec::Wgpu(Some(0)))] {
+            assert_eq!(text.parse::<DeviceSpec>().unwrap(), spec);
+            assert_eq!(spec.to_string(), text);
+        }
+        assert_eq!("CUDA".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(0));
+        assert!("cuda:x".parse::<DeviceSpec>().is_err());
+        assert!("tpu".parse::<DeviceSpec>().is_err());
+    }
+
+    struct Sum;
+
+    impl BackendJob for Sum {
+        type Output = f32;
+        fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<f32> {
+            use burn::tensor::{ElementConversion, Tensor};
+            Ok(Tensor::<B, 1>::from_floats([1.0, 2.0, 3.5], &device).sum().into_scalar().elem())
+        }
+    }
+
+    #[test]
+    fn jobs_run_on_the_cpu_and_missing_backends_say_how_to_get_them() {
+        assert_eq!(run_on(DeviceSpec::Cpu, Sum).unwrap(), 6.5);
+        if !cfg!(feature = "cuda") {
+            let err = run_on(DeviceSpec::Cuda(0), Sum).unwrap_err().to_string();
+            assert!(err.contains("--features cuda"), "{err}");
+        }
+        if !cfg!(feature = "wgpu") {
+            let err = run_on(DeviceSpec::Wgpu(None), Sum).unwrap_err().to_string();
+            assert!(err.contains("--features wgpu"), "{err}");
+        }
+    }
+}
