@@ -1,4 +1,4 @@
-//! Encoder forward and one pointer decoding step on the default (flex) backend.
+//! One encoding and one decoding step of a preset on the default (flex) backend.
 //!
 //! `cargo bench --bench policy [-- --preset rf-te --batch 64 --size 100 --rollouts 100 --repeats 5]`
 //!
@@ -9,11 +9,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::backend::Flex;
-use burn::tensor::{Int, Tensor, TensorData};
 
 use lrm::env::Env;
 use lrm::model::features::Features;
-use lrm::model::ModelConfig;
+use lrm::model::{Encoding, ModelConfig};
 use lrm::problem::generate::{GeneratorConfig, Problem};
 
 fn arg(name: &str, default: &str) -> String {
@@ -39,32 +38,28 @@ fn main() {
     let instances = GeneratorConfig::new(Problem::Mixed { mixed_backhaul: false }).generate(n, batch, 1);
     let features = Features::<Flex>::new(&instances, &device);
     let mut encode = vec![];
-    let mut cache = None;
+    let mut encoding = None;
     for _ in 0..repeats {
         let start = Instant::now();
-        let embeddings = policy.encoder.forward(&features);
-        let c = policy.pointer.precompute(embeddings);
-        let _ = c.embeddings.clone().into_data();
+        let e = policy.encode(&features);
+        if let Encoding::Pointer(cache) = &e {
+            let _ = cache.embeddings.clone().into_data();
+        }
         encode.push(start.elapsed().as_secs_f64());
-        cache = Some(c);
+        encoding = Some(e);
     }
-    let cache = cache.unwrap();
+    let encoding = encoding.unwrap();
     let mut env = Env::new(Arc::from(instances), rollouts);
     let first: Vec<usize> = (0..env.num_rollouts()).map(|r| r % n + 1).collect();
     env.reset(Some(&first)).unwrap();
     let mut step = vec![];
     for _ in 0..repeats {
         let start = Instant::now();
-        let ctx = env.context();
-        let context = features.context(&ctx, rollouts, None, &device);
-        let current: Vec<i64> = ctx.current.iter().map(|&c| c as i64).collect();
-        let current = Tensor::<Flex, 2, Int>::from_data(TensorData::new(current, [batch, rollouts]), &device);
-        let allowed = Tensor::from_data(TensorData::new(env.mask().to_vec(), [batch, rollouts, env.width()]), &device);
-        let log_p = policy.pointer.step(&cache, current, context, allowed);
+        let log_p = policy.step(&encoding, features.step_input(&env, None, &device));
         let _ = log_p.into_data();
         step.push(start.elapsed().as_secs_f64());
     }
     println!("{preset}: {} parameters, B = {batch}, n = {n}, P = {rollouts}, {} rayon threads", config.num_params(), rayon::current_num_threads());
-    println!("encoder forward + key/value precompute: {:.3} s (median of {repeats})", median(encode));
-    println!("pointer decoding step:                  {:.1} ms (median of {repeats})", 1e3 * median(step));
+    println!("per-instance encoding: {:.3} s (median of {repeats})", median(encode));
+    println!("one decoding step:     {:.1} ms (median of {repeats})", 1e3 * median(step));
 }

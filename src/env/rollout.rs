@@ -139,6 +139,11 @@ impl Rollout {
         &self.actions
     }
 
+    /// Whether node `j` has been visited (the depot never counts as visited).
+    pub fn visited(&self, j: usize) -> bool {
+        self.visited[j]
+    }
+
     /// The route under construction.
     pub fn route(&self) -> &RouteState {
         &self.route

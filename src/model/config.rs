@@ -6,8 +6,19 @@ use burn::config::Config;
 use super::blocks::{FeedForwardKind, NormKind};
 use super::features::{CONTEXT_FEATURES, CUSTOMER_FEATURES, DEPOT_FEATURES, REFINEMENT_CLASSES};
 
+/// The two policy families of DESIGN.md.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum PolicyFamily {
+    /// An encoder once per instance, the light POMO pointer decoder per step.
+    EncoderPointer,
+    /// No encoder: a linear embedding re-encoded by the D layers every step.
+    DecoderOnly,
+}
+
 #[derive(Config, Debug, PartialEq)]
 pub struct ModelConfig {
+    #[config(default = "PolicyFamily::EncoderPointer")]
+    pub family: PolicyFamily,
     pub d_model: usize,
     pub n_heads: usize,
     pub n_layers: usize,
@@ -41,12 +52,15 @@ pub struct ModelConfig {
     pub tanh_clip: f64,
 }
 
-/// Every preset name. (`deep-DxW` and `radar` arrive with the decoder-only
-/// policy and the SVD features.)
+/// Every preset name but the `deep-DxW` grid (`radar` arrives with the SVD features).
 pub const PRESETS: [&str; 7] = ["pomo", "rf-te", "lrm-1m", "lrm-5m", "lrm-40m", "lrm-1b", "lmask"];
 
+/// The decoder-scaling paper's grid, plus its two extra shapes.
+pub const DEEP_GRID: [(usize, usize); 14] =
+    [(6, 128), (12, 128), (24, 128), (42, 128), (6, 256), (12, 256), (24, 256), (42, 256), (6, 512), (12, 512), (24, 512), (42, 512), (24, 64), (96, 32)];
+
 impl ModelConfig {
-    /// A named preset: `pomo`, `rf-te`, `lrm-{1m,5m,40m,1b}`, `lmask`.
+    /// A named preset: `pomo`, `rf-te`, `lrm-{1m,5m,40m,1b}`, `lmask`, `deep-DxW`.
     pub fn preset(name: &str) -> Result<ModelConfig, String> {
         let pomo = ModelConfig::new(128, 8, 6, 512, NormKind::Instance, false, FeedForwardKind::ReluMlp, true);
         let rf_te = ModelConfig { norm: NormKind::Rms, pre_norm: true, feed_forward: FeedForwardKind::SwiGlu, ..pomo.clone() };
@@ -59,7 +73,7 @@ impl ModelConfig {
             "lrm-40m" => lrm(512, 16, 12, 1536),
             "lrm-1b" => lrm(1792, 28, 24, 4864),
             "lmask" => ModelConfig { refinement_intensity: true, ..pomo },
-            _ => return Err(format!("unknown model preset {name:?} (known: {})", PRESETS.join(", "))),
+            _ => return deep(name),
         })
     }
 
@@ -83,9 +97,13 @@ impl ModelConfig {
         let final_norm = if self.pre_norm && !self.rezero { norm } else { 0 };
         let embeddings = linear(CUSTOMER_FEATURES, d, false) + linear(DEPOT_FEATURES, d, false);
         let context = self.context_features();
-        // Pointer: query from [current node, context], fixed context from the
-        // mean embedding, glimpse keys/values and logit keys, glimpse output.
-        let decoder = linear(d + context, d, false) + linear(d, d, false) + linear(d, 3 * d, false) + linear(d, d, false);
+        let decoder = match self.family {
+            // Query from [current node, context], fixed context from the mean
+            // embedding, glimpse keys/values and logit keys, glimpse output.
+            PolicyFamily::EncoderPointer => linear(d + context, d, false) + linear(d, d, false) + linear(d, 3 * d, false) + linear(d, d, false),
+            // Start and current tokens, and the score head.
+            PolicyFamily::DecoderOnly => linear(d, d, false) + linear(d + context, d, false) + linear(d, 1, false),
+        };
         layers + final_norm + embeddings + decoder
     }
 
@@ -101,7 +119,11 @@ impl ModelConfig {
             FeedForwardKind::ReluMlp => self.d_ff + d,
         };
         let attention_outputs = 4 * d + if self.gated_attention { d } else { 0 };
-        self.n_layers * (attention_outputs + ff_outputs) + 2 * d + (d + d + 3 * d + d)
+        let decoder_outputs = match self.family {
+            PolicyFamily::EncoderPointer => d + d + 3 * d + d,
+            PolicyFamily::DecoderOnly => d + d + 1,
+        };
+        self.n_layers * (attention_outputs + ff_outputs) + 2 * d + decoder_outputs
     }
 
     /// Width of the decoder context: 3, plus LMask's refinement-intensity one-hot.
@@ -124,13 +146,32 @@ impl ModelConfig {
         };
         let layer = attention + ff_mats * matmul(nodes, d, ff);
         let embed = matmul(nodes, CUSTOMER_FEATURES as u64, d);
-        embed + self.n_layers as u64 * layer + matmul(nodes, d, 3 * d) + matmul(1, d, d)
+        match self.family {
+            PolicyFamily::EncoderPointer => embed + self.n_layers as u64 * layer + matmul(nodes, d, 3 * d) + matmul(1, d, d),
+            PolicyFamily::DecoderOnly => embed,
+        }
+    }
+
+    /// FLOPs of the D layers over `tokens` tokens (the heavy decoder's step).
+    fn layers_flops(&self, tokens: u64) -> u64 {
+        let (d, ff) = (self.d_model as u64, self.d_ff as u64);
+        let matmul = |rows: u64, inner: u64, cols: u64| 2 * rows * inner * cols;
+        let gate = if self.gated_attention { matmul(tokens, d, d) } else { 0 };
+        let ff_mats = match self.feed_forward {
+            FeedForwardKind::SwiGlu => 3,
+            FeedForwardKind::ReluMlp => 2,
+        };
+        self.n_layers as u64 * (4 * matmul(tokens, d, d) + 2 * matmul(tokens, d, tokens) + gate + ff_mats * matmul(tokens, d, ff))
     }
 
     /// Floating-point operations of one pointer decoding step of one rollout.
     pub fn decoding_step_flops(&self, n: usize) -> u64 {
         let (nodes, d) = ((n + 1) as u64, self.d_model as u64);
         let context = self.context_features() as u64;
+        if self.family == PolicyFamily::DecoderOnly {
+            let tokens = nodes + 2;
+            return 2 * (2 * d + context) * d + self.layers_flops(tokens) + 2 * nodes * d;
+        }
         let query = 2 * (d + context) * d;
         let glimpse = 2 * 2 * nodes * d + 2 * d * d;
         let logits = 2 * nodes * d;
@@ -153,4 +194,23 @@ impl ModelConfig {
         }
         Ok(())
     }
+}
+
+/// `deep-DxW`: decoder-only with gated attention and ReZero, ReLU FFN 4W; heads
+/// 8/16/16 for W = 128/256/512 (head size 16/16/32), W/16 heads otherwise.
+fn deep(name: &str) -> Result<ModelConfig, String> {
+    let unknown = || format!("unknown model preset {name:?} (known: {}, deep-DxW)", PRESETS.join(", "));
+    let (depth, width) = name.strip_prefix("deep-").and_then(|dims| dims.split_once('x')).ok_or_else(unknown)?;
+    let (depth, width): (usize, usize) = (depth.parse().map_err(|_| unknown())?, width.parse().map_err(|_| unknown())?);
+    let heads = match width {
+        128 => 8,
+        256 | 512 => 16,
+        w if w >= 16 && w % 16 == 0 => w / 16,
+        _ => return Err(format!("{name}: the width must be a multiple of 16")),
+    };
+    if depth == 0 {
+        return Err(format!("{name}: the depth must be positive"));
+    }
+    let base = ModelConfig::new(width, heads, depth, 4 * width, NormKind::None, false, FeedForwardKind::ReluMlp, true);
+    Ok(ModelConfig { family: PolicyFamily::DecoderOnly, rezero: true, gated_attention: true, ..base })
 }

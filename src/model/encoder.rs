@@ -4,7 +4,7 @@
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::{Bool, Tensor};
 
 use super::blocks::{Attention, AttentionConfig, FeedForward, FeedForwardConfig, Norm, NormConfig, ReZero, ReZeroConfig, SpectralLinear, SpectralLinearConfig};
 use super::config::ModelConfig;
@@ -41,9 +41,10 @@ impl<B: Backend> EncoderLayer<B> {
         }
     }
 
-    /// `x`: `[batch, nodes, d]`.
-    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let h = self.residual(x, &self.norm_attention, &self.rezero_attention, |h| self.attention.forward(h.clone(), h, None));
+    /// `x`: `[batch, tokens, d]`; `mask`: `[batch, tokens, tokens]`, `true` where
+    /// a token may not attend to another.
+    pub fn forward(&self, x: Tensor<B, 3>, mask: Option<Tensor<B, 3, Bool>>) -> Tensor<B, 3> {
+        let h = self.residual(x, &self.norm_attention, &self.rezero_attention, |h| self.attention.forward(h.clone(), h, mask.clone()));
         self.residual(h, &self.norm_feed_forward, &self.rezero_feed_forward, |h| self.feed_forward.forward(h))
     }
 
@@ -83,7 +84,7 @@ impl<B: Backend> Encoder<B> {
         let customers = self.customer_embedding.forward(features.customers.clone());
         let mut h = Tensor::cat(vec![depot, customers], 1);
         for layer in &self.layers {
-            h = layer.forward(h);
+            h = layer.forward(h, None);
         }
         match &self.final_norm {
             Some(n) => n.forward(h),

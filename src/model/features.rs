@@ -13,9 +13,9 @@
 //! (RouteFinder's `default_remain_dist`).
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Bool, Int, Tensor, TensorData};
 
-use crate::env::Context;
+use crate::env::{Context, Env};
 use crate::problem::{Backhaul, Instance, Weights};
 
 pub const CUSTOMER_FEATURES: usize = 8;
@@ -146,6 +146,38 @@ impl<B: Backend> Features<B> {
             }
         }
         Tensor::from_data(TensorData::new(out, [self.frames.len(), per_instance, width]), device)
+    }
+}
+
+/// What one decoding step needs from the env, on the device: the current
+/// nodes, the context, the mask and (for the heavy decoder) the nodes not yet
+/// visited. This and the actions read back are the step's only host traffic.
+pub struct StepInput<B: Backend> {
+    /// `[batch, rollouts]`.
+    pub current: Tensor<B, 2, Int>,
+    /// `[batch, rollouts, features]`.
+    pub context: Tensor<B, 3>,
+    /// `[batch, rollouts, nodes]`, `true` where the env allows the node.
+    pub allowed: Tensor<B, 3, Bool>,
+    /// `[batch, rollouts, nodes]`, `true` for the depot and unvisited customers.
+    pub available: Tensor<B, 3, Bool>,
+}
+
+impl<B: Backend> Features<B> {
+    /// The step input of every rollout of `env` (whose instances these features describe).
+    pub fn step_input(&self, env: &Env, refinement: Option<&Refinement>, device: &B::Device) -> StepInput<B> {
+        let (batch, rollouts, width) = (env.num_instances(), env.per_instance(), env.width());
+        let ctx = env.context();
+        let current: Vec<i64> = ctx.current.iter().map(|&c| c as i64).collect();
+        let available: Vec<bool> = (0..env.num_rollouts())
+            .flat_map(|r| (0..width).map(move |j| j < env.instance_of(r).num_nodes() && (j == 0 || !env.rollout(r).visited(j))))
+            .collect();
+        StepInput {
+            current: Tensor::from_data(TensorData::new(current, [batch, rollouts]), device),
+            context: self.context(&ctx, rollouts, refinement, device),
+            allowed: Tensor::from_data(TensorData::new(env.mask().to_vec(), [batch, rollouts, width]), device),
+            available: Tensor::from_data(TensorData::new(available, [batch, rollouts, width]), device),
+        }
     }
 }
 

@@ -1,30 +1,67 @@
-//! The policy networks (Burn), generic over `B: Backend`.
+//! The policy networks (Burn), generic over `B: Backend`: an encoder + pointer
+//! family and a decoder-only family, behind one `encode` / `step` interface.
 //!
-//! Issue 3 in progress: the encoder + pointer family (presets `pomo`, `rf-te`,
-//! `lrm-*`, `lmask`) is here; the decoder-only family, SVD features, RADAR and
-//! the backend switch follow.
+//! Issue 3 in progress: SVD features, RADAR and the wgpu forward test follow.
 
 pub mod blocks;
 pub mod checkpoint;
 pub mod config;
 pub mod encoder;
 pub mod features;
+pub mod heavy_decoder;
 pub mod pointer;
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
 
-pub use config::ModelConfig;
+pub use config::{ModelConfig, PolicyFamily};
 
 use encoder::Encoder;
-use pointer::Pointer;
+use features::{Features, StepInput};
+use heavy_decoder::HeavyDecoder;
+use pointer::{Pointer, PointerCache};
 
-/// An encoder + pointer policy.
+/// An encoder + pointer policy (POMO, RouteFinder, LRM-1B, LMask).
 #[derive(Module, Debug)]
-pub struct Policy<B: Backend> {
+pub struct PointerPolicy<B: Backend> {
     pub encoder: Encoder<B>,
     pub pointer: Pointer<B>,
+}
+
+/// A policy of either family. (One exists per run, so the size of the larger
+/// variant does not matter; Burn's derive does not see through a Box.)
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Policy<B: Backend> {
+    Pointer(PointerPolicy<B>),
+    Heavy(HeavyDecoder<B>),
+}
+
+/// What a policy computes once per batch of instances.
+#[derive(Clone, Debug)]
+pub enum Encoding<B: Backend> {
+    Pointer(PointerCache<B>),
+    Heavy(Tensor<B, 3>),
+}
+
+impl<B: Backend> Policy<B> {
+    /// The per-instance work: the encoder and the pointer's keys, or the embedding.
+    pub fn encode(&self, features: &Features<B>) -> Encoding<B> {
+        match self {
+            Policy::Pointer(p) => Encoding::Pointer(p.pointer.precompute(p.encoder.forward(features))),
+            Policy::Heavy(h) => Encoding::Heavy(h.embed(features)),
+        }
+    }
+
+    /// Log-probabilities `[batch, rollouts, nodes]` of the next node; masked nodes get exactly 0.
+    pub fn step(&self, encoding: &Encoding<B>, input: StepInput<B>) -> Tensor<B, 3> {
+        match (self, encoding) {
+            (Policy::Pointer(p), Encoding::Pointer(cache)) => p.pointer.step(cache, input),
+            (Policy::Heavy(h), Encoding::Heavy(embeddings)) => h.step(embeddings, input),
+            _ => panic!("an encoding is used with the policy that made it"),
+        }
+    }
 }
 
 impl ModelConfig {
@@ -32,7 +69,10 @@ impl ModelConfig {
     /// whatever order that use comes; every parameter is drawn here, in module
     /// order, so that a seeded backend gives the same weights every time.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Policy<B> {
-        let policy = Policy { encoder: Encoder::new(self, device), pointer: Pointer::new(self, device) };
+        let policy = match self.family {
+            PolicyFamily::EncoderPointer => Policy::Pointer(PointerPolicy { encoder: Encoder::new(self, device), pointer: Pointer::new(self, device) }),
+            PolicyFamily::DecoderOnly => Policy::Heavy(HeavyDecoder::new(self, device)),
+        };
         policy.visit(&mut Materialise);
         policy
     }

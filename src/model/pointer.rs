@@ -10,10 +10,12 @@
 use burn::module::Module;
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Int, Tensor};
+use burn::tensor::Tensor;
 
 use super::blocks::{SpectralLinear, SpectralLinearConfig};
 use super::config::ModelConfig;
+use super::features::StepInput;
+use super::heavy_decoder::gather_rows;
 
 /// Score given to forbidden nodes; exp() of it is exactly 0 in f32.
 const FORBIDDEN: f32 = -1e9;
@@ -72,16 +74,13 @@ impl<B: Backend> Pointer<B> {
     }
 
     /// Log-probabilities `[batch, rollouts, nodes]` of the next node.
-    /// `current`: `[batch, rollouts]` node ids; `context`: `[batch, rollouts, features]`;
-    /// `allowed`: `[batch, rollouts, nodes]`, `true` where the env allows the node.
-    pub fn step(&self, cache: &PointerCache<B>, current: Tensor<B, 2, Int>, context: Tensor<B, 3>, allowed: Tensor<B, 3, Bool>) -> Tensor<B, 3> {
-        let [batch, rollouts] = current.dims();
+    pub fn step(&self, cache: &PointerCache<B>, input: StepInput<B>) -> Tensor<B, 3> {
+        let [batch, rollouts] = input.current.dims();
         let d = cache.fixed.dims()[2];
         let head_dim = d / self.heads;
-        let index = current.unsqueeze_dim::<3>(2).expand([batch, rollouts, d]);
-        let at = cache.embeddings.clone().gather(1, index);
-        let query = self.query.forward(Tensor::cat(vec![at, context], 2)) + cache.fixed.clone();
-        let forbidden = allowed.bool_not();
+        let at = gather_rows(&cache.embeddings, input.current);
+        let query = self.query.forward(Tensor::cat(vec![at, input.context], 2)) + cache.fixed.clone();
+        let forbidden = input.allowed.bool_not();
         // Glimpse: rollouts are the queries of a multi-head attention over the nodes.
         let q = query.reshape([batch, rollouts, self.heads, head_dim]).swap_dims(1, 2);
         let scores = q.matmul(cache.glimpse_keys.clone().swap_dims(2, 3)) / (head_dim as f64).sqrt();

@@ -3,13 +3,14 @@
 use burn::backend::Flex;
 use burn::module::Module;
 
-use lrm::model::config::PRESETS;
+use lrm::model::config::{DEEP_GRID, PRESETS};
 use lrm::model::ModelConfig;
 
 #[test]
 fn counted_parameters_equal_built_parameters() {
     let device = Default::default();
-    for name in PRESETS.iter().filter(|&&p| p != "lrm-1b") {
+    let deep = ["deep-6x128", "deep-24x64", "deep-96x32"];
+    for name in PRESETS.iter().filter(|&&p| p != "lrm-1b").chain(&deep) {
         let config = ModelConfig::preset(name).unwrap();
         config.validate().unwrap();
         let built = config.init::<Flex>(&device).num_params();
@@ -29,6 +30,16 @@ fn preset_sizes_match_the_seed_papers() {
         assert!((*count as f64 / target - 1.0).abs() < 0.2, "{count} vs {target}");
     }
     assert!(ModelConfig::preset("nope").is_err());
+    // The decoder-scaling paper: 1.32M at D=6, W=128; 9.02M at D=42, W=128; 143.8M at D=42, W=512.
+    for (name, target) in [("deep-6x128", 1.32e6), ("deep-42x128", 9.02e6), ("deep-42x512", 143.8e6)] {
+        let count = ModelConfig::preset(name).unwrap().num_params() as f64;
+        assert!((count / target - 1.0).abs() < 0.005, "{name}: {count} vs {target}");
+    }
+    for (depth, width) in DEEP_GRID {
+        let c = ModelConfig::preset(&format!("deep-{depth}x{width}")).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.d_model / c.n_heads, if width == 512 { 32 } else { 16 });
+    }
 }
 
 #[test]

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use burn::backend::{Autodiff, Flex};
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Bool, Int, Tensor, TensorData};
+
+use burn::tensor::{Int, Tensor, TensorData};
 
 use lrm::env::Env;
 use lrm::model::features::{Features, Refinement};
@@ -29,27 +30,15 @@ pub fn instances(v: Variant, n: usize, count: usize) -> Vec<Instance> {
     GeneratorConfig::new(Problem::Variant(v)).generate(n, count, 13)
 }
 
-fn allowed<Bk: Backend>(env: &Env, device: &Bk::Device) -> Tensor<Bk, 3, Bool> {
-    let data = TensorData::new(env.mask().to_vec(), [env.num_instances(), env.per_instance(), env.width()]);
-    Tensor::from_data(data, device)
-}
-
-fn current<Bk: Backend>(env: &Env, device: &Bk::Device) -> Tensor<Bk, 2, Int> {
-    let ctx = env.context();
-    let ids: Vec<i64> = ctx.current.iter().map(|&c| c as i64).collect();
-    Tensor::from_data(TensorData::new(ids, [env.num_instances(), env.per_instance()]), device)
-}
-
 /// Decode greedily to the end; return the log-probabilities of the chosen nodes.
 pub fn greedy<Bk: Backend>(policy: &Policy<Bk>, config: &ModelConfig, instances: &[Instance], rollouts: usize, device: &Bk::Device) -> (Env, Vec<Tensor<Bk, 2>>) {
     let features = Features::<Bk>::new(instances, device);
-    let cache = policy.pointer.precompute(policy.encoder.forward(&features));
+    let encoding = policy.encode(&features);
     let mut env = Env::new(Arc::from(instances.to_vec()), rollouts);
     let mut chosen = vec![];
     while !env.all_done() {
         let refinement = config.refinement_intensity.then(|| Refinement::none(env.num_rollouts()));
-        let context = features.context(&env.context(), rollouts, refinement.as_ref(), device);
-        let log_p = policy.pointer.step(&cache, current(&env, device), context, allowed(&env, device));
+        let log_p = policy.step(&encoding, features.step_input(&env, refinement.as_ref(), device));
         let values: Vec<f32> = log_p.clone().into_data().convert::<f32>().to_vec().unwrap();
         let w = env.width();
         let mut actions = vec![];
@@ -80,7 +69,7 @@ pub fn greedy<Bk: Backend>(policy: &Policy<Bk>, config: &ModelConfig, instances:
 fn every_preset_decodes_every_variant_with_masked_nodes_at_probability_zero() {
     let device = Default::default();
     let variants: Vec<Variant> = all_variants().into_iter().filter(|v| !(v.asymmetric && v.is_tsp() && (v.time_windows || v.draft_limit))).collect();
-    for preset in ["pomo", "rf-te", "lrm-1m", "lmask"] {
+    for preset in ["pomo", "rf-te", "lrm-1m", "lmask", "deep-6x128"] {
         let config = small(preset);
         let policy = config.init::<B>(&device);
         for &v in &variants {
@@ -93,6 +82,19 @@ fn every_preset_decodes_every_variant_with_masked_nodes_at_probability_zero() {
                 let eval = evaluate(env.instance_of(r), &env.rollout(r).solution());
                 assert!(eval.is_feasible(), "{preset} on {v}: {:?}", eval.violation);
             }
+        }
+    }
+}
+
+/// Sets the single-entry parameters (ReZero's alphas) to 0.1.
+struct NudgeReZero;
+
+impl<Bk: Backend> ModuleMapper<Bk> for NudgeReZero {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<Bk, D>>) -> Param<Tensor<Bk, D>> {
+        if param.shape().num_elements() == 1 {
+            param.map(|t| (t.zeros_like() + 0.1).require_grad())
+        } else {
+            param
         }
     }
 }
@@ -125,9 +127,12 @@ impl<Bk: AutodiffBackend> ModuleVisitor<Bk> for GradientCheck<'_, Bk> {
 #[test]
 fn one_backward_pass_gives_finite_non_zero_gradients_to_every_parameter() {
     let device = Default::default();
-    for preset in ["pomo", "rf-te", "lrm-1m", "lmask"] {
+    for preset in ["pomo", "rf-te", "lrm-1m", "lmask", "deep-6x128"] {
         let config = small(preset);
         let policy = config.init::<Ad>(&device);
+        // ReZero starts every residual branch at alpha = 0, where only the alphas get
+        // a gradient; one training step moves them, and then every weight must.
+        let policy = if config.rezero { policy.map(&mut NudgeReZero) } else { policy };
         let insts: Vec<Instance> = instances("VRPBLTW".parse().unwrap(), 8, 2).into_iter().chain(instances("OVRPMBL".parse().unwrap(), 8, 2)).collect();
         let (env, chosen) = greedy(&policy, &config, &insts, 2, &device);
         assert!(env.all_done());
