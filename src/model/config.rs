@@ -41,6 +41,10 @@ pub struct ModelConfig {
     /// ReZero residuals instead of normalised ones.
     #[config(default = false)]
     pub rezero: bool,
+    /// SVD features of the distance matrix: `2 * svd_rank` more inputs per node
+    /// (0: none; RADAR uses 10).
+    #[config(default = 0)]
+    pub svd_rank: usize,
     /// LMask's refinement-intensity one-hot in the decoder context.
     #[config(default = false)]
     pub refinement_intensity: bool,
@@ -52,15 +56,15 @@ pub struct ModelConfig {
     pub tanh_clip: f64,
 }
 
-/// Every preset name but the `deep-DxW` grid (`radar` arrives with the SVD features).
-pub const PRESETS: [&str; 7] = ["pomo", "rf-te", "lrm-1m", "lrm-5m", "lrm-40m", "lrm-1b", "lmask"];
+/// Every preset name but the `deep-DxW` grid.
+pub const PRESETS: [&str; 8] = ["pomo", "rf-te", "lrm-1m", "lrm-5m", "lrm-40m", "lrm-1b", "radar", "lmask"];
 
 /// The decoder-scaling paper's grid, plus its two extra shapes.
 pub const DEEP_GRID: [(usize, usize); 14] =
     [(6, 128), (12, 128), (24, 128), (42, 128), (6, 256), (12, 256), (24, 256), (42, 256), (6, 512), (12, 512), (24, 512), (42, 512), (24, 64), (96, 32)];
 
 impl ModelConfig {
-    /// A named preset: `pomo`, `rf-te`, `lrm-{1m,5m,40m,1b}`, `lmask`, `deep-DxW`.
+    /// A named preset: `pomo`, `rf-te`, `lrm-{1m,5m,40m,1b}`, `radar`, `lmask`, `deep-DxW`.
     pub fn preset(name: &str) -> Result<ModelConfig, String> {
         let pomo = ModelConfig::new(128, 8, 6, 512, NormKind::Instance, false, FeedForwardKind::ReluMlp, true);
         let rf_te = ModelConfig { norm: NormKind::Rms, pre_norm: true, feed_forward: FeedForwardKind::SwiGlu, ..pomo.clone() };
@@ -72,6 +76,8 @@ impl ModelConfig {
             "lrm-5m" => lrm(256, 8, 6, 768),
             "lrm-40m" => lrm(512, 16, 12, 1536),
             "lrm-1b" => lrm(1792, 28, 24, 4864),
+            // RADAR: 5 x 256, 8 heads, FF 512, instance norm, Sinkhorn (10), SVD features (k = 10).
+            "radar" => ModelConfig { d_model: 256, n_layers: 5, sinkhorn_iterations: 10, svd_rank: 10, ..pomo },
             "lmask" => ModelConfig { refinement_intensity: true, ..pomo },
             _ => return deep(name),
         })
@@ -95,7 +101,7 @@ impl ModelConfig {
         let residual = if self.rezero { 2 } else { 2 * norm };
         let layers = self.n_layers * (attention + ff + residual);
         let final_norm = if self.pre_norm && !self.rezero { norm } else { 0 };
-        let embeddings = linear(CUSTOMER_FEATURES, d, false) + linear(DEPOT_FEATURES, d, false);
+        let embeddings = linear(self.customer_features(), d, false) + linear(self.depot_features(), d, false);
         let context = self.context_features();
         let decoder = match self.family {
             // Query from [current node, context], fixed context from the mean
@@ -126,6 +132,16 @@ impl ModelConfig {
         self.n_layers * (attention_outputs + ff_outputs) + 2 * d + decoder_outputs
     }
 
+    /// Inputs per customer: the shared layout plus the SVD features.
+    pub fn customer_features(&self) -> usize {
+        CUSTOMER_FEATURES + 2 * self.svd_rank
+    }
+
+    /// Inputs of the depot token: the shared layout plus the depot's SVD features.
+    pub fn depot_features(&self) -> usize {
+        DEPOT_FEATURES + 2 * self.svd_rank
+    }
+
     /// Width of the decoder context: 3, plus LMask's refinement-intensity one-hot.
     pub fn context_features(&self) -> usize {
         CONTEXT_FEATURES + if self.refinement_intensity { REFINEMENT_CLASSES } else { 0 }
@@ -145,7 +161,7 @@ impl ModelConfig {
             FeedForwardKind::ReluMlp => 2,
         };
         let layer = attention + ff_mats * matmul(nodes, d, ff);
-        let embed = matmul(nodes, CUSTOMER_FEATURES as u64, d);
+        let embed = matmul(nodes, self.customer_features() as u64, d);
         match self.family {
             PolicyFamily::EncoderPointer => embed + self.n_layers as u64 * layer + matmul(nodes, d, 3 * d) + matmul(1, d, d),
             PolicyFamily::DecoderOnly => embed,

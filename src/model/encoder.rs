@@ -8,7 +8,7 @@ use burn::tensor::{Bool, Tensor};
 
 use super::blocks::{Attention, AttentionConfig, FeedForward, FeedForwardConfig, Norm, NormConfig, ReZero, ReZeroConfig, SpectralLinear, SpectralLinearConfig};
 use super::config::ModelConfig;
-use super::features::{Features, CUSTOMER_FEATURES, DEPOT_FEATURES};
+use super::features::Features;
 
 #[derive(Module, Debug)]
 pub struct EncoderLayer<B: Backend> {
@@ -71,8 +71,8 @@ impl<B: Backend> Encoder<B> {
     pub fn new(c: &ModelConfig, device: &B::Device) -> Self {
         let embed = |i| SpectralLinearConfig::new(i, c.d_model).with_bias(false).with_spectral(c.spectral).init(device);
         Encoder {
-            customer_embedding: embed(CUSTOMER_FEATURES),
-            depot_embedding: embed(DEPOT_FEATURES),
+            customer_embedding: embed(c.customer_features()),
+            depot_embedding: embed(c.depot_features()),
             layers: (0..c.n_layers).map(|_| EncoderLayer::new(c, device)).collect(),
             final_norm: (c.pre_norm && !c.rezero).then(|| NormConfig::new(c.d_model, c.norm).init(device)),
         }

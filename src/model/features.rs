@@ -4,6 +4,8 @@
 //! - customer: `[x, y, linehaul, backhaul, tw_early, tw_late, service, draft_limit]`
 //! - depot / global: `[x, y, open, distance_limit, depot_tw_late, mixed_backhaul]`
 //! - decoder context: `[available load, current time, remaining distance]`
+//! - with `svd_rank` k > 0, every node (depot included) also gets the 2k SVD
+//!   features of the distance matrix (RADAR), matrix or coordinates alike
 //!
 //! Coordinates already in the unit square are kept as they are (the frame of
 //! generated training data); others are shifted and scaled into it with their
@@ -15,6 +17,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 
+use super::svd::svd_features;
 use crate::env::{Context, Env};
 use crate::problem::{Backhaul, Instance, Weights};
 
@@ -86,14 +89,21 @@ pub struct Features<B: Backend> {
 }
 
 impl<B: Backend> Features<B> {
-    /// Features of `instances` (all with the same number of nodes).
-    pub fn new(instances: &[Instance], device: &B::Device) -> Self {
+    /// Features of `instances` (all with the same number of nodes), with
+    /// `svd_rank` SVD features of each distance matrix appended to every node.
+    pub fn new(instances: &[Instance], svd_rank: usize, device: &B::Device) -> Self {
         let nodes = instances[0].num_nodes();
         assert!(instances.iter().all(|i| i.num_nodes() == nodes), "a feature batch holds instances of one size");
         let frames: Vec<Frame> = instances.iter().map(Frame::of).collect();
-        let mut customers = Vec::with_capacity(instances.len() * (nodes - 1) * CUSTOMER_FEATURES);
-        let mut depot = Vec::with_capacity(instances.len() * DEPOT_FEATURES);
+        let (customer_width, depot_width) = (CUSTOMER_FEATURES + 2 * svd_rank, DEPOT_FEATURES + 2 * svd_rank);
+        let mut customers = Vec::with_capacity(instances.len() * (nodes - 1) * customer_width);
+        let mut depot = Vec::with_capacity(instances.len() * depot_width);
         for (inst, f) in instances.iter().zip(&frames) {
+            let svd = (svd_rank > 0).then(|| {
+                let matrix: Vec<f64> = (0..nodes * nodes).map(|e| inst.distance(e / nodes, e % nodes)).collect();
+                svd_features(&matrix, nodes, svd_rank)
+            });
+            let svd_of = |j: usize| svd.as_ref().map_or(vec![], |s| s[j].iter().map(|&x| x as f32).collect::<Vec<f32>>());
             let xy = |j: usize| -> [f32; 2] {
                 inst.coords.as_ref().map_or([0.0, 0.0], |c| [((c[j][0] - f.origin[0]) * f.scale) as f32, ((c[j][1] - f.origin[1]) * f.scale) as f32])
             };
@@ -112,16 +122,18 @@ impl<B: Backend> Features<B> {
                     f.time(inst.service[j]),
                     draft,
                 ]);
+                customers.extend(svd_of(j));
             }
             let [x, y] = xy(0);
             let limit = inst.distance_limit.map_or(0.0, |l| f.time(l));
             let mixed = (inst.backhaul_rule() == Backhaul::Mixed) as u8 as f32;
             depot.extend_from_slice(&[x, y, inst.variant.open as u8 as f32, limit, f.time(inst.window(0)[1]), mixed]);
+            depot.extend(svd_of(0));
         }
         let b = instances.len();
         Features {
-            customers: Tensor::from_data(TensorData::new(customers, [b, nodes - 1, CUSTOMER_FEATURES]), device),
-            depot: Tensor::from_data(TensorData::new(depot, [b, DEPOT_FEATURES]), device),
+            customers: Tensor::from_data(TensorData::new(customers, [b, nodes - 1, customer_width]), device),
+            depot: Tensor::from_data(TensorData::new(depot, [b, depot_width]), device),
             frames,
         }
     }

@@ -15,7 +15,7 @@ use burn::tensor::{Bool, Int, Tensor};
 use super::blocks::{SpectralLinear, SpectralLinearConfig};
 use super::config::ModelConfig;
 use super::encoder::EncoderLayer;
-use super::features::{Features, StepInput, CUSTOMER_FEATURES, DEPOT_FEATURES};
+use super::features::{Features, StepInput};
 
 /// Score given to forbidden nodes; exp() of it is exactly 0 in f32.
 const FORBIDDEN: f32 = -1e9;
@@ -36,8 +36,8 @@ impl<B: Backend> HeavyDecoder<B> {
     pub fn new(c: &ModelConfig, device: &B::Device) -> Self {
         let lin = |i, o| SpectralLinearConfig::new(i, o).with_bias(false).with_spectral(c.spectral).init(device);
         HeavyDecoder {
-            customer_embedding: lin(CUSTOMER_FEATURES, c.d_model),
-            depot_embedding: lin(DEPOT_FEATURES, c.d_model),
+            customer_embedding: lin(c.customer_features(), c.d_model),
+            depot_embedding: lin(c.depot_features(), c.d_model),
             start: lin(c.d_model, c.d_model),
             current: lin(c.d_model + c.context_features(), c.d_model),
             layers: (0..c.n_layers).map(|_| EncoderLayer::new(c, device)).collect(),

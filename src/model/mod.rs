@@ -1,7 +1,7 @@
 //! The policy networks (Burn), generic over `B: Backend`: an encoder + pointer
 //! family and a decoder-only family, behind one `encode` / `step` interface.
 //!
-//! Issue 3 in progress: SVD features, RADAR and the wgpu forward test follow.
+//! Issue 3 in progress: the wgpu forward test and the step-time work follow.
 
 pub mod blocks;
 pub mod checkpoint;
@@ -10,6 +10,7 @@ pub mod encoder;
 pub mod features;
 pub mod heavy_decoder;
 pub mod pointer;
+pub mod svd;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;

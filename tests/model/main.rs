@@ -3,4 +3,5 @@
 mod blocks;
 mod checkpoint;
 mod config;
+mod features;
 mod policy;
