@@ -53,6 +53,9 @@ pub fn run(a: Args) -> Result<()> {
     }
     let instances = config.generate(a.size, a.count, a.seed);
     if a.out.extension().is_some_and(|e| e == "npz") {
+        if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::writing(parent, e))?;
+        }
         npz::write_dataset(&a.out, &instances)?;
     } else {
         std::fs::create_dir_all(&a.out).map_err(|e| Error::writing(&a.out, e))?;

@@ -143,9 +143,11 @@ fn generate_command_writes_vrplib_files_and_datasets() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let files: Vec<_> = std::fs::read_dir(dir.join("vrptw")).unwrap().collect();
     assert_eq!(files.len(), 3);
-    let out = lrm().args(["generate", "--problem", "mixed", "--size", "12", "--count", "5", "--seed", "1", "--distribution", "mixed", "--out"]).arg(dir.join("m.npz")).output().unwrap();
+    // The README's first command writes into a directory that does not exist yet.
+    let nested = dir.join("data/m.npz");
+    let out = lrm().args(["generate", "--problem", "MIXED", "--size", "12", "--count", "5", "--seed", "1", "--distribution", "mixed", "--out"]).arg(&nested).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(npz::read_dataset(&dir.join("m.npz")).unwrap().len(), 5);
+    assert_eq!(npz::read_dataset(&nested).unwrap().len(), 5);
     let same_seed = GeneratorConfig::new(Problem::Variant("VRPTW".parse().unwrap())).generate(12, 3, 1);
     let first = read_instance(&dir.join("vrptw").join(format!("{}.vrp", same_seed[0].name)), None).unwrap();
     assert_same(&first, &same_seed[0], "lrm generate = the library's generator");
