@@ -145,17 +145,6 @@ impl Instance {
         self.time_windows.as_ref().map_or([0.0, f64::INFINITY], |tw| tw[j])
     }
 
-    /// The same instance with another distance rule for its coordinates (`--round`).
-    /// Explicit matrices are unaffected; the caller says so to the user.
-    pub fn with_rounding(mut self, rule: Rounding) -> Result<Instance, InstanceIssue> {
-        if let Weights::Euclidean(_) = self.weights {
-            self.weights = Weights::Euclidean(rule);
-            self.tolerance = if self.is_integral() { 0.0 } else { TOLERANCE };
-            self.check_windows_reachable()?;
-        }
-        Ok(self)
-    }
-
     /// "Integer data" (FORMAT.md): every distance and every value is an integer.
     pub fn is_integral(&self) -> bool {
         let int = |x: &f64| x.fract() == 0.0;
@@ -213,24 +202,12 @@ impl Instance {
     }
 
     fn check_values(&self) -> Result<(), InstanceIssue> {
-        let demand_field = |f| move |j: usize, x: f64| -> Result<(), InstanceIssue> {
-            if x < 0.0 {
-                return Err(issue(f, Some(j), format!("negative demand {} at node {}", fmt_num(x), j + 1)));
-            }
-            if j == 0 && x != 0.0 {
-                return Err(issue(f, Some(0), format!("the depot (node 1) has demand {}", fmt_num(x))));
-            }
-            Ok(())
-        };
-        let capacitated = !self.variant.is_tsp();
         for (j, &x) in self.linehaul.iter().enumerate() {
-            demand_field(Field::Linehaul)(j, x)?;
-            self.check_within_capacity(Field::Linehaul, j, x, capacitated)?;
+            self.check_demand(Field::Linehaul, j, x)?;
         }
         if let Some(b) = &self.backhaul {
             for (j, &x) in b.iter().enumerate() {
-                demand_field(Field::Backhaul)(j, x)?;
-                self.check_within_capacity(Field::Backhaul, j, x, capacitated)?;
+                self.check_demand(Field::Backhaul, j, x)?;
                 if self.backhaul_rule() == Backhaul::Classic && x > 0.0 && self.linehaul[j] > 0.0 {
                     let msg = format!("node {} has both linehaul and backhaul demand", j + 1);
                     return Err(issue(Field::Backhaul, Some(j), msg));
@@ -272,9 +249,16 @@ impl Instance {
         Ok(())
     }
 
-    fn check_within_capacity(&self, f: Field, j: usize, x: f64, capacitated: bool) -> Result<(), InstanceIssue> {
+    /// A demand is non-negative, zero at the depot, and fits an empty vehicle.
+    fn check_demand(&self, f: Field, j: usize, x: f64) -> Result<(), InstanceIssue> {
+        if x < 0.0 {
+            return Err(issue(f, Some(j), format!("negative demand {} at node {}", fmt_num(x), j + 1)));
+        }
+        if j == 0 && x != 0.0 {
+            return Err(issue(f, Some(0), format!("the depot (node 1) has demand {}", fmt_num(x))));
+        }
         match self.capacity {
-            Some(q) if capacitated && x > q * (1.0 + 1e-6) => {
+            Some(q) if !self.variant.is_tsp() && x > q * (1.0 + 1e-6) => {
                 let msg = format!("demand {} of node {} exceeds the capacity {}", fmt_num(x), j + 1, fmt_num(q));
                 Err(issue(f, Some(j), msg))
             }

@@ -136,11 +136,6 @@ impl Variant {
         }
         Ok((v, explicit_c && !plain))
     }
-
-    /// The variant without the `A` prefix: what the rules depend on.
-    pub fn symmetric_name(&self) -> Variant {
-        Variant { asymmetric: false, ..*self }
-    }
 }
 
 impl FromStr for Variant {
