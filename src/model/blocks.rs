@@ -11,9 +11,10 @@ use burn::tensor::activation::{relu, sigmoid, silu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, ElementConversion, Tensor};
 
-/// Large negative score for masked attention entries: finite, so that a fully
-/// masked row gives uniform weights instead of NaN.
-const MASKED: f32 = -1e9;
+/// Score of masked entries, in attention and in the decoders' logits: finite,
+/// so that a fully masked row gives uniform weights instead of NaN, and exp()
+/// of it is exactly 0 in f32.
+pub const MASKED: f32 = -1e9;
 
 /// Which normalisation a layer uses.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]

@@ -171,24 +171,30 @@ pub struct StepInput<B: Backend> {
     pub context: Tensor<B, 3>,
     /// `[batch, rollouts, nodes]`, `true` where the env allows the node.
     pub allowed: Tensor<B, 3, Bool>,
-    /// `[batch, rollouts, nodes]`, `true` for the depot and unvisited customers.
-    pub available: Tensor<B, 3, Bool>,
+    /// `[batch, rollouts, nodes]`, `true` for the depot and unvisited customers;
+    /// only for the heavy decoder, which re-encodes them.
+    pub available: Option<Tensor<B, 3, Bool>>,
 }
 
 impl<B: Backend> Features<B> {
-    /// The step input of every rollout of `env` (whose instances these features describe).
-    pub fn step_input(&self, env: &Env, refinement: Option<&Refinement>, device: &B::Device) -> StepInput<B> {
+    /// The step input of every rollout of `env` (whose instances these features
+    /// describe); `with_available` adds the unvisited nodes. `Policy::step_input`
+    /// asks for what its family reads.
+    pub fn step_input(&self, env: &Env, refinement: Option<&Refinement>, with_available: bool, device: &B::Device) -> StepInput<B> {
         let (batch, rollouts, width) = (env.num_instances(), env.per_instance(), env.width());
         let ctx = env.context();
         let current: Vec<i64> = ctx.current.iter().map(|&c| c as i64).collect();
-        let available: Vec<bool> = (0..env.num_rollouts())
-            .flat_map(|r| (0..width).map(move |j| j < env.instance_of(r).num_nodes() && (j == 0 || !env.rollout(r).visited(j))))
-            .collect();
+        let available = with_available.then(|| {
+            let rows: Vec<bool> = (0..env.num_rollouts())
+                .flat_map(|r| (0..width).map(move |j| j < env.instance_of(r).num_nodes() && (j == 0 || !env.rollout(r).visited(j))))
+                .collect();
+            Tensor::from_data(TensorData::new(rows, [batch, rollouts, width]), device)
+        });
         StepInput {
             current: Tensor::from_data(TensorData::new(current, [batch, rollouts]), device),
             context: self.context(&ctx, rollouts, refinement, device),
             allowed: Tensor::from_data(TensorData::new(env.mask().to_vec(), [batch, rollouts, width]), device),
-            available: Tensor::from_data(TensorData::new(available, [batch, rollouts, width]), device),
+            available,
         }
     }
 }

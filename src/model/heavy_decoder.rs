@@ -12,13 +12,11 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 
-use super::blocks::{SpectralLinear, SpectralLinearConfig};
+use super::blocks::{SpectralLinear, SpectralLinearConfig, MASKED};
 use super::config::ModelConfig;
 use super::encoder::EncoderLayer;
 use super::features::{Features, StepInput};
 
-/// Score given to forbidden nodes; exp() of it is exactly 0 in f32.
-const FORBIDDEN: f32 = -1e9;
 /// Tokens before the nodes: start and current.
 const LEADING_TOKENS: usize = 2;
 
@@ -61,12 +59,13 @@ impl<B: Backend> HeavyDecoder<B> {
         let current = self.current.forward(Tensor::cat(vec![at, input.context], 2)).reshape([flat, 1, d]);
         let node_tokens = embeddings.clone().unsqueeze_dim::<4>(1).expand([batch, rollouts, nodes, d]).reshape([flat, nodes, d]);
         let mut h = Tensor::cat(vec![start, current, node_tokens], 1);
-        let mask = key_mask(input.available, flat, nodes);
+        let available = input.available.expect("the heavy decoder's step input carries the available nodes (Policy::step_input)");
+        let mask = key_mask(available, flat, nodes);
         for layer in &self.layers {
             h = layer.forward(h, Some(mask.clone()));
         }
         let scores = self.score.forward(h.narrow(1, LEADING_TOKENS, nodes)).reshape([batch, rollouts, nodes]);
-        log_softmax(scores.mask_fill(input.allowed.bool_not(), FORBIDDEN), 2)
+        log_softmax(scores.mask_fill(input.allowed.bool_not(), MASKED), 2)
     }
 }
 

@@ -19,7 +19,8 @@ use burn::tensor::Tensor;
 pub use config::{ModelConfig, PolicyFamily};
 
 use encoder::Encoder;
-use features::{Features, StepInput};
+use crate::env::Env;
+use features::{Features, Refinement, StepInput};
 use heavy_decoder::HeavyDecoder;
 use pointer::{Pointer, PointerCache};
 
@@ -53,6 +54,12 @@ impl<B: Backend> Policy<B> {
             Policy::Pointer(p) => Encoding::Pointer(p.pointer.precompute(p.encoder.forward(features))),
             Policy::Heavy(h) => Encoding::Heavy(h.embed(features)),
         }
+    }
+
+    /// What this policy's step reads from the env: the heavy decoder also needs
+    /// the unvisited nodes, the pointer does not (no per-step work it won't use).
+    pub fn step_input(&self, features: &Features<B>, env: &Env, refinement: Option<&Refinement>, device: &B::Device) -> StepInput<B> {
+        features.step_input(env, refinement, matches!(self, Policy::Heavy(_)), device)
     }
 
     /// Log-probabilities `[batch, rollouts, nodes]` of the next node; masked nodes get exactly 0.

@@ -12,13 +12,10 @@ use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::blocks::{SpectralLinear, SpectralLinearConfig};
+use super::blocks::{SpectralLinear, SpectralLinearConfig, MASKED};
 use super::config::ModelConfig;
 use super::features::StepInput;
 use super::heavy_decoder::gather_rows;
-
-/// Score given to forbidden nodes; exp() of it is exactly 0 in f32.
-const FORBIDDEN: f32 = -1e9;
 
 #[derive(Module, Debug)]
 pub struct Pointer<B: Backend> {
@@ -85,11 +82,11 @@ impl<B: Backend> Pointer<B> {
         let q = query.reshape([batch, rollouts, self.heads, head_dim]).swap_dims(1, 2);
         let scores = q.matmul(cache.glimpse_keys.clone().swap_dims(2, 3)) / (head_dim as f64).sqrt();
         let nodes = scores.dims()[3];
-        let scores = scores.mask_fill(forbidden.clone().unsqueeze_dim::<4>(1).expand([batch, self.heads, rollouts, nodes]), FORBIDDEN);
+        let scores = scores.mask_fill(forbidden.clone().unsqueeze_dim::<4>(1).expand([batch, self.heads, rollouts, nodes]), MASKED);
         let glimpse = softmax(scores, 3).matmul(cache.glimpse_values.clone()).swap_dims(1, 2).reshape([batch, rollouts, d]);
         let glimpse = self.glimpse_output.forward(glimpse);
         let logits = glimpse.matmul(cache.logit_keys.clone()) / (d as f64).sqrt();
         let logits = logits.tanh() * self.tanh_clip;
-        log_softmax(logits.mask_fill(forbidden, FORBIDDEN), 2)
+        log_softmax(logits.mask_fill(forbidden, MASKED), 2)
     }
 }
