@@ -55,7 +55,7 @@ fn main() {
     let mut step = vec![];
     for _ in 0..repeats {
         let start = Instant::now();
-        let log_p = policy.step(&encoding, policy.step_input(&features, &env, None, &device));
+        let log_p = policy.step(&encoding, policy.step_input(&features, &env, env.mask(), None, &device));
         let _ = log_p.into_data();
         step.push(start.elapsed().as_secs_f64());
     }

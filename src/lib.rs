@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod decode;
 pub mod env;
 pub mod error;
 pub mod model;

@@ -1,8 +1,11 @@
 //! The command line: one file per subcommand, no logic beyond wiring.
 
 mod check;
+mod decoding;
+mod eval;
 mod generate;
 mod info;
+mod solve;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -27,11 +30,11 @@ enum Command {
     /// Train a policy from a TOML config.
     Train(NotYet),
     /// Solve instance files with a trained policy.
-    Solve(NotYet),
+    Solve(solve::Args),
     /// Measure scaling laws and throughput.
     Bench(NotYet),
     /// Evaluate a policy on a dataset against reference costs.
-    Eval(NotYet),
+    Eval(eval::Args),
     /// Generate instances (VRPLIB files or an .npz dataset).
     Generate(generate::Args),
     /// Check a solution against an instance: feasibility and cost.
@@ -66,9 +69,9 @@ impl Cli {
             Command::Check(a) => check::run(a),
             Command::Info(a) => info::run(a).map(|()| 0),
             Command::Train(_) => not_yet("train", "the trainers"),
-            Command::Solve(_) => not_yet("solve", "the policy network and decoders"),
+            Command::Solve(a) => solve::run(a),
             Command::Bench(_) => not_yet("bench", "the decoders and trainers"),
-            Command::Eval(_) => not_yet("eval", "the policy network and decoders"),
+            Command::Eval(a) => eval::run(a),
         }
     }
 }

@@ -5,7 +5,9 @@
 //! largest node count of the batch; every entry comes from `problem::rules`
 //! through [`Rollout`]. Masks follow RouteFinder: the depot is allowed unless
 //! the vehicle is at the depot and some customer is feasible; a finished
-//! rollout allows only the depot, as a no-op.
+//! rollout allows only the depot, as a no-op. With a fleet limit (`VEHICLES`)
+//! the last vehicle may not close its route while customers are left, so a
+//! rollout never uses more vehicles than there are; it may dead-end instead.
 
 mod rollout;
 
@@ -80,21 +82,46 @@ impl Env {
     /// Take one action per rollout. An action the mask forbids is an error
     /// naming the rollout, the node and the reason, and nothing is applied.
     pub fn step(&mut self, actions: &[usize]) -> Result<()> {
+        let some: Vec<Option<usize>> = actions.iter().map(|&a| Some(a)).collect();
+        self.step_some(&some)
+    }
+
+    /// Like [`Self::step`], but rollouts whose action is `None` stay where they
+    /// are (searches that move some rollouts and hold others).
+    pub fn step_some(&mut self, actions: &[Option<usize>]) -> Result<()> {
         if actions.len() != self.rollouts.len() {
             return Err(Error::Failure(format!("step: {} actions for {} rollouts", actions.len(), self.rollouts.len())));
         }
-        if let Some(r) = (0..actions.len()).find(|&r| !self.allowed(r, actions[r])) {
+        let forbidden = (0..actions.len()).find_map(|r| actions[r].filter(|&a| !self.allowed(r, a)).map(|a| (r, a)));
+        if let Some((r, a)) = forbidden {
             let inst = &self.instances[r / self.per_instance];
-            let why = self.rollouts[r].check(inst, actions[r]).err();
-            return Err(Error::Failure(format!("step: rollout {r} may not go to node {} ({why:?})", actions[r])));
+            let why = self.rollouts[r].check(inst, a).err();
+            return Err(Error::Failure(format!("step: rollout {r} may not go to node {a} ({why:?})")));
         }
         let (p, width, instances) = (self.per_instance, self.width, &self.instances);
         self.rollouts.par_iter_mut().zip(self.mask.par_chunks_mut(width)).enumerate().for_each(|(r, (roll, mask))| {
-            let inst = &instances[r / p];
-            roll.apply(inst, actions[r]);
-            roll.fill_mask(inst, mask);
+            if let Some(a) = actions[r] {
+                let inst = &instances[r / p];
+                roll.apply(inst, a);
+                roll.fill_mask(inst, mask);
+            }
         });
         Ok(())
+    }
+
+    /// Take rollout `r` back to the state after its first `keep` actions
+    /// (LazyMask's backtracking). Replaying allowed actions is deterministic.
+    pub fn rewind(&mut self, r: usize, keep: usize) {
+        let inst = &self.instances[r / self.per_instance];
+        let actions = self.rollouts[r].actions[..keep.min(self.rollouts[r].actions.len())].to_vec();
+        let mut roll = Rollout::new(inst);
+        let row = &mut self.mask[r * self.width..(r + 1) * self.width];
+        roll.fill_mask(inst, row);
+        for a in actions {
+            roll.apply(inst, a);
+            roll.fill_mask(inst, row);
+        }
+        self.rollouts[r] = roll;
     }
 
     fn allowed(&self, r: usize, j: usize) -> bool {

@@ -17,6 +17,8 @@ pub enum Forbidden {
     DepotNotYet,
     /// The depot: closing the route now would break a rule.
     CannotClose(Rule),
+    /// The depot: this is the fleet's last vehicle and customers are left.
+    FleetFull,
     /// Beyond this instance's nodes (padding in a batch of mixed sizes).
     Padding,
 }
@@ -29,6 +31,8 @@ pub struct Rollout {
     pub(crate) remaining: usize,
     pub(crate) actions: Vec<usize>,
     pub(crate) closed_cost: f64,
+    /// Routes closed so far.
+    pub(crate) routes: usize,
     pub(crate) done: bool,
     pub(crate) dead_end: bool,
 }
@@ -41,6 +45,7 @@ impl Rollout {
             remaining: inst.num_customers(),
             actions: Vec::with_capacity(inst.num_nodes() * 2),
             closed_cost: 0.0,
+            routes: 0,
             done: false,
             dead_end: false,
         }
@@ -64,6 +69,9 @@ impl Rollout {
             // At the depot the depot is only allowed when no customer is, which
             // `fill_mask` decides; a TSP tour closes once, at the end.
             return Err(Forbidden::DepotNotYet);
+        }
+        if self.fleet_full(inst) {
+            return Err(Forbidden::FleetFull);
         }
         match self.route.close_breach(inst) {
             Some(b) => Err(Forbidden::CannotClose(b.rule())),
@@ -90,7 +98,7 @@ impl Rollout {
         mask[0] = if at_depot {
             !any_customer
         } else {
-            (!inst.variant.is_tsp() || self.remaining == 0) && self.route.close_breach(inst).is_none()
+            (!inst.variant.is_tsp() || self.remaining == 0) && !self.fleet_full(inst) && self.route.close_breach(inst).is_none()
         };
         let stuck = !any_customer && self.remaining > 0 && (at_depot || !mask[0]);
         if stuck {
@@ -101,6 +109,12 @@ impl Rollout {
         }
     }
 
+    /// Whether closing the current route would leave customers and no vehicle
+    /// (FORMAT.md's fleet rule, for instances with `VEHICLES`).
+    fn fleet_full(&self, inst: &Instance) -> bool {
+        self.remaining > 0 && inst.vehicles.is_some_and(|k| self.routes + 1 >= k)
+    }
+
     /// Apply an action already known to be allowed.
     pub(crate) fn apply(&mut self, inst: &Instance, j: usize) {
         if self.done {
@@ -109,6 +123,7 @@ impl Rollout {
         self.actions.push(j);
         if j == 0 {
             self.closed_cost += self.route.cost_if_closed(inst);
+            self.routes += 1;
             self.route = RouteState::start(inst, planned_linehaul(inst));
             self.done = self.remaining == 0;
         } else {
@@ -137,6 +152,11 @@ impl Rollout {
     /// The nodes chosen so far, 0 for the depot.
     pub fn actions(&self) -> &[usize] {
         &self.actions
+    }
+
+    /// The customers not yet visited.
+    pub fn unvisited(&self) -> Vec<usize> {
+        (1..self.visited.len()).filter(|&j| !self.visited[j]).collect()
     }
 
     /// Whether node `j` has been visited (the depot never counts as visited).

@@ -19,6 +19,20 @@ use crate::problem::io::write_atomic;
 pub struct ModelCard {
     pub lrm_version: String,
     pub model: ModelConfig,
+    /// What the trainer fed the model; `lrm solve` warns outside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_on: Option<TrainedOn>,
+}
+
+/// The training distribution, as far as `lrm solve` checks it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainedOn {
+    /// Variant names (empty: not recorded).
+    pub variants: Vec<String>,
+    /// Smallest and largest number of customers.
+    pub sizes: [usize; 2],
+    /// Largest demand over capacity.
+    pub max_demand_ratio: Option<f64>,
 }
 
 /// `path` with its extension replaced: `NAME.toml` and `NAME.safetensors` from
@@ -37,7 +51,7 @@ pub fn save<B: Backend>(policy: &Policy<B>, config: &ModelConfig, path: &Path) -
     policy.save_into(&mut store).map_err(|e| Error::Failure(format!("{}: cannot serialise the weights: {e}", path.display())))?;
     let bytes = store.get_bytes().map_err(|e| Error::Failure(format!("{}: cannot serialise the weights: {e}", path.display())))?;
     write_atomic(&sibling(path, "safetensors"), &bytes)?;
-    let card = ModelCard { lrm_version: env!("CARGO_PKG_VERSION").to_string(), model: config.clone() };
+    let card = ModelCard { lrm_version: env!("CARGO_PKG_VERSION").to_string(), model: config.clone(), trained_on: None };
     let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
     write_atomic(&sibling(path, "toml"), text.as_bytes())
 }

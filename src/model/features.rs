@@ -178,9 +178,10 @@ pub struct StepInput<B: Backend> {
 
 impl<B: Backend> Features<B> {
     /// The step input of every rollout of `env` (whose instances these features
-    /// describe); `with_available` adds the unvisited nodes. `Policy::step_input`
+    /// describe), with `allowed` as the mask (the env's, or a search's stricter
+    /// one, `[B * P, width]`); `with_available` adds the unvisited nodes. `Policy::step_input`
     /// asks for what its family reads.
-    pub fn step_input(&self, env: &Env, refinement: Option<&Refinement>, with_available: bool, device: &B::Device) -> StepInput<B> {
+    pub fn step_input(&self, env: &Env, allowed: &[bool], refinement: Option<&Refinement>, with_available: bool, device: &B::Device) -> StepInput<B> {
         let (batch, rollouts, width) = (env.num_instances(), env.per_instance(), env.width());
         let ctx = env.context();
         let current: Vec<i64> = ctx.current.iter().map(|&c| c as i64).collect();
@@ -193,7 +194,7 @@ impl<B: Backend> Features<B> {
         StepInput {
             current: Tensor::from_data(TensorData::new(current, [batch, rollouts]), device),
             context: self.context(&ctx, rollouts, refinement, device),
-            allowed: Tensor::from_data(TensorData::new(env.mask().to_vec(), [batch, rollouts, width]), device),
+            allowed: Tensor::from_data(TensorData::new(allowed.to_vec(), [batch, rollouts, width]), device),
             available,
         }
     }

@@ -1,7 +1,5 @@
 //! The policy networks (Burn), generic over `B: Backend`: an encoder + pointer
 //! family and a decoder-only family, behind one `encode` / `step` interface.
-//!
-//! Issue 3 in progress: the wgpu forward test and the step-time work follow.
 
 pub mod blocks;
 pub mod checkpoint;
@@ -58,8 +56,8 @@ impl<B: Backend> Policy<B> {
 
     /// What this policy's step reads from the env: the heavy decoder also needs
     /// the unvisited nodes, the pointer does not (no per-step work it won't use).
-    pub fn step_input(&self, features: &Features<B>, env: &Env, refinement: Option<&Refinement>, device: &B::Device) -> StepInput<B> {
-        features.step_input(env, refinement, matches!(self, Policy::Heavy(_)), device)
+    pub fn step_input(&self, features: &Features<B>, env: &Env, allowed: &[bool], refinement: Option<&Refinement>, device: &B::Device) -> StepInput<B> {
+        features.step_input(env, allowed, refinement, matches!(self, Policy::Heavy(_)), device)
     }
 
     /// Log-probabilities `[batch, rollouts, nodes]` of the next node; masked nodes get exactly 0.

@@ -277,6 +277,53 @@ impl RouteState {
     pub fn remaining_distance(&self, inst: &Instance) -> Option<f64> {
         inst.distance_limit.map(|l| l - self.length)
     }
+
+    /// LMask's look-ahead: whether every customer of `unvisited` could still be
+    /// served after this state. A necessary condition only: `false` proves that
+    /// no feasible completion exists, `true` promises nothing.
+    /// - Time windows only move forward (and distances obey the triangle
+    ///   inequality), so a customer this route can no longer reach in time now
+    ///   it can never reach; a capacitated problem may still give it a new route.
+    /// - A TSPDL tour's load only falls, so the ports left are checked in
+    ///   descending order of draft limit, the order that best meets them (an
+    ///   exchange argument): exact for the draft rule.
+    pub fn completion_possible(&self, inst: &Instance, unvisited: &[usize]) -> bool {
+        if inst.variant.is_tsp() {
+            let drafts_ok = inst.draft_limit.is_none() || self.drafts_can_be_met(inst, unvisited);
+            return drafts_ok && unvisited.iter().all(|&k| self.in_time_for(inst, k));
+        }
+        let fresh = RouteState::start(inst, None);
+        unvisited.iter().all(|&k| self.can_visit(inst, k).is_ok() || fresh.can_visit(inst, k).is_ok())
+    }
+
+    /// Whether `k` can be reached before its window closes, and the depot after
+    /// it before the depot closes (closed tours).
+    fn in_time_for(&self, inst: &Instance, k: usize) -> bool {
+        if inst.time_windows.is_none() {
+            return true;
+        }
+        let tol = inst.tolerance;
+        let arrival = self.time + inst.distance(self.node, k);
+        let [early, late] = inst.window(k);
+        let home = if inst.variant.open { 0.0 } else { inst.distance(k, 0) };
+        arrival <= late + tol && (inst.variant.open || arrival.max(early) + inst.service[k] + home <= inst.window(0)[1] + tol)
+    }
+
+    /// Whether the ports of `unvisited`, visited in descending order of draft
+    /// limit, all meet their limits (TSPDL, whose total cargo is planned).
+    fn drafts_can_be_met(&self, inst: &Instance, unvisited: &[usize]) -> bool {
+        let (Some(limits), Some(total)) = (&inst.draft_limit, self.planned_linehaul) else {
+            return true;
+        };
+        let mut order = unvisited.to_vec();
+        order.sort_by(|&a, &b| limits[b].total_cmp(&limits[a]));
+        let mut load = total - self.linehaul;
+        order.iter().all(|&k| {
+            let ok = load <= limits[k] + inst.tolerance;
+            load -= inst.linehaul[k];
+            ok
+        })
+    }
 }
 
 #[cfg(test)]

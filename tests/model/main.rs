@@ -1,5 +1,6 @@
 //! Tests of the policy network, mirroring `src/model`.
 
+mod backends;
 mod blocks;
 mod checkpoint;
 mod config;

@@ -38,7 +38,7 @@ pub fn greedy<Bk: Backend>(policy: &Policy<Bk>, config: &ModelConfig, instances:
     let mut chosen = vec![];
     while !env.all_done() {
         let refinement = config.refinement_intensity.then(|| Refinement::none(env.num_rollouts()));
-        let log_p = policy.step(&encoding, policy.step_input(&features, &env, refinement.as_ref(), device));
+        let log_p = policy.step(&encoding, policy.step_input(&features, &env, env.mask(), refinement.as_ref(), device));
         let values: Vec<f32> = log_p.clone().into_data().convert::<f32>().to_vec().unwrap();
         let w = env.width();
         let mut actions = vec![];

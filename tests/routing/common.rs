@@ -55,13 +55,13 @@ for line in sys.stdin:
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("python3 runs vrpcheck.py");
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        for (i, s) in pairs {
-            writeln!(stdin, "{}\t{}", i.display(), s.display()).unwrap();
-        }
-    }
+    // Written from another thread: the driver's answers fill its stdout pipe
+    // while the questions are still going in.
+    let mut stdin = child.stdin.take().unwrap();
+    let questions: String = pairs.iter().map(|(i, s)| format!("{}\t{}\n", i.display(), s.display())).collect();
+    let writer = std::thread::spawn(move || stdin.write_all(questions.as_bytes()));
     let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
     assert!(out.status.success(), "vrpcheck driver failed");
     let text = String::from_utf8(out.stdout).unwrap();
     let verdicts: Vec<Verdict> = text

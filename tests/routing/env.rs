@@ -138,3 +138,38 @@ fn tsp_tours_close_only_at_the_end_and_dead_ends_are_reported() {
         assert!(env.mask_row(r)[0], "a finished rollout allows only the no-op");
     }
 }
+
+#[test]
+fn rollouts_never_use_more_vehicles_than_the_fleet() {
+    let mut inst = read_instance(&shared().join("benchmarks/vrptw/C101.vrp"), None).unwrap();
+    inst.vehicles = Some(12);
+    let mut env = Env::new(Arc::from(vec![inst]), 64);
+    run_to_end(&mut env, &mut ChaCha8Rng::seed_from_u64(4));
+    for r in 0..env.num_rollouts() {
+        let roll = env.rollout(r);
+        let routes = roll.actions().iter().filter(|&&a| a == 0).count();
+        assert!(routes <= 12, "rollout {r}: {routes} routes");
+        assert!(roll.is_dead_end() || lrm::problem::evaluate(env.instance_of(r), &roll.solution()).is_feasible());
+    }
+    let last_vehicle = (0..env.num_rollouts()).any(|r| env.rollout(r).is_dead_end());
+    assert!(last_vehicle, "twelve vehicles for C101 leave random rollouts stuck");
+}
+
+#[test]
+fn rewind_and_step_some_move_only_the_rollouts_asked() {
+    let mut env = Env::new(instances("CVRP", 10, 2), 2);
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for _ in 0..4 {
+        let a = env.random_actions(&mut rng);
+        env.step(&a).unwrap();
+    }
+    let before = env.snapshot();
+    let held: Vec<usize> = env.rollout(1).actions().to_vec();
+    let moves: Vec<Option<usize>> = env.random_actions(&mut rng).into_iter().enumerate().map(|(r, a)| (r != 1).then_some(a)).collect();
+    env.step_some(&moves).unwrap();
+    assert_eq!(env.rollout(1).actions(), &held[..]);
+    env.rewind(0, 4);
+    env.rewind(2, 4);
+    env.rewind(3, 4);
+    assert_eq!(env.snapshot(), before, "rewinding to 4 steps restores the state and the masks");
+}

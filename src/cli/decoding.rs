@@ -1,0 +1,96 @@
+//! What `lrm solve` and `lrm eval` share: the model to load, the device, and
+//! the decoding options.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::backend::DeviceSpec;
+use crate::decode::{DecodeOptions, Sampling, Starts, Strategy};
+use crate::error::{Error, Result};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DecodeArgs {
+    /// A checkpoint (NAME.toml, with NAME.safetensors beside it).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// cpu, cuda[:N] or wgpu[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceSpec,
+    /// greedy, sample, beam, rrc (greedy, then random re-construction) or lazymask.
+    #[arg(long, default_value = "greedy")]
+    pub decode: Strategy,
+    /// Multi-start: K first customers (the policy's favourites), or `all` feasible ones (POMO).
+    #[arg(long, default_value = "1")]
+    pub starts: Starts,
+    /// 8: POMO's dihedral augmentation of the coordinates (not for explicit matrices); 1: none.
+    #[arg(long, default_value_t = 1)]
+    pub aug: u8,
+    /// Samples per instance (--decode sample).
+    #[arg(long, default_value_t = 16)]
+    pub samples: usize,
+    /// Sampling temperature.
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Sample among the k most probable nodes only (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+    /// Sample among the most probable nodes holding this much mass (1: all).
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f64,
+    /// Beam width (--decode beam).
+    #[arg(long, default_value_t = 16)]
+    pub beam: usize,
+    /// RRC rounds (--decode rrc), each re-decoding 8 random segments per instance.
+    #[arg(long, default_value_t = 10)]
+    pub rrc: usize,
+    /// LazyMask's backtracking budget per rollout.
+    #[arg(long, default_value_t = 300)]
+    pub backtrack: usize,
+    /// LazyMask's look-ahead: 1 or 2.
+    #[arg(long, default_value_t = 2)]
+    pub look_ahead: u8,
+    /// Keep improving until this many seconds have passed (per batch of instances).
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Instances encoded together.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Seed of sampling and RRC.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl DecodeArgs {
+    pub fn options(&self) -> Result<DecodeOptions> {
+        let time_limit = match self.time_limit {
+            Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+            Some(t) => return Err(Error::bad_input("--time-limit", None, format!("{t}: expected a positive number of seconds"))),
+            None => None,
+        };
+        if self.aug != 1 && self.aug != 8 {
+            return Err(Error::bad_input("--aug", None, format!("{}: expected 1 (none) or 8 (dihedral)", self.aug)));
+        }
+        let options = DecodeOptions {
+            strategy: self.decode,
+            starts: self.starts,
+            augment: self.aug == 8,
+            sampling: Sampling { samples: self.samples, temperature: self.temperature, top_k: self.top_k, top_p: self.top_p },
+            beam_width: self.beam,
+            rrc_rounds: self.rrc,
+            backtrack_budget: self.backtrack,
+            look_ahead: self.look_ahead,
+            time_limit,
+            batch_size: self.batch_size,
+            seed: self.seed,
+        };
+        options.validate().map_err(|e| Error::bad_input("decoding options", None, e))?;
+        Ok(options)
+    }
+
+    /// The checkpoint to load. No model is shipped yet, so one must be given.
+    pub fn model_path(&self) -> Result<&Path> {
+        self.model.as_deref().ok_or_else(|| {
+            Error::Failure("no --model given, and this lrm has no default model compiled in yet: pass a checkpoint, --model NAME.toml".into())
+        })
+    }
+}

@@ -1,0 +1,294 @@
+//! Turning a policy into solutions: one file per strategy, all batched over
+//! instances, all on every variant, every feasibility decision through the env
+//! and so through `problem::rules`.
+//!
+//! Every strategy hands back, per instance, the best feasible solution it found
+//! (evaluated by `problem::evaluate`, in the instance's own units) or says that
+//! it found none.
+
+pub mod augment;
+pub mod beam;
+pub mod lazymask;
+pub mod multistart;
+pub mod rrc;
+pub mod runner;
+pub mod sampling;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use burn::tensor::backend::Backend;
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::model::{ModelConfig, Policy};
+use crate::problem::{evaluate, Evaluation, Instance, Solution};
+
+pub use runner::Batch;
+pub use sampling::{Sampling, Selector};
+
+/// The decoding strategies of `lrm solve --decode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Strategy {
+    #[default]
+    Greedy,
+    Sample,
+    Beam,
+    Rrc,
+    LazyMask,
+}
+
+impl FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "greedy" => Ok(Strategy::Greedy),
+            "sample" | "sampling" => Ok(Strategy::Sample),
+            "beam" => Ok(Strategy::Beam),
+            "rrc" => Ok(Strategy::Rrc),
+            "lazymask" => Ok(Strategy::LazyMask),
+            _ => Err(format!("unknown decoding {s:?} (expected greedy, sample, beam, rrc or lazymask)")),
+        }
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Strategy::Greedy => "greedy",
+            Strategy::Sample => "sample",
+            Strategy::Beam => "beam",
+            Strategy::Rrc => "rrc",
+            Strategy::LazyMask => "lazymask",
+        })
+    }
+}
+
+/// How many first nodes a multi-start decoding tries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Starts {
+    /// One rollout from the depot.
+    #[default]
+    One,
+    /// The K first customers the policy likes best.
+    Count(usize),
+    /// Every feasible first customer (POMO).
+    All,
+}
+
+impl FromStr for Starts {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "all" => Ok(Starts::All),
+            _ => match s.parse::<usize>() {
+                Ok(0) | Err(_) => Err(format!("--starts {s:?}: expected a positive number or `all`")),
+                Ok(1) => Ok(Starts::One),
+                Ok(k) => Ok(Starts::Count(k)),
+            },
+        }
+    }
+}
+
+/// Everything `lrm solve` and `lrm eval` let a user choose about decoding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodeOptions {
+    pub strategy: Strategy,
+    pub starts: Starts,
+    /// POMO's x8 dihedral augmentation (coordinate instances only).
+    pub augment: bool,
+    pub sampling: Sampling,
+    pub beam_width: usize,
+    /// RRC rounds, each re-decoding `rrc::SEGMENTS` random segments per instance.
+    pub rrc_rounds: usize,
+    /// LazyMask's backtracking budget R per rollout.
+    pub backtrack_budget: usize,
+    /// LazyMask's look-ahead: 1 (LMask's TSL) or 2 (SSL).
+    pub look_ahead: u8,
+    /// Keep improving (RRC, or sampling until a first feasible solution) until then.
+    pub time_limit: Option<Duration>,
+    /// Instances encoded together.
+    pub batch_size: usize,
+    pub seed: u64,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            strategy: Strategy::Greedy,
+            starts: Starts::One,
+            augment: false,
+            sampling: Sampling::default(),
+            beam_width: 16,
+            rrc_rounds: 10,
+            backtrack_budget: 300,
+            look_ahead: 2,
+            time_limit: None,
+            batch_size: 64,
+            seed: 1,
+        }
+    }
+}
+
+impl DecodeOptions {
+    /// Combinations that mean nothing are errors, not silent guesses.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.starts != Starts::One && matches!(self.strategy, Strategy::Sample | Strategy::Beam) {
+            return Err(format!("--starts applies to greedy, rrc and lazymask decoding, not to {}", self.strategy));
+        }
+        if self.beam_width == 0 || self.sampling.samples == 0 || self.batch_size == 0 {
+            return Err("--beam, --samples and the batch size must be positive".into());
+        }
+        if !(1..=2).contains(&self.look_ahead) {
+            return Err(format!("look-ahead {} (expected 1 or 2)", self.look_ahead));
+        }
+        self.sampling.validate()
+    }
+}
+
+/// A feasible solution and its evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    pub solution: Solution,
+    pub evaluation: Evaluation,
+}
+
+/// What decoding one instance gave.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// The best feasible solution, `None` when no rollout found one.
+    pub best: Option<Found>,
+    /// While there is no feasible one: the cheapest complete solution that
+    /// `evaluate` rejected (a fleet too small, say), to report, never to hide.
+    pub fallback: Option<Found>,
+    /// Complete rollouts tried.
+    pub trajectories: usize,
+    /// Rollouts that ended with customers no route could take, or ran out of
+    /// backtracking budget.
+    pub dead_ends: usize,
+}
+
+impl Outcome {
+    pub fn cost(&self) -> Option<f64> {
+        self.best.as_ref().map(|f| f.evaluation.cost)
+    }
+
+    /// Keep `solution` when it is feasible and cheaper than the best so far.
+    pub fn offer(&mut self, inst: &Instance, solution: Solution) -> bool {
+        let evaluation = evaluate(inst, &solution);
+        let better = evaluation.is_feasible() && self.cost().is_none_or(|c| evaluation.cost < c);
+        if better {
+            self.best = Some(Found { solution, evaluation });
+            self.fallback = None;
+        } else if !evaluation.is_feasible() && self.best.is_none() && self.fallback.as_ref().is_none_or(|f| evaluation.cost < f.evaluation.cost) {
+            self.fallback = Some(Found { solution, evaluation });
+        }
+        better
+    }
+
+    /// Fold another decoding of the same instance in.
+    pub fn merge(&mut self, other: Outcome) {
+        self.trajectories += other.trajectories;
+        self.dead_ends += other.dead_ends;
+        if let Some(f) = other.best {
+            if self.cost().is_none_or(|c| f.evaluation.cost < c) {
+                self.best = Some(f);
+                self.fallback = None;
+            }
+        }
+        if let Some(f) = other.fallback.filter(|_| self.best.is_none()) {
+            if self.fallback.as_ref().is_none_or(|g| f.evaluation.cost < g.evaluation.cost) {
+                self.fallback = Some(f);
+            }
+        }
+    }
+}
+
+/// The best rollout of each original instance of `batch`, whose env holds
+/// `batch.copies()` consecutive copies of each (augmentation), P rollouts each.
+pub fn best_of(batch_originals: &[Instance], env: &Env, failed: Option<&[bool]>) -> Vec<Outcome> {
+    let per_original = env.num_rollouts() / batch_originals.len();
+    batch_originals
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| {
+            let mut out = Outcome::default();
+            for r in i * per_original..(i + 1) * per_original {
+                let roll = env.rollout(r);
+                if roll.is_dead_end() || failed.is_some_and(|f| f[r]) || !roll.is_done() {
+                    out.dead_ends += 1;
+                    continue;
+                }
+                out.trajectories += 1;
+                out.offer(inst, roll.solution());
+            }
+            out
+        })
+        .collect()
+}
+
+/// Decode `instances` with `policy`, `options.batch_size` of one size at a
+/// time; outcomes come back in the order of `instances`.
+pub fn solve<B: Backend>(policy: &Policy<B>, config: &ModelConfig, instances: &[Instance], options: &DecodeOptions, device: &B::Device) -> Result<Vec<Outcome>> {
+    options.validate().map_err(Error::Failure)?;
+    let deadline = options.time_limit.map(|t| Instant::now() + t);
+    let mut order: Vec<usize> = (0..instances.len()).collect();
+    order.sort_by_key(|&i| instances[i].num_nodes());
+    let mut outcomes = vec![Outcome::default(); instances.len()];
+    let groups = order.chunk_by(|&a, &b| instances[a].num_nodes() == instances[b].num_nodes());
+    for group in groups {
+        for chunk in group.chunks(options.batch_size) {
+            let originals: Vec<Instance> = chunk.iter().map(|&i| instances[i].clone()).collect();
+            let batch = Batch::new(policy, config, &originals, options.augment, device);
+            let decoded = decode_batch(&batch, options, deadline)?;
+            for (&i, o) in chunk.iter().zip(decoded) {
+                outcomes[i] = o;
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+/// One batch through the chosen strategy, then, with a time limit, more work
+/// until the deadline.
+fn decode_batch<B: Backend>(batch: &Batch<B>, options: &DecodeOptions, deadline: Option<Instant>) -> Result<Vec<Outcome>> {
+    let mut rng = sampling::rng(options.seed);
+    let mut outcomes = match options.strategy {
+        Strategy::Greedy | Strategy::Rrc => multistart::decode(batch, options.starts, &mut Selector::Greedy)?,
+        Strategy::Sample => sampling::decode(batch, &options.sampling, &mut rng)?,
+        Strategy::Beam => beam::decode(batch, options.beam_width)?,
+        Strategy::LazyMask => lazymask::decode(batch, options, &mut Selector::Greedy)?,
+    };
+    if options.strategy == Strategy::Rrc {
+        for _ in 0..options.rrc_rounds {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            rrc::improve(batch, &mut outcomes, &mut rng)?;
+        }
+    }
+    if let Some(deadline) = deadline {
+        anytime(batch, options, deadline, &mut outcomes, &mut rng)?;
+    }
+    Ok(outcomes)
+}
+
+/// Until the deadline: sample for instances still without a feasible
+/// solution, and improve the others by RRC.
+fn anytime<B: Backend>(batch: &Batch<B>, options: &DecodeOptions, deadline: Instant, outcomes: &mut [Outcome], rng: &mut sampling::Rng) -> Result<()> {
+    while Instant::now() < deadline {
+        if outcomes.iter().any(|o| o.best.is_none()) {
+            let more = match options.strategy {
+                Strategy::LazyMask => lazymask::decode(batch, options, &mut Selector::Sample { sampling: &options.sampling, rng })?,
+                _ => sampling::decode(batch, &options.sampling, rng)?,
+            };
+            for (o, m) in outcomes.iter_mut().zip(more) {
+                o.merge(m);
+            }
+        } else {
+            rrc::improve(batch, outcomes, rng)?;
+        }
+    }
+    Ok(())
+}

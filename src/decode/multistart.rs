@@ -1,0 +1,52 @@
+//! POMO's multi-start: one rollout per feasible first customer, or per the K
+//! first customers the policy likes best, each decoded to the end; the best
+//! is kept. Instances with fewer feasible first customers than the batch's
+//! rollout count repeat theirs.
+
+use burn::tensor::backend::Backend;
+
+use super::{best_of, runner::Batch, Outcome, Selector, Starts};
+use crate::env::Env;
+use crate::error::Result;
+
+/// Decode every instance of `batch` from `starts` first nodes with `selector`.
+pub fn decode<B: Backend>(batch: &Batch<B>, starts: Starts, selector: &mut Selector) -> Result<Vec<Outcome>> {
+    let mut env = batch.env(1);
+    if starts != Starts::One {
+        let first = first_nodes(batch, &env, starts);
+        let per_instance = first.len() / env.num_instances();
+        env = batch.env(per_instance);
+        env.reset(Some(&first))?;
+    }
+    batch.construct(&mut env, selector)?;
+    Ok(best_of(batch.originals(), &env, None))
+}
+
+/// First nodes for every instance of `env` (one rollout each, at the depot),
+/// as a flat list of `P` per instance, instance-major.
+pub fn first_nodes<B: Backend>(batch: &Batch<B>, env: &Env, starts: Starts) -> Vec<usize> {
+    let width = env.width();
+    let log_p = match starts {
+        Starts::Count(_) => Some(batch.log_probs(env, env.mask(), None)),
+        _ => None,
+    };
+    let ranked: Vec<Vec<usize>> = (0..env.num_rollouts())
+        .map(|r| {
+            let mut nodes: Vec<usize> = (1..width).filter(|&j| env.mask_row(r)[j]).collect();
+            if let Some(lp) = &log_p {
+                let row = &lp[r * width..(r + 1) * width];
+                nodes.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+            }
+            nodes
+        })
+        .collect();
+    let most = ranked.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let per_instance = match starts {
+        Starts::Count(k) => k.min(most),
+        _ => most,
+    };
+    ranked
+        .iter()
+        .flat_map(|nodes| (0..per_instance).map(move |p| if nodes.is_empty() { 0 } else { nodes[p % nodes.len()] }))
+        .collect()
+}

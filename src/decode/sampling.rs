@@ -1,0 +1,147 @@
+//! Choosing the next node from the policy's log-probabilities: greedily, or by
+//! sampling with a temperature, top-k and top-p (nucleus) filtering. And the
+//! sampling strategy itself: N samples per instance, the best kept.
+//!
+//! Choices are made on the host from one row per rollout, with the env's mask
+//! (or a search's stricter one): a masked node is never chosen, whatever the
+//! numbers say. Ties go to the lowest node index, so greedy, beam width 1 and
+//! the greedy rollout of every other strategy agree.
+
+use rand::{Rng as _, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{best_of, runner::Batch, Outcome};
+use crate::error::Result;
+use burn::tensor::backend::Backend;
+
+pub type Rng = ChaCha8Rng;
+
+pub fn rng(seed: u64) -> Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// How samples are drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sampling {
+    /// Samples per instance (per augmentation copy).
+    pub samples: usize,
+    /// Divides the logits: below 1 sharper, above 1 flatter.
+    pub temperature: f64,
+    /// Keep only the k most probable nodes (0: all).
+    pub top_k: usize,
+    /// Keep the most probable nodes whose mass first reaches p (1: all).
+    pub top_p: f64,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Sampling { samples: 16, temperature: 1.0, top_k: 0, top_p: 1.0 }
+    }
+}
+
+impl Sampling {
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return Err(format!("--temperature {}: must be positive", self.temperature));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(format!("--top-p {}: must lie in (0, 1]", self.top_p));
+        }
+        Ok(())
+    }
+}
+
+/// How a decoding picks each next node.
+pub enum Selector<'a> {
+    Greedy,
+    Sample { sampling: &'a Sampling, rng: &'a mut Rng },
+}
+
+impl Selector<'_> {
+    /// One node among those `allowed` (at least one must be), from its row of log-probabilities.
+    pub fn choose(&mut self, log_p: &[f32], allowed: &[bool]) -> usize {
+        match self {
+            Selector::Greedy => argmax(log_p, allowed),
+            Selector::Sample { sampling, rng } => sample(log_p, allowed, sampling, rng),
+        }
+    }
+}
+
+/// The allowed node of highest log-probability, the lowest index on ties.
+pub fn argmax(log_p: &[f32], allowed: &[bool]) -> usize {
+    let mut best: Option<usize> = None;
+    for (j, &ok) in allowed.iter().enumerate() {
+        if ok && best.is_none_or(|b| log_p[j] > log_p[b]) {
+            best = Some(j);
+        }
+    }
+    best.expect("a decoding step with no allowed node")
+}
+
+fn sample(log_p: &[f32], allowed: &[bool], s: &Sampling, rng: &mut Rng) -> usize {
+    let mut candidates: Vec<(usize, f64)> = allowed.iter().enumerate().filter(|(_, &ok)| ok).map(|(j, _)| (j, log_p[j] as f64 / s.temperature)).collect();
+    assert!(!candidates.is_empty(), "a decoding step with no allowed node");
+    candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    if s.top_k > 0 {
+        candidates.truncate(s.top_k);
+    }
+    let top = candidates[0].1;
+    let mut weights: Vec<f64> = candidates.iter().map(|c| (c.1 - top).exp()).collect();
+    let total: f64 = weights.iter().sum();
+    if s.top_p < 1.0 {
+        let mut mass = 0.0;
+        let keep = weights.iter().take_while(|&&w| {
+            let before = mass;
+            mass += w / total;
+            before < s.top_p
+        });
+        let keep = keep.count().max(1);
+        weights.truncate(keep);
+    }
+    let total: f64 = weights.iter().sum();
+    let mut u = rng.random::<f64>() * total;
+    for (c, w) in candidates.iter().zip(&weights) {
+        if u < *w {
+            return c.0;
+        }
+        u -= w;
+    }
+    candidates[weights.len() - 1].0
+}
+
+/// `sampling.samples` sampled rollouts per instance (and augmentation copy), the best kept.
+pub fn decode<B: Backend>(batch: &Batch<B>, sampling: &Sampling, rng: &mut Rng) -> Result<Vec<Outcome>> {
+    let mut env = batch.env(sampling.samples);
+    batch.construct(&mut env, &mut Selector::Sample { sampling, rng })?;
+    Ok(best_of(batch.originals(), &env, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_respect_the_mask_and_the_filters() {
+        let log_p = [-0.1f32, -1.0, -3.0, -0.5, -9.0];
+        let allowed = [false, true, true, true, true];
+        assert_eq!(argmax(&log_p, &allowed), 3);
+        assert_eq!(argmax(&[-1.0, -1.0, -2.0], &[true, true, true]), 0, "ties go to the lowest index");
+        let mut r = rng(7);
+        let top1 = Sampling { top_k: 1, ..Sampling::default() };
+        let nucleus = Sampling { top_p: 0.5, ..Sampling::default() };
+        let cold = Sampling { temperature: 1e-3, ..Sampling::default() };
+        for _ in 0..200 {
+            assert_ne!(sample(&log_p, &allowed, &Sampling::default(), &mut r), 0);
+            assert_eq!(sample(&log_p, &allowed, &top1, &mut r), 3);
+            assert_eq!(sample(&log_p, &allowed, &nucleus, &mut r), 3, "node 3 alone holds over half the allowed mass");
+            assert_eq!(sample(&log_p, &allowed, &cold, &mut r), 3);
+        }
+        let counts = (0..4000).fold([0usize; 5], |mut c, _| {
+            c[sample(&log_p, &allowed, &Sampling::default(), &mut r)] += 1;
+            c
+        });
+        // Renormalised over the allowed nodes: p(3) = e^-0.5 / (e^-1 + e^-3 + e^-0.5 + e^-9) ~ 0.59.
+        let p3 = counts[3] as f64 / 4000.0;
+        assert!((p3 - 0.59).abs() < 0.03, "{counts:?}");
+    }
+}

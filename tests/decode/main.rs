@@ -1,0 +1,9 @@
+//! Tests of the decoders and of `lrm solve` / `lrm eval`, mirroring `src/decode`.
+
+#[path = "../routing/common.rs"]
+#[allow(dead_code)]
+mod common;
+
+mod cli;
+mod lazymask;
+mod strategies;
