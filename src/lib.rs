@@ -11,6 +11,8 @@ pub mod decode;
 pub mod env;
 pub mod error;
 pub mod model;
+pub mod plot;
 pub mod problem;
+pub mod train;
 
 pub use error::{Error, Result};

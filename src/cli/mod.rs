@@ -6,6 +6,7 @@ mod eval;
 mod generate;
 mod info;
 mod solve;
+mod train;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -28,7 +29,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train a policy from a TOML config.
-    Train(NotYet),
+    Train(train::Args),
     /// Solve instance files with a trained policy.
     Solve(solve::Args),
     /// Measure scaling laws and throughput.
@@ -68,7 +69,7 @@ impl Cli {
             Command::Generate(a) => generate::run(a).map(|()| 0),
             Command::Check(a) => check::run(a),
             Command::Info(a) => info::run(a).map(|()| 0),
-            Command::Train(_) => not_yet("train", "the trainers"),
+            Command::Train(a) => train::run(a).map(|()| 0),
             Command::Solve(a) => solve::run(a),
             Command::Bench(_) => not_yet("bench", "the decoders and trainers"),
             Command::Eval(a) => eval::run(a),

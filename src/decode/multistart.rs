@@ -40,10 +40,18 @@ pub fn first_nodes<B: Backend>(batch: &Batch<B>, env: &Env, starts: Starts) -> V
             nodes
         })
         .collect();
+    cycle(&ranked, starts)
+}
+
+/// `P` first nodes per rollout's ranked list (instance-major): every node
+/// (`All`) or the first K, lists shorter than `P` repeated, an empty list
+/// (no feasible first customer) giving the depot, a no-op.
+pub fn cycle(ranked: &[Vec<usize>], starts: Starts) -> Vec<usize> {
     let most = ranked.iter().map(Vec::len).max().unwrap_or(0).max(1);
     let per_instance = match starts {
         Starts::Count(k) => k.min(most),
-        _ => most,
+        Starts::One => 1,
+        Starts::All => most,
     };
     ranked
         .iter()

@@ -1,0 +1,64 @@
+//! `lrm train --config NAME.toml [--resume RUN_DIR] [--out RUN_DIR] [--device ...]`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::backend::{run_on, BackendJob, DeviceSpec};
+use crate::error::{Error, Result};
+use crate::train::config::TrainConfig;
+use crate::train::Trainer;
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["config", "resume"])))]
+pub struct Args {
+    /// The training config (see configs/).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint, with the config it was started with.
+    #[arg(long, conflicts_with = "config")]
+    resume: Option<PathBuf>,
+    /// The run directory (default: runs/NAME for configs/NAME.toml).
+    #[arg(long, conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// cpu, cuda[:N] or wgpu[:N].
+    #[arg(long, default_value = "cpu")]
+    device: DeviceSpec,
+}
+
+struct Train {
+    config: TrainConfig,
+    root: PathBuf,
+    resume: bool,
+    stop: Arc<AtomicBool>,
+}
+
+impl BackendJob for Train {
+    type Output = ();
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+        let mut trainer = Trainer::<B>::new(self.config, &self.root, self.resume, &device)?;
+        trainer.run(&self.stop, std::io::stderr().is_terminal())?;
+        let best = trainer.state.best_score.map_or("no validation".to_string(), |s| format!("best validation score {s:.4}"));
+        println!("{}: step {} of {}, {best}; checkpoints in {}", self.root.display(), trainer.state.step, trainer.total_steps(), self.root.display());
+        Ok(())
+    }
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let (config, root, resume) = match (&a.config, &a.resume) {
+        (_, Some(dir)) => (TrainConfig::read(&dir.join("config.toml"))?, dir.clone(), true),
+        (Some(path), None) => {
+            let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "run".into());
+            (TrainConfig::read(path)?, a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(stem)), false)
+        }
+        (None, None) => unreachable!("clap requires one of them"),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .map_err(|e| Error::Failure(format!("cannot catch Ctrl-C: {e}")))?;
+    run_on(a.device, Train { config, root, resume, stop })
+}

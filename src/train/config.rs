@@ -1,0 +1,302 @@
+//! The training config (`lrm train --config NAME.toml`): plain data, every
+//! field documented in `configs/mtvrp20-cpu.toml`. Unknown fields and bad
+//! values are errors that name the field.
+
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::ModelConfig;
+use crate::problem::generate::{Distribution, GeneratorConfig, Hardness, Problem};
+use crate::problem::Variant;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub seed: u64,
+    pub problem: ProblemConfig,
+    pub model: ModelChoice,
+    pub trainer: TrainerConfig,
+    pub optimizer: OptimizerConfig,
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
+    pub batch: BatchConfig,
+    pub run: RunConfig,
+    #[serde(default)]
+    pub validation: Vec<ValidationSet>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemConfig {
+    /// Variant names; `["MIXED"]` for RouteFinder's 16-variant sampling.
+    pub variants: Vec<String>,
+    /// With MIXED: backhauls mixed (MB) rather than classic.
+    #[serde(default)]
+    pub mixed_backhaul: bool,
+    /// uniform, clustered or mixed (LRM-1B's mixture).
+    #[serde(default = "uniform")]
+    pub distribution: String,
+    /// TSPTW / TSPDL: easy, medium or hard.
+    #[serde(default = "hard")]
+    pub hardness: String,
+    /// Customers per instance: one size per batch, drawn from this list.
+    pub sizes: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelChoice {
+    pub preset: String,
+    /// Any field of the model config, overriding the preset's.
+    #[serde(default)]
+    pub overrides: toml::Table,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrainerKind {
+    Pomo,
+    Supervised,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainerConfig {
+    pub kind: TrainerKind,
+    /// POMO starts per instance; 0: every customer.
+    #[serde(default)]
+    pub starts: usize,
+    /// Training-time x8 augmentation (1 or 8); the baseline spans starts and copies.
+    #[serde(default = "one")]
+    pub augment: usize,
+    /// RouteFinder's per-variant reward normalisation: EMA weight (0: off).
+    #[serde(default)]
+    pub reward_ema: f64,
+    /// Entropy bonus coefficient.
+    #[serde(default)]
+    pub entropy_bonus: f64,
+    /// LMask's penalty per customer a rollout could not serve (TSPTW/TSPDL dead ends).
+    #[serde(default = "one_f")]
+    pub penalty_per_customer: f64,
+    /// Supervised: labelled solutions (an npz dataset with an `actions` reference).
+    #[serde(default)]
+    pub labels: Option<LabelSource>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelSource {
+    pub data: PathBuf,
+    pub reference: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Adam,
+    AdamW,
+    Adafactor,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    pub kind: OptimizerKind,
+    pub lr: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+    #[serde(default = "epsilon")]
+    pub epsilon: f64,
+    /// Global gradient-norm clipping (0: off).
+    #[serde(default)]
+    pub clip_norm: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleKind {
+    #[default]
+    Constant,
+    Step,
+    Cosine,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    #[serde(default)]
+    pub kind: ScheduleKind,
+    /// Step: epochs at which the rate is multiplied by `gamma`.
+    #[serde(default)]
+    pub milestones: Vec<usize>,
+    #[serde(default)]
+    pub gamma: f64,
+    /// Linear warm-up from 0 over this many steps.
+    #[serde(default)]
+    pub warmup_steps: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    /// Instances per step at `reference_size` customers.
+    pub size: usize,
+    /// LRM-1B's dynamic batch: `size * reference_size / n` at n customers.
+    #[serde(default)]
+    pub reference_size: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub epochs: usize,
+    pub instances_per_epoch: usize,
+    /// Steps between checkpoints (`latest`).
+    pub checkpoint_every: usize,
+    /// Steps between validations (0: only at the end).
+    #[serde(default)]
+    pub validate_every: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationSet {
+    pub data: PathBuf,
+    /// Reference costs; without them the mean cost is tracked instead of a gap.
+    #[serde(default)]
+    pub reference: Option<PathBuf>,
+}
+
+fn uniform() -> String {
+    "uniform".into()
+}
+fn hard() -> String {
+    "hard".into()
+}
+fn one() -> usize {
+    1
+}
+fn one_f() -> f64 {
+    1.0
+}
+fn epsilon() -> f64 {
+    1e-8
+}
+
+impl TrainConfig {
+    /// Read and check a config; paths in it are relative to the config file
+    /// (and absolute once read, so the config as run works from anywhere).
+    pub fn read(path: &Path) -> Result<TrainConfig> {
+        let text = crate::problem::io::read_text(path)?;
+        let mut config: TrainConfig = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+            Error::bad_input(path, line, e.message().to_string())
+        })?;
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let locate = |field: &str, p: &Path| -> Result<PathBuf> {
+            base.join(p).canonicalize().map_err(|e| Error::bad_input(path, None, format!("{field} = {:?}: {e} (paths are relative to the config file)", p.display())))
+        };
+        for v in &mut config.validation {
+            v.data = locate("validation.data", &v.data)?;
+            v.reference = v.reference.as_ref().map(|r| locate("validation.reference", r)).transpose()?;
+        }
+        if let Some(l) = &mut config.trainer.labels {
+            l.data = locate("trainer.labels.data", &l.data)?;
+            l.reference = locate("trainer.labels.reference", &l.reference)?;
+        }
+        config.validate().map_err(|e| Error::bad_input(path, None, e))?;
+        Ok(config)
+    }
+
+    /// Every value checked; the message names the field.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        self.generators()?;
+        self.model_config()?;
+        let p = &self.problem;
+        if p.sizes.is_empty() || p.sizes.contains(&0) {
+            return Err("problem.sizes: give at least one positive number of customers".into());
+        }
+        if ![1, 8].contains(&self.trainer.augment) {
+            return Err(format!("trainer.augment = {}: expected 1 or 8", self.trainer.augment));
+        }
+        if !(0.0..=1.0).contains(&self.trainer.reward_ema) {
+            return Err(format!("trainer.reward_ema = {}: expected a weight in [0, 1]", self.trainer.reward_ema));
+        }
+        if self.trainer.kind == TrainerKind::Supervised && self.trainer.labels.is_none() {
+            return Err("trainer.labels: the supervised trainer needs labelled solutions (data and reference)".into());
+        }
+        let o = &self.optimizer;
+        if !(o.lr > 0.0 && o.lr.is_finite()) {
+            return Err(format!("optimizer.lr = {}: expected a positive rate", o.lr));
+        }
+        if o.weight_decay < 0.0 || o.epsilon <= 0.0 || o.clip_norm < 0.0 {
+            return Err("optimizer: weight_decay and clip_norm must be >= 0, epsilon > 0".into());
+        }
+        let s = &self.schedule;
+        if s.kind == ScheduleKind::Step && (s.milestones.is_empty() || !(s.gamma > 0.0)) {
+            return Err("schedule: a step schedule needs milestones (epochs) and a positive gamma".into());
+        }
+        if self.batch.size == 0 {
+            return Err("batch.size: must be positive".into());
+        }
+        let r = &self.run;
+        if r.epochs == 0 || r.instances_per_epoch == 0 || r.checkpoint_every == 0 {
+            return Err("run: epochs, instances_per_epoch and checkpoint_every must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// The generator of each configured variant (one for MIXED).
+    pub fn generators(&self) -> std::result::Result<Vec<GeneratorConfig>, String> {
+        let p = &self.problem;
+        let distribution: Distribution = p.distribution.parse().map_err(|e| format!("problem.distribution: {e}"))?;
+        let hardness: Hardness = p.hardness.parse().map_err(|e| format!("problem.hardness: {e}"))?;
+        if p.variants.is_empty() {
+            return Err("problem.variants: name at least one variant, or MIXED".into());
+        }
+        p.variants
+            .iter()
+            .map(|name| {
+                let problem = if name.eq_ignore_ascii_case("mixed") {
+                    Problem::Mixed { mixed_backhaul: p.mixed_backhaul }
+                } else {
+                    Problem::Variant(name.parse::<Variant>().map_err(|e| format!("problem.variants: {e}"))?)
+                };
+                let g = GeneratorConfig { problem, distribution, hardness, asymmetric: false };
+                g.validate().map_err(|e| format!("problem: {e}"))?;
+                Ok(g)
+            })
+            .collect()
+    }
+
+    /// The preset with the overrides applied.
+    pub fn model_config(&self) -> std::result::Result<ModelConfig, String> {
+        let preset = ModelConfig::preset(&self.model.preset).map_err(|e| format!("model.preset: {e}"))?;
+        let mut table = toml::Table::try_from(&preset).map_err(|e| format!("model: {e}"))?;
+        for (key, value) in &self.model.overrides {
+            if !table.contains_key(key) {
+                return Err(format!("model.overrides.{key}: not a model field (fields: {})", table.keys().cloned().collect::<Vec<_>>().join(", ")));
+            }
+            table.insert(key.clone(), value.clone());
+        }
+        let config: ModelConfig = table.try_into().map_err(|e: toml::de::Error| format!("model.overrides: {}", e.message()))?;
+        config.validate().map_err(|e| format!("model: {e}"))?;
+        Ok(config)
+    }
+
+    /// Instances per step at `n` customers.
+    pub fn batch_size(&self, n: usize) -> usize {
+        match self.batch.reference_size {
+            Some(reference) => (self.batch.size * reference / n.max(1)).max(1),
+            None => self.batch.size,
+        }
+    }
+
+    /// The size of step `step`'s batch, drawn from the configured list.
+    pub fn size_at(&self, rng: &mut impl Rng) -> usize {
+        self.problem.sizes[rng.random_range(0..self.problem.sizes.len())]
+    }
+}

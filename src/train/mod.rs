@@ -1,0 +1,343 @@
+//! Training: a config, a run directory, a loop of steps.
+//!
+//! Every step draws its batch and its sampling from a random stream fixed by
+//! (seed, step), and everything else a step depends on (weights, optimizer
+//! state, reward averages) is in the checkpoint, so a run resumed from step N
+//! continues exactly as the uninterrupted run would have (on the CPU).
+
+pub mod config;
+pub mod optim;
+pub mod reinforce;
+pub mod run_dir;
+pub mod supervised;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use burn::module::{AutodiffModule, Module};
+use burn::optim::GradientsParams;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Tensor};
+use rand::SeedableRng;
+
+use crate::decode::sampling::Rng;
+use crate::decode::{self, DecodeOptions, Starts};
+use crate::error::{Error, Result};
+use crate::model::checkpoint::{self, TrainedOn};
+use crate::model::{ModelConfig, Policy};
+use crate::problem::generate::{GeneratorConfig, Problem};
+use crate::problem::io::npz::{read_dataset, read_reference};
+use crate::problem::io::write_atomic;
+use crate::problem::variant::MTVRP_NAMES;
+use crate::problem::Instance;
+use config::{TrainConfig, TrainerKind};
+use optim::{clip_global_norm, learning_rate, Optim};
+use run_dir::{Metrics, RunDir, TrainState};
+
+/// Non-finite steps in a row after which the last checkpoint is restored.
+const ROLLBACK_AFTER: usize = 3;
+
+/// A validation set, loaded.
+struct Validation {
+    name: String,
+    instances: Vec<Instance>,
+    reference: Option<Vec<f64>>,
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepOutcome {
+    Applied { loss: f64, grad_norm: f64, lr: f64 },
+    /// Loss or gradient not finite: nothing applied.
+    Skipped { why: String },
+}
+
+pub struct Trainer<B: AutodiffBackend> {
+    pub config: TrainConfig,
+    pub model: ModelConfig,
+    pub policy: Policy<B>,
+    optim: Optim<B>,
+    pub state: TrainState,
+    generators: Vec<GeneratorConfig>,
+    validation: Vec<Validation>,
+    labels: Option<supervised::Labels>,
+    run: RunDir,
+    metrics: Metrics,
+    device: B::Device,
+    bad_steps: usize,
+}
+
+type Bytes = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+impl<B: AutodiffBackend> Trainer<B> {
+    /// A new run in `root`, or with `resume` the continuation of the one there.
+    pub fn new(config: TrainConfig, root: &Path, resume: bool, device: &B::Device) -> Result<Self> {
+        let model = config.model_config().map_err(|e| Error::bad_input("config", None, e))?;
+        let generators = config.generators().map_err(|e| Error::bad_input("config", None, e))?;
+        let run = RunDir::create(root)?;
+        let latest = run.latest()?;
+        let (policy, optim, state) = match (resume, latest) {
+            (true, Some(dir)) => Self::load(&model, &config, &dir, device)?,
+            (true, None) => return Err(Error::bad_input(root, None, "no checkpoint to resume from in this run directory")),
+            (false, Some(_)) => {
+                return Err(Error::bad_input(root, None, "this run directory already holds a run: pass --resume to continue it, or choose another --out"))
+            }
+            (false, None) => {
+                B::seed(device, config.seed);
+                let text = toml::to_string_pretty(&config).map_err(|e| Error::Failure(format!("cannot write the config: {e}")))?;
+                write_atomic(&run.path("config.toml"), text.as_bytes())?;
+                (model.init::<B>(device), Optim::new(&config.optimizer), TrainState::default())
+            }
+        };
+        let validation = load_validation(&config)?;
+        let labels = config.trainer.labels.as_ref().map(supervised::Labels::read).transpose()?;
+        let mut columns: Vec<String> = ["step", "epoch", "loss", "reward", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
+        columns.extend(variant_names(&generators).into_iter().map(|v| format!("reward_{v}")));
+        columns.extend(validation.iter().map(|v| format!("val_{}", v.name)));
+        columns.push("val_score".into());
+        let metrics = Metrics::open(run.path("metrics.csv"), columns, state.step)?;
+        Ok(Trainer { config, model, policy, optim, state, generators, validation, labels, run, metrics, device: device.clone(), bad_steps: 0 })
+    }
+
+    fn load(model: &ModelConfig, config: &TrainConfig, dir: &Path, device: &B::Device) -> Result<(Policy<B>, Optim<B>, TrainState)> {
+        let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| Error::reading(dir.join(name), e));
+        let record = Recorder::<B>::load(&Bytes::default(), read("module.mpk")?, device)
+            .map_err(|e| Error::bad_input(dir.join("module.mpk"), None, format!("does not fit the config's model: {e}")))?;
+        let policy = model.init::<B>(device).load_record(record);
+        let optim = Optim::new(&config.optimizer).from_bytes(read("optim.mpk")?, device)?;
+        Ok((policy, optim, RunDir::read_state(dir)?))
+    }
+
+    pub fn steps_per_epoch(&self) -> usize {
+        self.config.run.instances_per_epoch.div_ceil(self.config.batch.size)
+    }
+
+    pub fn total_steps(&self) -> usize {
+        self.config.run.epochs * self.steps_per_epoch()
+    }
+
+    /// The random stream of step `step`: the same on every run with this seed.
+    fn step_rng(&self, step: usize) -> Rng {
+        let mut rng = Rng::seed_from_u64(self.config.seed);
+        rng.set_stream(step as u64 + 1);
+        rng
+    }
+
+    /// Step `step`'s instances: one size, one generator, fresh instances.
+    pub fn batch(&self, step: usize, rng: &mut Rng) -> Vec<Instance> {
+        let n = self.config.size_at(rng);
+        let g = &self.generators[rand::Rng::random_range(rng, 0..self.generators.len())];
+        g.generate(n, self.config.batch_size(n), self.config.seed.wrapping_mul(1_000_003).wrapping_add(step as u64))
+    }
+
+    /// One training step: loss, then [`Self::optimise`].
+    pub fn train_step(&mut self) -> Result<(StepOutcome, reinforce::BatchStats, usize)> {
+        let mut rng = self.step_rng(self.state.step);
+        let (loss, stats, count) = match self.config.trainer.kind {
+            TrainerKind::Pomo => {
+                let instances = self.batch(self.state.step, &mut rng);
+                let (loss, stats) = reinforce::pomo_loss(&self.policy, &self.model, &self.config.trainer, &instances, &mut self.state.normaliser, &mut rng, &self.device)?;
+                (loss, stats, instances.len())
+            }
+            TrainerKind::Supervised => {
+                let labels = self.labels.as_ref().expect("validated: supervised runs have labels");
+                let (loss, count) = supervised::loss(&self.policy, &self.model, labels, self.config.batch.size, self.state.step, &self.device)?;
+                (loss, reinforce::BatchStats::default(), count)
+            }
+        };
+        Ok((self.optimise(loss)?, stats, count))
+    }
+
+    /// Apply one loss: backward, global-norm clipping, the optimizer. A loss or
+    /// gradient that is not finite skips the step (logged); after
+    /// `ROLLBACK_AFTER` such steps in a row the last checkpoint's weights and
+    /// optimizer state come back.
+    pub fn optimise(&mut self, loss: Tensor<B, 1>) -> Result<StepOutcome> {
+        let step = self.state.step;
+        self.state.step += 1;
+        let value = loss.clone().into_scalar().elem::<f64>();
+        let mut outcome = StepOutcome::Skipped { why: format!("loss is {value}") };
+        if value.is_finite() {
+            let mut grads = GradientsParams::from_grads(loss.backward(), &self.policy);
+            let (policy, norm) = clip_global_norm(self.policy.clone(), &mut grads, self.config.optimizer.clip_norm);
+            if norm.is_finite() {
+                let lr = learning_rate(self.config.optimizer.lr, &self.config.schedule, step, self.steps_per_epoch(), self.total_steps());
+                self.policy = self.optim.step(lr, policy, grads);
+                self.bad_steps = 0;
+                return Ok(StepOutcome::Applied { loss: value, grad_norm: norm, lr });
+            }
+            outcome = StepOutcome::Skipped { why: format!("gradient norm is {norm}") };
+        }
+        self.bad_steps += 1;
+        tracing::warn!("step {step} skipped: {outcome:?}");
+        if self.bad_steps >= ROLLBACK_AFTER {
+            if let Some(dir) = self.run.latest()? {
+                tracing::warn!("{} bad steps in a row: back to the weights of {}", self.bad_steps, dir.display());
+                let (policy, optim, _) = Self::load(&self.model, &self.config, &dir, &self.device)?;
+                (self.policy, self.optim, self.bad_steps) = (policy, optim, 0);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The validation score of every set (mean gap in %, or mean cost without
+    /// references) and their mean: greedy POMO multi-start.
+    pub fn validate(&self) -> Result<BTreeMap<String, f64>> {
+        let policy = self.policy.valid();
+        let options = DecodeOptions { starts: Starts::All, ..DecodeOptions::default() };
+        let mut scores = BTreeMap::new();
+        for v in &self.validation {
+            let outcomes = decode::solve(&policy, &self.model, &v.instances, &options, &self.device)?;
+            let per_instance: Vec<f64> = outcomes
+                .iter()
+                .enumerate()
+                .map(|(i, o)| match (o.cost(), &v.reference) {
+                    (Some(c), Some(r)) => 100.0 * (c - r[i]) / r[i],
+                    (Some(c), None) => c,
+                    (None, _) => f64::INFINITY,
+                })
+                .collect();
+            scores.insert(v.name.clone(), per_instance.iter().sum::<f64>() / per_instance.len() as f64);
+        }
+        if !scores.is_empty() {
+            let mean = scores.values().sum::<f64>() / scores.len() as f64;
+            scores.insert("score".into(), mean);
+        }
+        Ok(scores)
+    }
+
+    /// Write a checkpoint and make it current; with a better `score`, also `best`.
+    pub fn checkpoint(&mut self, score: Option<f64>) -> Result<()> {
+        let dir = self.run.checkpoint_dir(self.state.step)?;
+        let inner = self.policy.valid();
+        checkpoint::save(&inner, &self.model, &dir.join("model"))?;
+        self.write_card(&dir.join("model.toml"))?;
+        let module = Recorder::<B>::record(&Bytes::default(), self.policy.clone().into_record(), ())
+            .map_err(|e| Error::Failure(format!("cannot serialise the module: {e}")))?;
+        write_atomic(&dir.join("module.mpk"), &module)?;
+        write_atomic(&dir.join("optim.mpk"), &self.optim.to_bytes()?)?;
+        let better = score.is_some_and(|s| self.state.best_score.is_none_or(|b| s < b));
+        if better {
+            self.state.best_score = score;
+        }
+        RunDir::write_state(&dir, &self.state)?;
+        self.run.commit(&dir)?;
+        self.run.publish(&dir, "latest")?;
+        if better {
+            self.run.publish(&dir, "best")?;
+        }
+        Ok(())
+    }
+
+    /// The model card with what this run trained on.
+    fn write_card(&self, path: &Path) -> Result<()> {
+        let mut card = checkpoint::read_card(path)?;
+        let sizes = &self.config.problem.sizes;
+        card.trained_on = Some(TrainedOn {
+            variants: variant_names(&self.generators),
+            sizes: [*sizes.iter().min().expect("validated"), *sizes.iter().max().expect("validated")],
+            max_demand_ratio: None,
+        });
+        let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
+        write_atomic(path, text.as_bytes())
+    }
+
+    /// Train until the configured number of steps, or until `stop` is set
+    /// (Ctrl-C), then checkpoint. Metrics, curves and a progress bar on the way.
+    pub fn run(&mut self, stop: &AtomicBool, progress: bool) -> Result<()> {
+        let total = self.total_steps();
+        let bar = if progress { indicatif::ProgressBar::new(total as u64) } else { indicatif::ProgressBar::hidden() };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta_precise}]").expect("a valid template"),
+        );
+        bar.set_position(self.state.step as u64);
+        let started = Instant::now();
+        let wall_before = self.state.wall_seconds;
+        while self.state.step < total && !stop.load(Ordering::SeqCst) {
+            let t = Instant::now();
+            let (outcome, stats, count) = self.train_step()?;
+            self.state.wall_seconds = wall_before + started.elapsed().as_secs_f64();
+            let mut row = BTreeMap::from([
+                ("step".to_string(), self.state.step as f64),
+                ("epoch".to_string(), ((self.state.step - 1) / self.steps_per_epoch()) as f64),
+                ("reward".to_string(), stats.mean_reward),
+                ("instances_per_s".to_string(), count as f64 / t.elapsed().as_secs_f64()),
+                ("wall_s".to_string(), self.state.wall_seconds),
+            ]);
+            row.extend(stats.reward.iter().map(|(v, r)| (format!("reward_{v}"), *r)));
+            if let StepOutcome::Applied { loss, grad_norm, lr } = outcome {
+                row.extend([("loss".to_string(), loss), ("grad_norm".to_string(), grad_norm), ("lr".to_string(), lr)]);
+                bar.set_message(format!("loss {loss:.4}  reward {:.4}  {:.1} inst/s", stats.mean_reward, row["instances_per_s"]));
+            }
+            let validate_now = self.config.run.validate_every > 0 && self.state.step % self.config.run.validate_every == 0;
+            let last = self.state.step == total;
+            let mut score = None;
+            if (validate_now || last) && !self.validation.is_empty() {
+                let scores = self.validate()?;
+                score = scores.get("score").copied();
+                row.extend(scores.into_iter().map(|(k, v)| (if k == "score" { "val_score".into() } else { format!("val_{k}") }, v)));
+            }
+            self.metrics.append(&row)?;
+            bar.set_position(self.state.step as u64);
+            if self.state.step % self.config.run.checkpoint_every == 0 || last || score.is_some() {
+                self.checkpoint(score)?;
+                self.plot()?;
+            }
+        }
+        if stop.load(Ordering::SeqCst) {
+            self.checkpoint(None)?;
+            self.plot()?;
+            bar.abandon_with_message(format!("stopped at step {}; resume with --resume", self.state.step));
+        } else {
+            bar.finish();
+        }
+        Ok(())
+    }
+
+    /// `curves.svg`: loss, reward, gradient norm and validation score against the step.
+    fn plot(&self) -> Result<()> {
+        let columns = self.metrics.read()?;
+        let steps = columns.iter().find(|(c, _)| c == "step").map(|(_, v)| v.clone()).unwrap_or_default();
+        let panels: Vec<crate::plot::Panel> = ["loss", "reward", "grad_norm", "val_score"]
+            .iter()
+            .filter_map(|name| columns.iter().find(|(c, _)| c == name))
+            .map(|(c, v)| crate::plot::Panel { title: c.clone(), points: steps.iter().copied().zip(v.iter().copied()).collect() })
+            .collect();
+        write_atomic(&self.run.path("curves.svg"), crate::plot::line_chart(&panels).as_bytes())
+    }
+}
+
+/// The variant names the generators produce (RouteFinder's 16 for MIXED).
+fn variant_names(generators: &[GeneratorConfig]) -> Vec<String> {
+    let mut names = vec![];
+    for g in generators {
+        match g.problem {
+            Problem::Variant(v) => names.push(v.to_string()),
+            Problem::Mixed { mixed_backhaul } => {
+                names.extend(MTVRP_NAMES.iter().map(|n| if mixed_backhaul { n.replacen("PB", "PMB", 1) } else { n.to_string() }))
+            }
+        }
+    }
+    names.dedup();
+    names
+}
+
+fn load_validation(config: &TrainConfig) -> Result<Vec<Validation>> {
+    config
+        .validation
+        .iter()
+        .map(|v| {
+            let instances = read_dataset(&v.data)?;
+            let reference = match &v.reference {
+                Some(r) => Some(read_reference(r)?.0),
+                None => None,
+            };
+            let stem = v.data.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let parent = v.data.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            Ok(Validation { name: format!("{parent}{stem}"), instances, reference })
+        })
+        .collect()
+}

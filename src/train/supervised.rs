@@ -1,0 +1,88 @@
+//! Supervised training: teacher-forced cross-entropy on labelled solutions,
+//! for both policy families. For the decoder-only family a random prefix of
+//! each label is replayed first, without loss, so that the policy learns to
+//! complete partial solutions of every length (LEHD's random sub-paths, here
+//! as suffixes of the full instance).
+//!
+//! Labels are an npz dataset with a reference file holding `actions`; each
+//! step takes the next `batch` instances, cyclically.
+
+use std::sync::Arc;
+
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Int, Tensor, TensorData};
+use rand::{Rng as _, SeedableRng};
+
+use super::config::LabelSource;
+use crate::decode::sampling::Rng;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::model::features::{Features, Refinement};
+use crate::model::{ModelConfig, Policy};
+use crate::problem::io::npz::{read_dataset, read_reference};
+use crate::problem::{Instance, Solution};
+
+/// Labelled instances, all of one size.
+pub struct Labels {
+    pub instances: Vec<Instance>,
+    pub solutions: Vec<Solution>,
+}
+
+impl Labels {
+    pub fn read(source: &LabelSource) -> Result<Labels> {
+        let instances = read_dataset(&source.data)?;
+        let (_, solutions) = read_reference(&source.reference)?;
+        let solutions = solutions.ok_or_else(|| Error::bad_input(&source.reference, None, "no 'actions' array: the supervised trainer needs solutions, not only costs"))?;
+        if solutions.len() < instances.len() {
+            return Err(Error::bad_input(&source.reference, None, format!("{} solutions for {} instances", solutions.len(), instances.len())));
+        }
+        if instances.iter().any(|i| i.num_nodes() != instances[0].num_nodes()) {
+            return Err(Error::bad_input(&source.data, None, "supervised labels must be instances of one size"));
+        }
+        Ok(Labels { instances, solutions })
+    }
+}
+
+/// The env's actions for a solution: each route then a depot return.
+fn actions_of(solution: &Solution) -> Vec<usize> {
+    solution.routes.iter().flat_map(|r| r.iter().copied().chain(std::iter::once(0))).collect()
+}
+
+/// The teacher-forced loss of step `step` and the number of instances in it.
+pub fn loss<B: AutodiffBackend>(policy: &Policy<B>, model: &ModelConfig, labels: &Labels, batch: usize, step: usize, device: &B::Device) -> Result<(Tensor<B, 1>, usize)> {
+    let count = labels.instances.len();
+    let picked: Vec<usize> = (0..batch.min(count)).map(|k| (step * batch + k) % count).collect();
+    let instances: Vec<Instance> = picked.iter().map(|&i| labels.instances[i].clone()).collect();
+    let mut targets: Vec<Vec<usize>> = picked.iter().map(|&i| actions_of(&labels.solutions[i])).collect();
+    let features = Features::<B>::new(&instances, model.svd_rank, device);
+    let encoding = policy.encode(&features);
+    let mut env = Env::new(Arc::from(instances), 1);
+    if matches!(policy, Policy::Heavy(_)) {
+        let mut rng = Rng::seed_from_u64(step as u64);
+        let prefixes: Vec<usize> = targets.iter().map(|t| rng.random_range(0..=t.len().saturating_sub(4))).collect();
+        for k in 0..prefixes.iter().copied().max().unwrap_or(0) {
+            let moves: Vec<Option<usize>> = targets.iter().zip(&prefixes).map(|(t, &p)| (k < p).then(|| t[k])).collect();
+            env.step_some(&moves).map_err(|e| label_error(&picked, e))?;
+        }
+        for (t, p) in targets.iter_mut().zip(prefixes) {
+            t.drain(..p);
+        }
+    }
+    let (b, w) = (env.num_instances(), env.width());
+    let refinement = model.refinement_intensity.then(|| Refinement::none(b));
+    let mut total = Tensor::<B, 1>::zeros([1], device);
+    let mut decided = 0usize;
+    for k in 0..targets.iter().map(Vec::len).max().unwrap_or(0) {
+        let actions: Vec<usize> = targets.iter().map(|t| t.get(k).copied().unwrap_or(0)).collect();
+        let log_p = policy.step(&encoding, policy.step_input(&features, &env, env.mask(), refinement.as_ref(), device));
+        let index = Tensor::<B, 2, Int>::from_data(TensorData::new(actions.iter().map(|&a| a as i64).collect::<Vec<_>>(), [b, 1]), device);
+        total = total + log_p.reshape([b, w]).gather(1, index).sum();
+        decided += targets.iter().filter(|t| k < t.len()).count();
+        env.step(&actions).map_err(|e| label_error(&picked, e))?;
+    }
+    Ok((total.neg() / decided.max(1) as f64, b))
+}
+
+fn label_error(picked: &[usize], e: Error) -> Error {
+    Error::Failure(format!("a label breaks the rules (instances {picked:?} of the label set): {e}"))
+}

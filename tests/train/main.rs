@@ -1,0 +1,9 @@
+//! Tests of the trainers, mirroring `src/train`: learning on a small fixed
+//! problem, exact resume, config errors, non-finite losses.
+
+#[path = "../routing/common.rs"]
+#[allow(dead_code)]
+mod common;
+
+mod learning;
+mod resume;

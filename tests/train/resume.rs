@@ -1,0 +1,88 @@
+//! Resume is exact; bad configs name the field; a non-finite loss is caught.
+
+use std::sync::atomic::AtomicBool;
+
+use burn::tensor::Tensor;
+
+use lrm::train::config::TrainConfig;
+use lrm::train::{StepOutcome, Trainer};
+
+use crate::common::{lrm, temp_dir};
+use crate::learning::{tiny_config, validation_set, Ad};
+
+fn weights(dir: &std::path::Path) -> Vec<u8> {
+    std::fs::read(dir.join("latest.safetensors")).unwrap()
+}
+
+#[test]
+fn n_steps_then_resume_for_n_more_equals_2n_steps_in_one_run() {
+    let dir = temp_dir("resume");
+    let (val, _) = validation_set(&dir, "CVRP", 8);
+    let mut config = tiny_config("CVRP", &val, 1);
+    config.run.instances_per_epoch = 12 * 32;
+    config.run.checkpoint_every = 6;
+    config.trainer.reward_ema = 0.25;
+    let device = Default::default();
+    let mut straight = Trainer::<Ad>::new(config.clone(), &dir.join("straight"), false, &device).unwrap();
+    straight.run(&AtomicBool::new(false), false).unwrap();
+    assert_eq!(straight.state.step, 12);
+
+    let mut first = Trainer::<Ad>::new(config.clone(), &dir.join("split"), false, &device).unwrap();
+    for _ in 0..6 {
+        first.train_step().unwrap();
+    }
+    first.checkpoint(None).unwrap();
+    drop(first);
+    let err = Trainer::<Ad>::new(config.clone(), &dir.join("split"), false, &device).err().unwrap();
+    assert!(err.to_string().contains("--resume"), "{err}");
+    let mut second = Trainer::<Ad>::new(config, &dir.join("split"), true, &device).unwrap();
+    assert_eq!(second.state.step, 6);
+    second.run(&AtomicBool::new(false), false).unwrap();
+    assert!(weights(&dir.join("straight")) == weights(&dir.join("split")), "resumed weights differ from the uninterrupted run's");
+}
+
+#[test]
+fn a_config_with_a_wrong_field_fails_naming_it() {
+    let dir = temp_dir("bad-config");
+    let (val, _) = validation_set(&dir, "TSP", 4);
+    tiny_config("TSP", &val, 1);
+    let good = std::fs::read_to_string(val.with_extension("toml")).unwrap();
+    let cases = [
+        (good.replace("lr = 1e-3", "learning_rate = 1e-3"), "learning_rate"),
+        (good.replace("lr = 1e-3", "lr = -1.0"), "optimizer.lr"),
+        (good.replace("d_model = 32", "d_modle = 32"), "model.overrides.d_modle"),
+        (good.replace("variants = [\"TSP\"]", "variants = [\"TSPX\"]"), "problem.variants"),
+        (good.replace("kind = \"adam\"", "kind = \"sgd\""), "sgd"),
+    ];
+    for (k, (text, named)) in cases.iter().enumerate() {
+        let path = dir.join(format!("bad{k}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let err = TrainConfig::read(&path).unwrap_err().to_string();
+        assert!(err.contains(named) && err.contains(&format!("bad{k}.toml")), "{named}: {err}");
+        let out = lrm().arg("train").arg("--config").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{named}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(named));
+    }
+}
+
+#[test]
+fn a_non_finite_loss_skips_the_step_and_repeats_roll_back() {
+    let dir = temp_dir("nan");
+    let (val, _) = validation_set(&dir, "TSP", 4);
+    let config = tiny_config("TSP", &val, 1);
+    let device = Default::default();
+    let mut trainer = Trainer::<Ad>::new(config, &dir.join("run"), false, &device).unwrap();
+    trainer.train_step().unwrap();
+    trainer.checkpoint(None).unwrap();
+    let saved = std::fs::read(dir.join("run/latest.safetensors")).unwrap();
+    let nan = || Tensor::<Ad, 1>::from_floats([f32::NAN], &device).require_grad();
+    for _ in 0..2 {
+        assert!(matches!(trainer.optimise(nan()).unwrap(), StepOutcome::Skipped { .. }));
+    }
+    trainer.train_step().unwrap();
+    for _ in 0..3 {
+        assert!(matches!(trainer.optimise(nan() * 0.0 + f32::INFINITY).unwrap(), StepOutcome::Skipped { .. }));
+    }
+    trainer.checkpoint(None).unwrap();
+    assert!(std::fs::read(dir.join("run/latest.safetensors")).unwrap() == saved, "three bad steps in a row restore the last checkpoint");
+}
