@@ -1,16 +1,18 @@
 //! What `lrm solve` and `lrm eval` share: the model to load, the device, and
 //! the decoding options.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::backend::DeviceSpec;
 use crate::decode::{DecodeOptions, Sampling, Starts, Strategy};
 use crate::error::{Error, Result};
+use crate::model::shipped::ModelSource;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DecodeArgs {
-    /// A checkpoint (NAME.toml, with NAME.safetensors beside it).
+    /// A checkpoint (NAME.toml, with NAME.safetensors beside it); default: the
+    /// model compiled into lrm (models/mtvrp20-cpu).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// cpu, cuda[:N] or wgpu[:N].
@@ -87,10 +89,8 @@ impl DecodeArgs {
         Ok(options)
     }
 
-    /// The checkpoint to load. No model is shipped yet, so one must be given.
-    pub fn model_path(&self) -> Result<&Path> {
-        self.model.as_deref().ok_or_else(|| {
-            Error::Failure("no --model given, and this lrm has no default model compiled in yet: pass a checkpoint, --model NAME.toml".into())
-        })
+    /// The model to decode with.
+    pub fn model(&self) -> ModelSource {
+        self.model.clone().map_or(ModelSource::Shipped, ModelSource::File)
     }
 }

@@ -12,7 +12,7 @@ use super::decoding::DecodeArgs;
 use crate::backend::{run_on, BackendJob};
 use crate::decode::{self, DecodeOptions, Outcome};
 use crate::error::{Error, Result};
-use crate::model::checkpoint;
+use crate::model::shipped::ModelSource;
 use crate::problem::io::npz::{read_dataset, read_reference};
 use crate::problem::io::write_atomic;
 use crate::problem::Instance;
@@ -45,7 +45,7 @@ struct Evaluated {
 }
 
 struct Eval<'a> {
-    model: &'a Path,
+    model: &'a ModelSource,
     datasets: Vec<(PathBuf, Vec<Instance>, Option<Vec<f64>>)>,
     options: &'a DecodeOptions,
 }
@@ -53,7 +53,7 @@ struct Eval<'a> {
 impl BackendJob for Eval<'_> {
     type Output = Vec<Evaluated>;
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<Evaluated>> {
-        let (policy, card) = checkpoint::load::<B::InnerBackend>(self.model, &device)?;
+        let (policy, card) = self.model.load::<B::InnerBackend>(&device)?;
         let mut out = vec![];
         for (path, instances, reference) in self.datasets {
             let start = Instant::now();
@@ -66,7 +66,7 @@ impl BackendJob for Eval<'_> {
 
 pub fn run(a: Args) -> Result<i32> {
     let options = a.decoding.options()?;
-    let model = a.decoding.model_path()?;
+    let model = a.decoding.model();
     let files = datasets(&a.data)?;
     if a.r#ref.is_some() && files.len() > 1 {
         return Err(Error::bad_input("--ref", None, format!("{} holds {} datasets; --ref goes with one", a.data.display(), files.len())));
@@ -86,7 +86,7 @@ pub fn run(a: Args) -> Result<i32> {
         };
         loaded.push((path, instances, reference));
     }
-    let evaluated = run_on(a.decoding.device, Eval { model, datasets: loaded, options: &options })?;
+    let evaluated = run_on(a.decoding.device, Eval { model: &model, datasets: loaded, options: &options })?;
     let rows: Vec<serde_json::Value> = evaluated.iter().flat_map(rows_of).collect();
     for row in &rows {
         if a.json {

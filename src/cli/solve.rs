@@ -12,7 +12,8 @@ use super::decoding::DecodeArgs;
 use crate::backend::{run_on, BackendJob};
 use crate::decode::{self, augment, DecodeOptions, Outcome};
 use crate::error::{Error, Result};
-use crate::model::checkpoint::{self, ModelCard};
+use crate::model::checkpoint::ModelCard;
+use crate::model::shipped::ModelSource;
 use crate::problem::instance::fmt_num;
 use crate::problem::io::{read_instance, read_text, solution};
 use crate::problem::{evaluate, Instance, Rounding};
@@ -42,7 +43,7 @@ pub struct Args {
 
 /// Decodes on the chosen backend, without autodiff.
 struct Solve<'a> {
-    model: &'a Path,
+    model: &'a ModelSource,
     instances: &'a [Instance],
     options: &'a DecodeOptions,
 }
@@ -50,7 +51,7 @@ struct Solve<'a> {
 impl BackendJob for Solve<'_> {
     type Output = Vec<Outcome>;
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<Outcome>> {
-        let (policy, card) = checkpoint::load::<B::InnerBackend>(self.model, &device)?;
+        let (policy, card) = self.model.load::<B::InnerBackend>(&device)?;
         decode::solve(&policy, &card.model, self.instances, self.options, &device)
     }
 }
@@ -62,8 +63,8 @@ pub fn run(a: Args) -> Result<i32> {
     }
     let instances = a.instances.iter().map(|p| read_instance(p, a.round)).collect::<Result<Vec<_>>>()?;
     let options = a.decoding.options()?;
-    let model = a.decoding.model_path()?;
-    let card = checkpoint::read_card(model)?;
+    let model = a.decoding.model();
+    let card = model.card()?;
     for inst in &instances {
         warn_outside_training(&card, inst);
         if options.augment && !augment::applies(inst) {
@@ -71,7 +72,7 @@ pub fn run(a: Args) -> Result<i32> {
         }
     }
     let start = Instant::now();
-    let outcomes = run_on(a.decoding.device, Solve { model, instances: &instances, options: &options })?;
+    let outcomes = run_on(a.decoding.device, Solve { model: &model, instances: &instances, options: &options })?;
     let per_instance = start.elapsed().as_secs_f64() / instances.len() as f64;
     let mut all_feasible = true;
     for (k, (inst, outcome)) in instances.iter().zip(&outcomes).enumerate() {

@@ -60,11 +60,16 @@ pub fn save<B: Backend>(policy: &Policy<B>, config: &ModelConfig, path: &Path) -
 pub fn read_card(path: &Path) -> Result<ModelCard> {
     let card_path = sibling(path, "toml");
     let text = std::fs::read_to_string(&card_path).map_err(|e| Error::bad_input(&card_path, None, format!("cannot read the model card: {e}")))?;
-    let card: ModelCard = toml::from_str(&text).map_err(|e| {
+    parse_card(&card_path, &text)
+}
+
+/// A model card from its text (`origin` names it in errors).
+pub fn parse_card(origin: &Path, text: &str) -> Result<ModelCard> {
+    let card: ModelCard = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| text[..s.start].lines().count().max(1));
-        Error::bad_input(&card_path, line, format!("not a model card: {}", e.message()))
+        Error::bad_input(origin, line, format!("not a model card: {}", e.message()))
     })?;
-    card.model.validate().map_err(|e| Error::bad_input(&card_path, None, format!("model: {e}")))?;
+    card.model.validate().map_err(|e| Error::bad_input(origin, None, format!("model: {e}")))?;
     Ok(card)
 }
 
@@ -74,16 +79,21 @@ pub fn load<B: Backend>(path: &Path, device: &B::Device) -> Result<(Policy<B>, M
     let card = read_card(path)?;
     let weights = sibling(path, "safetensors");
     let bytes = std::fs::read(&weights).map_err(|e| Error::bad_input(&weights, None, format!("cannot read the weights: {e}")))?;
+    Ok((from_bytes(&card, &weights, bytes, device)?, card))
+}
+
+/// The policy of `card` with the safetensors `bytes` (`origin` names them in errors).
+pub fn from_bytes<B: Backend>(card: &ModelCard, origin: &Path, bytes: Vec<u8>, device: &B::Device) -> Result<Policy<B>> {
     let mut policy = card.model.init::<B>(device);
     let mut store = SafetensorsStore::from_bytes(Some(bytes));
     let applied = policy
         .load_from(&mut store)
-        .map_err(|e| Error::bad_input(&weights, None, format!("weights do not match the model card: {e}")))?;
+        .map_err(|e| Error::bad_input(origin, None, format!("weights do not match the model card: {e}")))?;
     if !applied.errors.is_empty() || !applied.missing.is_empty() {
         let mut problems: Vec<String> = applied.errors.iter().map(|e| format!("{e:?}")).collect();
         problems.extend(applied.missing.iter().map(|m| format!("missing {m:?}")));
         problems.truncate(5);
-        return Err(Error::bad_input(&weights, None, format!("weights do not match the model card: {}", problems.join("; "))));
+        return Err(Error::bad_input(origin, None, format!("weights do not match the model card: {}", problems.join("; "))));
     }
-    Ok((policy, card))
+    Ok(policy)
 }

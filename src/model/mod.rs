@@ -8,6 +8,7 @@ pub mod encoder;
 pub mod features;
 pub mod heavy_decoder;
 pub mod pointer;
+pub mod shipped;
 pub mod svd;
 
 use burn::module::{Module, ModuleVisitor, Param};

@@ -42,8 +42,26 @@ pub struct ProblemConfig {
     /// TSPTW / TSPDL: easy, medium or hard.
     #[serde(default = "hard")]
     pub hardness: String,
-    /// Customers per instance: one size per batch, drawn from this list.
-    pub sizes: Vec<usize>,
+    /// Customers per instance, one size per batch: a list to draw from
+    /// (`[20]`, `[50, 100]`) or a range (`{ min = 50, max = 200 }`).
+    pub sizes: Sizes,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Sizes {
+    List(Vec<usize>),
+    Range { min: usize, max: usize },
+}
+
+impl Sizes {
+    /// The smallest and largest size.
+    pub fn bounds(&self) -> [usize; 2] {
+        match self {
+            Sizes::List(l) => [l.iter().copied().min().unwrap_or(0), l.iter().copied().max().unwrap_or(0)],
+            Sizes::Range { min, max } => [*min, *max],
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,10 +209,7 @@ impl TrainConfig {
     /// (and absolute once read, so the config as run works from anywhere).
     pub fn read(path: &Path) -> Result<TrainConfig> {
         let text = crate::problem::io::read_text(path)?;
-        let mut config: TrainConfig = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
-            Error::bad_input(path, line, e.message().to_string())
-        })?;
+        let mut config = TrainConfig::parse(path, &text)?;
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let locate = |field: &str, p: &Path| -> Result<PathBuf> {
             base.join(p).canonicalize().map_err(|e| Error::bad_input(path, None, format!("{field} = {:?}: {e} (paths are relative to the config file)", p.display())))
@@ -211,13 +226,25 @@ impl TrainConfig {
         Ok(config)
     }
 
+    /// The config in `text` (read from `path`, named in errors), its values
+    /// checked but its paths not yet resolved.
+    pub fn parse(path: &Path, text: &str) -> Result<TrainConfig> {
+        let config: TrainConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+            Error::bad_input(path, line, e.message().to_string())
+        })?;
+        config.validate().map_err(|e| Error::bad_input(path, None, e))?;
+        Ok(config)
+    }
+
     /// Every value checked; the message names the field.
     pub fn validate(&self) -> std::result::Result<(), String> {
         self.generators()?;
         self.model_config()?;
         let p = &self.problem;
-        if p.sizes.is_empty() || p.sizes.contains(&0) {
-            return Err("problem.sizes: give at least one positive number of customers".into());
+        let [lo, hi] = p.sizes.bounds();
+        if lo == 0 || hi < lo {
+            return Err("problem.sizes: give positive numbers of customers (a list, or { min, max } with min <= max)".into());
         }
         if ![1, 8].contains(&self.trainer.augment) {
             return Err(format!("trainer.augment = {}: expected 1 or 8", self.trainer.augment));
@@ -297,6 +324,9 @@ impl TrainConfig {
 
     /// The size of step `step`'s batch, drawn from the configured list.
     pub fn size_at(&self, rng: &mut impl Rng) -> usize {
-        self.problem.sizes[rng.random_range(0..self.problem.sizes.len())]
+        match &self.problem.sizes {
+            Sizes::List(l) => l[rng.random_range(0..l.len())],
+            Sizes::Range { min, max } => rng.random_range(*min..=*max),
+        }
     }
 }

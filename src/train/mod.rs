@@ -235,10 +235,9 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// The model card with what this run trained on.
     fn write_card(&self, path: &Path) -> Result<()> {
         let mut card = checkpoint::read_card(path)?;
-        let sizes = &self.config.problem.sizes;
         card.trained_on = Some(TrainedOn {
             variants: variant_names(&self.generators),
-            sizes: [*sizes.iter().min().expect("validated"), *sizes.iter().max().expect("validated")],
+            sizes: self.config.problem.sizes.bounds(),
             max_demand_ratio: None,
         });
         let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;

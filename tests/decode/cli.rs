@@ -70,13 +70,15 @@ fn solve_writes_solutions_that_lrm_check_and_vrpcheck_accept_on_the_benchmarks()
 }
 
 #[test]
-fn solve_and_eval_reject_bad_requests_with_clear_errors() {
+fn solve_uses_the_shipped_model_and_rejects_bad_requests_with_clear_errors() {
     let dir = temp_dir("solve-errors");
     let model = checkpoint(&dir, "pomo");
     let inst = shared().join("benchmarks/cvrp/P-n16-k8.vrp");
-    let no_model = lrm().arg("solve").arg(&inst).output().unwrap();
-    assert_eq!(no_model.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&no_model.stderr).contains("--model"), "{}", String::from_utf8_lossy(&no_model.stderr));
+    // Without --model, the compiled-in model solves it.
+    let shipped = lrm().arg("solve").arg(&inst).arg("--out").arg(dir.join("shipped.sol")).arg("--json").output().unwrap();
+    assert_eq!(shipped.status.code(), Some(0), "{}", String::from_utf8_lossy(&shipped.stderr));
+    assert_eq!(json_lines(&shipped.stdout)[0]["feasible"], true);
+    assert!(dir.join("shipped.sol").exists());
     let cases: [(&[&str], &str); 4] = [
         (&["--decode", "beam", "--starts", "4"], "--starts"),
         (&["--aug", "4"], "--aug"),

@@ -5,5 +5,6 @@
 #[allow(dead_code)]
 mod common;
 
+mod configs;
 mod learning;
 mod resume;

@@ -1,0 +1,125 @@
+//! Every config in `configs/` parses, and each one's problem and model train
+//! for a step at a tiny scale; the supervised trainer's loss goes down.
+
+use std::path::Path;
+
+use lrm::train::config::{Sizes, TrainConfig, TrainerKind};
+use lrm::train::{StepOutcome, Trainer};
+
+use crate::common::temp_dir;
+use crate::learning::Ad;
+
+/// `config` shrunk to seconds: 6 customers, 2 instances, a 2-layer model of width 16.
+fn tiny(mut config: TrainConfig) -> TrainConfig {
+    config.problem.sizes = Sizes::List(vec![6]);
+    config.batch.size = 2;
+    config.batch.reference_size = None;
+    config.validation.clear();
+    for (k, v) in [("n_layers", 2), ("d_model", 16), ("d_ff", 32), ("n_heads", 2), ("pointer_heads", 2)] {
+        config.model.overrides.insert(k.into(), toml::Value::Integer(v));
+    }
+    config
+}
+
+#[test]
+fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
+    let dir = temp_dir("configs");
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut names = vec![];
+    for entry in std::fs::read_dir(&configs).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let config = TrainConfig::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+        if config.trainer.kind == TrainerKind::Supervised {
+            names.push(name);
+            continue; // its labels are the user's to make; the supervised trainer is tested below
+        }
+        let present = |p: &Path| configs.join(p).exists();
+        if config.validation.iter().all(|v| present(&v.data) && v.reference.as_deref().is_none_or(present)) {
+            TrainConfig::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut trainer = Trainer::<Ad>::new(tiny(config), &dir.join(&name), false, &Default::default()).unwrap();
+        let (outcome, _, count) = trainer.train_step().unwrap();
+        assert!(matches!(outcome, StepOutcome::Applied { .. }), "{name}: {outcome:?}");
+        assert_eq!(count, 2, "{name}");
+        names.push(name);
+    }
+    names.sort();
+    let expected = ["atsp100-radar", "lrm-5m", "mtvrp100-rf", "mtvrp20-cpu", "mtvrp50-rf", "tsp100-deep42x128-sl", "tspdl50-hard-lmask", "tsptw50-hard-lmask"];
+    assert_eq!(names, expected);
+}
+
+/// Nearest-neighbour tours of generated TSP instances, written as a label set.
+fn nearest_neighbour_labels(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use lrm::problem::generate::{GeneratorConfig, Problem};
+    use lrm::problem::io::npz::{write_dataset, write_reference};
+    use lrm::problem::{evaluate, Solution};
+    let instances = GeneratorConfig::new(Problem::Variant("TSP".parse().unwrap())).generate(10, 64, 5);
+    let tours: Vec<Solution> = instances
+        .iter()
+        .map(|inst| {
+            let (mut here, mut left, mut tour) = (0, (1..=10).collect::<Vec<usize>>(), vec![]);
+            while !left.is_empty() {
+                let k = (0..left.len()).min_by(|&a, &b| inst.distance(here, left[a]).total_cmp(&inst.distance(here, left[b]))).unwrap();
+                here = left.remove(k);
+                tour.push(here);
+            }
+            Solution::new(vec![tour])
+        })
+        .collect();
+    let costs: Vec<f64> = instances.iter().zip(&tours).map(|(i, t)| evaluate(i, t).cost).collect();
+    let (data, reference) = (dir.join("nn.npz"), dir.join("nn_sol_nn.npz"));
+    write_dataset(&data, &instances).unwrap();
+    write_reference(&reference, &costs, &tours).unwrap();
+    (data, reference)
+}
+
+#[test]
+fn the_supervised_trainer_learns_to_imitate_its_labels() {
+    let dir = temp_dir("supervised");
+    let (data, reference) = nearest_neighbour_labels(&dir);
+    for preset in ["rf-te", "deep-6x128"] {
+        let text = format!(
+            r#"
+seed = 3
+[problem]
+variants = ["TSP"]
+sizes = [10]
+[model]
+preset = "{preset}"
+[model.overrides]
+d_model = 32
+n_layers = 2
+d_ff = 64
+n_heads = 4
+pointer_heads = 4
+[trainer]
+kind = "supervised"
+labels = {{ data = "{}", reference = "{}" }}
+[optimizer]
+kind = "adamw"
+lr = 3e-3
+[batch]
+size = 32
+[run]
+epochs = 100
+instances_per_epoch = 32
+checkpoint_every = 100
+"#,
+            data.display(),
+            reference.display()
+        );
+        let path = dir.join(format!("{preset}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let mut trainer = Trainer::<Ad>::new(TrainConfig::read(&path).unwrap(), &dir.join(preset), false, &Default::default()).unwrap();
+        let losses: Vec<f64> = (0..100)
+            .map(|_| match trainer.train_step().unwrap().0 {
+                StepOutcome::Applied { loss, .. } => loss,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let (first, last) = (losses[..10].iter().sum::<f64>() / 10.0, losses[90..].iter().sum::<f64>() / 10.0);
+        println!("{preset}: cross-entropy {first:.3} -> {last:.3}");
+        assert!(last < 0.6 * first, "{preset}: cross-entropy {first:.3} -> {last:.3}");
+    }
+}
