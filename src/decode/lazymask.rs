@@ -125,8 +125,8 @@ fn lazy_row(env: &Env, r: usize, track: &Track, look_ahead: u8) -> Option<Vec<bo
         }
         return Some(row);
     }
-    for j in 0..row.len() {
-        if !row[j] {
+    for (j, allowed) in row.iter_mut().enumerate() {
+        if !*allowed {
             continue;
         }
         let after = if j == 0 {
@@ -137,7 +137,7 @@ fn lazy_row(env: &Env, r: usize, track: &Track, look_ahead: u8) -> Option<Vec<bo
             s
         };
         let left: Vec<usize> = unvisited.iter().copied().filter(|&k| k != j).collect();
-        row[j] = after.completion_possible(inst, &left);
+        *allowed = after.completion_possible(inst, &left);
     }
     Some(row)
 }

@@ -102,6 +102,21 @@ pub struct TrainerConfig {
     /// Supervised: labelled solutions (an npz dataset with an `actions` reference).
     #[serde(default)]
     pub labels: Option<LabelSource>,
+    /// Supervised, without labels: make them with the policy being trained.
+    #[serde(default)]
+    pub self_improvement: Option<SelfImprovement>,
+}
+
+/// Self-improvement: every `every` steps, generate `instances` fresh
+/// instances, solve them with the current policy (greedy POMO multi-start x8,
+/// then `rrc_rounds` rounds of RRC), and train on the best solutions found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfImprovement {
+    pub instances: usize,
+    pub every: usize,
+    #[serde(default)]
+    pub rrc_rounds: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -252,8 +267,12 @@ impl TrainConfig {
         if !(0.0..=1.0).contains(&self.trainer.reward_ema) {
             return Err(format!("trainer.reward_ema = {}: expected a weight in [0, 1]", self.trainer.reward_ema));
         }
-        if self.trainer.kind == TrainerKind::Supervised && self.trainer.labels.is_none() {
-            return Err("trainer.labels: the supervised trainer needs labelled solutions (data and reference)".into());
+        let t = &self.trainer;
+        if t.kind == TrainerKind::Supervised && t.labels.is_some() == t.self_improvement.is_some() {
+            return Err("trainer: the supervised trainer needs either labels (data and reference) or self_improvement, not both".into());
+        }
+        if t.self_improvement.as_ref().is_some_and(|s| s.instances == 0 || s.every == 0) {
+            return Err("trainer.self_improvement: instances and every must be positive".into());
         }
         let o = &self.optimizer;
         if !(o.lr > 0.0 && o.lr.is_finite()) {
@@ -263,7 +282,7 @@ impl TrainConfig {
             return Err("optimizer: weight_decay and clip_norm must be >= 0, epsilon > 0".into());
         }
         let s = &self.schedule;
-        if s.kind == ScheduleKind::Step && (s.milestones.is_empty() || !(s.gamma > 0.0)) {
+        if s.kind == ScheduleKind::Step && (s.milestones.is_empty() || s.gamma <= 0.0 || s.gamma.is_nan()) {
             return Err("schedule: a step schedule needs milestones (epochs) and a positive gamma".into());
         }
         if self.batch.size == 0 {

@@ -93,7 +93,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
         };
         let validation = load_validation(&config)?;
-        let labels = config.trainer.labels.as_ref().map(supervised::Labels::read).transpose()?;
+        let labels = match (&config.trainer.labels, run.latest()?) {
+            (Some(source), _) => Some(supervised::Labels::read(source)?),
+            (None, Some(dir)) if state.labels_round.is_some() => Some(supervised::Labels::read_files(&dir.join("labels.npz"), &dir.join("labels_sol_lrm.npz"))?),
+            _ => None,
+        };
         let mut columns: Vec<String> = ["step", "epoch", "loss", "reward", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
         columns.extend(variant_names(&generators).into_iter().map(|v| format!("reward_{v}")));
         columns.extend(validation.iter().map(|v| format!("val_{}", v.name)));
@@ -143,12 +147,33 @@ impl<B: AutodiffBackend> Trainer<B> {
                 (loss, stats, instances.len())
             }
             TrainerKind::Supervised => {
+                self.improve_labels()?;
                 let labels = self.labels.as_ref().expect("validated: supervised runs have labels");
                 let (loss, count) = supervised::loss(&self.policy, &self.model, labels, self.config.batch.size, self.state.step, &self.device)?;
                 (loss, reinforce::BatchStats::default(), count)
             }
         };
         Ok((self.optimise(loss)?, stats, count))
+    }
+
+    /// Self-improvement: new labels when a round begins (or none are held).
+    fn improve_labels(&mut self) -> Result<()> {
+        let Some(si) = self.config.trainer.self_improvement.clone() else { return Ok(()) };
+        let round = self.state.step / si.every;
+        if self.labels.is_some() && self.state.labels_round == Some(round) {
+            return Ok(());
+        }
+        let mut rng = self.step_rng(self.state.step);
+        let n = self.config.size_at(&mut rng);
+        let g = &self.generators[round % self.generators.len()];
+        let seed = self.config.seed.wrapping_mul(7_919).wrapping_add(round as u64);
+        let labels = supervised::Labels::made_by(&self.policy.valid(), &self.model, g, n, si.instances, seed, si.rrc_rounds, &self.device)?;
+        if labels.instances.is_empty() {
+            return Err(Error::Failure(format!("self-improvement round {round}: the policy found no feasible solution for any of {} instances", si.instances)));
+        }
+        tracing::info!("self-improvement round {round}: {} labelled instances", labels.instances.len());
+        (self.labels, self.state.labels_round) = (Some(labels), Some(round));
+        Ok(())
     }
 
     /// Apply one loss: backward, global-norm clipping, the optimizer. A loss or
@@ -219,6 +244,9 @@ impl<B: AutodiffBackend> Trainer<B> {
             .map_err(|e| Error::Failure(format!("cannot serialise the module: {e}")))?;
         write_atomic(&dir.join("module.mpk"), &module)?;
         write_atomic(&dir.join("optim.mpk"), &self.optim.to_bytes()?)?;
+        if let (Some(labels), Some(_)) = (&self.labels, self.state.labels_round) {
+            labels.write(&dir.join("labels.npz"), &dir.join("labels_sol_lrm.npz"))?;
+        }
         let better = score.is_some_and(|s| self.state.best_score.is_none_or(|b| s < b));
         if better {
             self.state.best_score = score;

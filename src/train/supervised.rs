@@ -4,23 +4,29 @@
 //! complete partial solutions of every length (LEHD's random sub-paths, here
 //! as suffixes of the full instance).
 //!
-//! Labels are an npz dataset with a reference file holding `actions`; each
-//! step takes the next `batch` instances, cyclically.
+//! Labels are an npz dataset with a reference file holding `actions`, or are
+//! made by the policy itself (self-improvement: fresh instances solved with
+//! lrm's best decoding under a budget, the best solutions kept); each step
+//! takes the next `batch` instances, cyclically.
 
 use std::sync::Arc;
 
-use burn::tensor::backend::AutodiffBackend;
+use std::path::Path;
+
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng as _, SeedableRng};
 
 use super::config::LabelSource;
 use crate::decode::sampling::Rng;
+use crate::decode::{self, DecodeOptions, Starts, Strategy};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::model::features::{Features, Refinement};
 use crate::model::{ModelConfig, Policy};
-use crate::problem::io::npz::{read_dataset, read_reference};
-use crate::problem::{Instance, Solution};
+use crate::problem::generate::GeneratorConfig;
+use crate::problem::io::npz::{read_dataset, read_reference, write_dataset, write_reference};
+use crate::problem::{evaluate, Instance, Solution};
 
 /// Labelled instances, all of one size.
 pub struct Labels {
@@ -30,6 +36,11 @@ pub struct Labels {
 
 impl Labels {
     pub fn read(source: &LabelSource) -> Result<Labels> {
+        Labels::read_files(&source.data, &source.reference)
+    }
+
+    pub fn read_files(data: &Path, reference: &Path) -> Result<Labels> {
+        let source = LabelSource { data: data.to_path_buf(), reference: reference.to_path_buf() };
         let instances = read_dataset(&source.data)?;
         let (_, solutions) = read_reference(&source.reference)?;
         let solutions = solutions.ok_or_else(|| Error::bad_input(&source.reference, None, "no 'actions' array: the supervised trainer needs solutions, not only costs"))?;
@@ -40,6 +51,28 @@ impl Labels {
             return Err(Error::bad_input(&source.data, None, "supervised labels must be instances of one size"));
         }
         Ok(Labels { instances, solutions })
+    }
+}
+
+impl Labels {
+    /// Self-improvement labels: `count` instances of `n` customers from
+    /// `generator` (stream `seed`), solved by `policy` with POMO multi-start
+    /// x8 and `rrc_rounds` rounds of RRC; instances without a feasible
+    /// solution are left out.
+    #[allow(clippy::too_many_arguments)]
+    pub fn made_by<B: Backend>(policy: &Policy<B>, model: &ModelConfig, generator: &GeneratorConfig, n: usize, count: usize, seed: u64, rrc_rounds: usize, device: &B::Device) -> Result<Labels> {
+        let instances = generator.generate(n, count, seed);
+        let options = DecodeOptions { strategy: Strategy::Rrc, starts: Starts::All, augment: true, rrc_rounds, seed, ..DecodeOptions::default() };
+        let outcomes = decode::solve(policy, model, &instances, &options, device)?;
+        let (instances, solutions) = instances.into_iter().zip(outcomes).filter_map(|(i, o)| o.best.map(|f| (i, f.solution))).unzip();
+        Ok(Labels { instances, solutions })
+    }
+
+    /// Write as an npz dataset and reference (kept in checkpoints).
+    pub fn write(&self, data: &Path, reference: &Path) -> Result<()> {
+        write_dataset(data, &self.instances)?;
+        let costs: Vec<f64> = self.instances.iter().zip(&self.solutions).map(|(i, s)| evaluate(i, s).cost).collect();
+        write_reference(reference, &costs, &self.solutions)
     }
 }
 

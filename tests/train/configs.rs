@@ -123,3 +123,53 @@ checkpoint_every = 100
         assert!(last < 0.6 * first, "{preset}: cross-entropy {first:.3} -> {last:.3}");
     }
 }
+
+#[test]
+fn self_improvement_labels_its_own_solutions_and_resumes_exactly() {
+    use std::sync::atomic::AtomicBool;
+    let dir = temp_dir("self-improvement");
+    let text = r#"
+seed = 5
+[problem]
+variants = ["CVRP"]
+sizes = [8]
+[model]
+preset = "rf-te"
+[model.overrides]
+d_model = 16
+n_layers = 1
+d_ff = 32
+n_heads = 2
+pointer_heads = 2
+[trainer]
+kind = "supervised"
+self_improvement = { instances = 12, every = 4, rrc_rounds = 1 }
+[optimizer]
+kind = "adam"
+lr = 1e-3
+[batch]
+size = 6
+[run]
+epochs = 1
+instances_per_epoch = 60
+checkpoint_every = 5
+"#;
+    let path = dir.join("si.toml");
+    std::fs::write(&path, text).unwrap();
+    let config = TrainConfig::read(&path).unwrap();
+    let device = Default::default();
+    let mut straight = Trainer::<Ad>::new(config.clone(), &dir.join("straight"), false, &device).unwrap();
+    straight.run(&AtomicBool::new(false), false).unwrap();
+    assert_eq!((straight.state.step, straight.state.labels_round), (10, Some(2)));
+    let mut first = Trainer::<Ad>::new(config.clone(), &dir.join("split"), false, &device).unwrap();
+    for _ in 0..5 {
+        first.train_step().unwrap();
+    }
+    first.checkpoint(None).unwrap();
+    drop(first);
+    assert!(dir.join("split/checkpoints/step-00000005/labels.npz").exists());
+    let mut second = Trainer::<Ad>::new(config, &dir.join("split"), true, &device).unwrap();
+    second.run(&AtomicBool::new(false), false).unwrap();
+    let weights = |run: &str| std::fs::read(dir.join(run).join("latest.safetensors")).unwrap();
+    assert!(weights("straight") == weights("split"), "a resumed self-improvement run continues exactly");
+}
