@@ -6,6 +6,7 @@
 //! [`problem::evaluate`].
 
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod decode;
 pub mod env;

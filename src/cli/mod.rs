@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, no logic beyond wiring.
 
+mod bench;
 mod check;
 mod decoding;
 mod eval;
@@ -11,7 +12,7 @@ mod train;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Parser, Debug)]
 #[command(name = "lrm", version, about = "Transformer-based neural solvers for vehicle routing")]
@@ -33,7 +34,7 @@ enum Command {
     /// Solve instance files with a trained policy.
     Solve(solve::Args),
     /// Measure scaling laws and throughput.
-    Bench(NotYet),
+    Bench(bench::Args),
     /// Evaluate a policy on a dataset against reference costs.
     Eval(eval::Args),
     /// Generate instances (VRPLIB files or an .npz dataset).
@@ -42,13 +43,6 @@ enum Command {
     Check(check::Args),
     /// Describe an instance file: variant, size, attributes, distance rule.
     Info(info::Args),
-}
-
-/// Arguments of a command whose issue has not landed yet.
-#[derive(clap::Args, Debug)]
-struct NotYet {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
 }
 
 impl Cli {
@@ -71,14 +65,10 @@ impl Cli {
             Command::Info(a) => info::run(a).map(|()| 0),
             Command::Train(a) => train::run(a).map(|()| 0),
             Command::Solve(a) => solve::run(a),
-            Command::Bench(_) => not_yet("bench", "the decoders and trainers"),
+            Command::Bench(a) => bench::run(a).map(|()| 0),
             Command::Eval(a) => eval::run(a),
         }
     }
-}
-
-fn not_yet(command: &str, needs: &str) -> Result<i32> {
-    Err(Error::Failure(format!("`lrm {command}` is not available yet: it needs {needs}, which have not landed")))
 }
 
 /// One JSON object on one line with `", "` and `": "` separators (Python's

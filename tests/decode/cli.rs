@@ -122,3 +122,23 @@ fn eval_reports_gap_and_infeasibility_per_variant_and_size() {
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("lazy.json")).unwrap()).unwrap();
     assert_eq!(json[0]["size"], 19);
 }
+
+#[test]
+fn bench_scaling_writes_its_table_fits_and_plot() {
+    let dir = temp_dir("bench-scaling");
+    let model = checkpoint(&dir, "pomo");
+    let data = dir.join("tsp10.npz");
+    let instances = crate::strategies::instances("TSP".parse().unwrap(), 10, 8, 2);
+    lrm::problem::io::npz::write_dataset(&data, &instances).unwrap();
+    let out = lrm().args(["bench", "--scaling", "--max-beam", "4"]).arg("--model").arg(&model).arg("--data").arg(&data).arg("--out").arg(dir.join("out")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = std::fs::read_to_string(dir.join("out/inference.csv")).unwrap();
+    assert!(csv.starts_with("model,axis,x,score,seconds,infeasible\n"), "{csv}");
+    // Multi-start 1, 2, 4, 8, 10 with and without x8, beams 1, 2, 4, RRC 0, 1, 2, 4, 8, 16.
+    assert_eq!(csv.lines().count(), 1 + 10 + 3 + 6, "{csv}");
+    let fits: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out/fits.json")).unwrap()).unwrap();
+    assert!(fits[0]["trajectories"]["alpha"].is_number(), "{fits}");
+    assert!(std::fs::read_to_string(dir.join("out/inference.svg")).unwrap().contains("<polyline"));
+    let bare = lrm().arg("bench").output().unwrap();
+    assert_eq!(bare.status.code(), Some(2));
+}

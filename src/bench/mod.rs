@@ -1,0 +1,102 @@
+//! `lrm bench`: the seed papers' scaling laws measured on a user's own models,
+//! problems and machine. Every measurement is a mean over a dataset, taken in
+//! one run, with its wall time; every law is fitted by `fit`.
+//!
+//! Landed: inference scaling (gap against trajectories, beam width and RRC
+//! rounds, with the power law in trajectories and the shifted law in time).
+//! Model scaling, size scaling and `--throughput` follow (issue 6).
+
+pub mod fit;
+
+use std::time::Instant;
+
+use burn::tensor::backend::Backend;
+use serde::Serialize;
+
+use crate::decode::{self, DecodeOptions, Starts, Strategy};
+use crate::error::Result;
+use crate::model::{ModelConfig, Policy};
+use crate::problem::Instance;
+
+/// One measured point.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Point {
+    pub model: String,
+    /// `trajectories`, `beam` or `rrc`.
+    pub axis: &'static str,
+    pub x: f64,
+    /// Mean gap to the reference in %, or the mean cost without one.
+    pub score: f64,
+    pub seconds: f64,
+    /// Instances without a feasible solution.
+    pub infeasible: usize,
+}
+
+/// The decodings of the inference-scaling sweep for instances of `n` customers:
+/// multi-start K = 1, 2, 4, ... n, each without and with x8 augmentation
+/// (trajectories K or 8K), beam widths 1 to `max_beam`, and RRC rounds 0 to 16.
+pub fn sweep(n: usize, max_beam: usize, augmentable: bool) -> Vec<(&'static str, f64, DecodeOptions)> {
+    let mut out = vec![];
+    let mut starts: Vec<usize> = std::iter::successors(Some(1usize), |k| Some(k * 2)).take_while(|&k| k < n).collect();
+    starts.push(n);
+    for aug in [false, true].into_iter().filter(|&a| !a || augmentable) {
+        for &k in &starts {
+            let starts = if k == 1 { Starts::One } else { Starts::Count(k) };
+            let copies = if aug { 8 } else { 1 };
+            out.push(("trajectories", (k * copies) as f64, DecodeOptions { starts, augment: aug, ..DecodeOptions::default() }));
+        }
+    }
+    for w in std::iter::successors(Some(1usize), |w| Some(w * 2)).take_while(|&w| w <= max_beam) {
+        out.push(("beam", w as f64, DecodeOptions { strategy: Strategy::Beam, beam_width: w, ..DecodeOptions::default() }));
+    }
+    for r in [0usize, 1, 2, 4, 8, 16] {
+        out.push(("rrc", r as f64, DecodeOptions { strategy: Strategy::Rrc, rrc_rounds: r, ..DecodeOptions::default() }));
+    }
+    out
+}
+
+/// Run the sweep on `instances`, scored against `reference` costs when given.
+pub fn inference_scaling<B: Backend>(
+    name: &str,
+    policy: &Policy<B>,
+    config: &ModelConfig,
+    instances: &[Instance],
+    reference: Option<&[f64]>,
+    max_beam: usize,
+    device: &B::Device,
+    mut progress: impl FnMut(&Point),
+) -> Result<Vec<Point>> {
+    let n = instances.iter().map(Instance::num_customers).max().unwrap_or(1);
+    let augmentable = instances.iter().all(decode::augment::applies);
+    let mut points = vec![];
+    for (axis, x, options) in sweep(n, max_beam, augmentable) {
+        let start = Instant::now();
+        let outcomes = decode::solve(policy, config, instances, &options, device)?;
+        let seconds = start.elapsed().as_secs_f64();
+        let solved: Vec<(usize, f64)> = outcomes.iter().enumerate().filter_map(|(i, o)| o.cost().map(|c| (i, c))).collect();
+        let score = match reference {
+            Some(r) => solved.iter().map(|&(i, c)| 100.0 * (c - r[i]) / r[i]).sum::<f64>() / solved.len().max(1) as f64,
+            None => solved.iter().map(|&(_, c)| c).sum::<f64>() / solved.len().max(1) as f64,
+        };
+        let point = Point { model: name.to_string(), axis, x, score, seconds, infeasible: instances.len() - solved.len() };
+        progress(&point);
+        points.push(point);
+    }
+    Ok(points)
+}
+
+/// The fits of one model's sweep: Gap(T) = (T_c / T)^alpha over trajectories,
+/// and Gap(t) = a t^-b + c over the wall time of every point.
+#[derive(Clone, Debug, Serialize)]
+pub struct InferenceFits {
+    pub model: String,
+    pub trajectories: Option<fit::PowerLaw>,
+    pub time: Option<fit::ShiftedPowerLaw>,
+}
+
+pub fn inference_fits(model: &str, points: &[Point]) -> InferenceFits {
+    let mine: Vec<&Point> = points.iter().filter(|p| p.model == model).collect();
+    let trajectories: Vec<(f64, f64)> = mine.iter().filter(|p| p.axis == "trajectories").map(|p| (p.x, p.score)).collect();
+    let time: Vec<(f64, f64)> = mine.iter().map(|p| (p.seconds, p.score)).collect();
+    InferenceFits { model: model.to_string(), trajectories: fit::power_law(&trajectories), time: fit::shifted_power_law(&time) }
+}
