@@ -7,6 +7,7 @@
 //! Model scaling, size scaling and `--throughput` follow (issue 6).
 
 pub mod fit;
+pub mod size;
 
 use std::time::Instant;
 
@@ -99,4 +100,33 @@ pub fn inference_fits(model: &str, points: &[Point]) -> InferenceFits {
     let trajectories: Vec<(f64, f64)> = mine.iter().filter(|p| p.axis == "trajectories").map(|p| (p.x, p.score)).collect();
     let time: Vec<(f64, f64)> = mine.iter().map(|p| (p.seconds, p.score)).collect();
     InferenceFits { model: model.to_string(), trajectories: fit::power_law(&trajectories), time: fit::shifted_power_law(&time) }
+}
+
+/// One model of a model-scaling comparison.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelPoint {
+    pub model: String,
+    pub parameters: usize,
+    pub depth: usize,
+    pub width: usize,
+    /// The score of greedy multi-start from every customer (T = n, no augmentation).
+    pub score: f64,
+}
+
+/// Model scaling from the inference sweeps: score against parameters with the
+/// power law, and the bivariate law in depth and width when both vary.
+pub fn model_scaling(points: &[Point], models: &[(String, ModelConfig)], n: usize) -> (Vec<ModelPoint>, Option<fit::PowerLaw>, Option<fit::Bivariate>) {
+    let rows: Vec<ModelPoint> = models
+        .iter()
+        .filter_map(|(name, c)| {
+            let p = points.iter().find(|p| &p.model == name && p.axis == "trajectories" && p.x == n as f64)?;
+            Some(ModelPoint { model: name.clone(), parameters: c.num_params(), depth: c.n_layers, width: c.d_model, score: p.score })
+        })
+        .collect();
+    let law = fit::power_law(&rows.iter().map(|r| (r.parameters as f64, r.score)).collect::<Vec<_>>());
+    let varies = |f: fn(&ModelPoint) -> usize| rows.iter().any(|r| f(r) != f(&rows[0]));
+    let bivariate = (rows.len() >= 3 && varies(|r| r.depth) && varies(|r| r.width))
+        .then(|| fit::bivariate(&rows.iter().map(|r| (r.depth as f64, r.width as f64, r.score)).collect::<Vec<_>>()))
+        .flatten();
+    (rows, law, bivariate)
 }

@@ -1,12 +1,18 @@
-//! `lrm bench --scaling`: inference scaling of one or more models on a dataset,
-//! with the fitted laws, a CSV, a JSON of the fits and log-log plots.
+//! `lrm bench --scaling`: inference scaling of one or more models on a
+//! dataset, model scaling across them, size scaling of the first; and
+//! `lrm bench --throughput`. Tables on stdout; CSVs, a JSON of the fits and
+//! log-log plots in `--out`.
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::backend::{run_on, BackendJob, DeviceSpec};
-use crate::bench::{inference_fits, inference_scaling, Point};
+use burn::module::AutodiffModule;
+
+use crate::bench::size::{growth, size_scaling, throughput, SizePoint, Throughput};
+use crate::bench::{inference_fits, inference_scaling, model_scaling, Point};
+use crate::model::ModelConfig;
 use crate::error::{Error, Result};
 use crate::model::shipped::ModelSource;
 use crate::plot::{line_chart, Panel};
@@ -17,9 +23,19 @@ use crate::problem::{Instance, Variant};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Inference scaling: gap against trajectories, beam width and RRC rounds, with fits.
-    #[arg(long)]
+    /// Inference scaling (gap against trajectories, beam width and RRC rounds),
+    /// model scaling across the models, size scaling of the first, with fits.
+    #[arg(long, required_unless_present = "throughput")]
     scaling: bool,
+    /// Instances per second and FLOP/s: greedy, multi-start x8, a training step.
+    #[arg(long)]
+    throughput: bool,
+    /// Sizes (customers) of the size-scaling and throughput measurements.
+    #[arg(long, value_delimiter = ',', default_value = "20,50,100,200,500,1000")]
+    sizes: Vec<usize>,
+    /// Instances per size (size scaling) and per batch (throughput).
+    #[arg(long, default_value_t = 8)]
+    count: usize,
     /// Checkpoints (NAME.toml), one sweep each; default: the compiled-in model.
     #[arg(long)]
     model: Vec<PathBuf>,
@@ -32,7 +48,7 @@ pub struct Args {
     /// Widest beam of the sweep.
     #[arg(long, default_value_t = 64)]
     max_beam: usize,
-    /// Output directory: inference.csv, fits.json, inference.svg.
+    /// Output directory: inference.csv, models.csv, sizes.csv, throughput.csv, fits.json, scaling.svg.
     #[arg(long, default_value = "bench")]
     out: PathBuf,
     /// cpu, cuda[:N] or wgpu[:N].
@@ -40,35 +56,58 @@ pub struct Args {
     device: DeviceSpec,
 }
 
-struct Sweep<'a> {
+struct Measure<'a> {
     models: &'a [(String, ModelSource)],
     instances: &'a [Instance],
     reference: Option<&'a [f64]>,
-    max_beam: usize,
+    args: &'a Args,
 }
 
-impl BackendJob for Sweep<'_> {
-    type Output = Vec<Point>;
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<Point>> {
-        let mut points = vec![];
-        for (name, source) in self.models {
-            let (policy, card) = source.load::<B::InnerBackend>(&device)?;
-            let print = |p: &Point| println!("{:<24} {:<12} {:>6}  score {:>10.4}  {:>8.3}s  infeasible {}", p.model, p.axis, p.x, p.score, p.seconds, p.infeasible);
-            points.extend(inference_scaling(name, &policy, &card.model, self.instances, self.reference, self.max_beam, &device, print)?);
+/// What one `lrm bench` run measured.
+#[derive(Default)]
+struct Measured {
+    points: Vec<Point>,
+    configs: Vec<(String, ModelConfig)>,
+    sizes: Vec<SizePoint>,
+    throughput: Vec<Throughput>,
+}
+
+impl BackendJob for Measure<'_> {
+    type Output = Measured;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Measured> {
+        let mut m = Measured::default();
+        for (k, (name, source)) in self.models.iter().enumerate() {
+            let (policy, card) = source.load::<B>(&device)?;
+            let inner = policy.valid();
+            if self.args.scaling {
+                let print = |p: &Point| println!("{:<24} {:<12} {:>6}  score {:>10.4}  {:>8.3}s  infeasible {}", p.model, p.axis, p.x, p.score, p.seconds, p.infeasible);
+                m.points.extend(inference_scaling(name, &inner, &card.model, self.instances, self.reference, self.args.max_beam, &device, print)?);
+                if k == 0 {
+                    m.sizes = size_scaling::<B>(&inner, &card.model, &self.args.sizes, self.args.count, &device)?;
+                }
+            }
+            if self.args.throughput {
+                let n = *self.args.sizes.first().expect("clap gives a default");
+                for t in throughput::<B>(&policy, &card.model, n, self.args.count, &device)? {
+                    println!("{name:<24} n={n:<5} {:<42} {:>10.2} instances/s  {:>8.3} GFLOP/s", t.workload, t.instances_per_s, t.gflop_per_s);
+                    m.throughput.push(Throughput { workload: format!("{name}: {}", t.workload), ..t });
+                }
+            }
+            m.configs.push((name.clone(), card.model));
         }
-        Ok(points)
+        Ok(m)
     }
 }
 
 pub fn run(a: Args) -> Result<()> {
-    if !a.scaling {
-        return Err(Error::bad_input("lrm bench", None, "choose --scaling (--throughput, model and size scaling are not available yet)"));
-    }
     let models: Vec<(String, ModelSource)> = if a.model.is_empty() {
         vec![(crate::model::shipped::NAME.to_string(), ModelSource::Shipped)]
     } else {
         a.model.iter().map(|p| (p.file_stem().map_or("model".into(), |s| s.to_string_lossy().to_string()), ModelSource::File(p.clone()))).collect()
     };
+    if a.sizes.is_empty() || a.sizes.contains(&0) || a.count == 0 {
+        return Err(Error::bad_input("--sizes/--count", None, "sizes and count must be positive"));
+    }
     let instances = match &a.data {
         Some(p) => read_dataset(p)?,
         None => GeneratorConfig::new(Problem::Variant(Variant::CVRP)).generate(20, 32, 1),
@@ -80,18 +119,31 @@ pub fn run(a: Args) -> Result<()> {
     if reference.as_ref().is_some_and(|r| r.len() < instances.len()) {
         return Err(Error::bad_input(a.r#ref.as_ref().expect("present"), None, "fewer reference costs than instances"));
     }
-    let points = run_on(a.device, Sweep { models: &models, instances: &instances, reference: reference.as_deref(), max_beam: a.max_beam })?;
-    write_results(&a.out, &models, &points, reference.is_some())
+    let measured = run_on(a.device, Measure { models: &models, instances: &instances, reference: reference.as_deref(), args: &a })?;
+    std::fs::create_dir_all(&a.out).map_err(|e| Error::writing(&a.out, e))?;
+    if a.scaling {
+        let n = instances.iter().map(Instance::num_customers).max().unwrap_or(1);
+        write_scaling(&a.out, &measured, n, reference.is_some())?;
+    }
+    if a.throughput {
+        let rows: Vec<[String; 3]> = measured.throughput.iter().map(|t| [t.workload.clone(), t.instances_per_s.to_string(), t.gflop_per_s.to_string()]).collect();
+        write_csv(&a.out.join("throughput.csv"), &["workload", "instances_per_s", "gflop_per_s"], &rows)?;
+    }
+    Ok(())
 }
 
-fn write_results(out: &Path, models: &[(String, ModelSource)], points: &[Point], gaps: bool) -> Result<()> {
-    std::fs::create_dir_all(out).map_err(|e| Error::writing(out, e))?;
-    let mut csv = String::from("model,axis,x,score,seconds,infeasible\n");
-    for p in points {
-        csv += &format!("{},{},{},{},{},{}\n", p.model, p.axis, p.x, p.score, p.seconds, p.infeasible);
+fn write_csv<const K: usize>(path: &Path, header: &[&str; K], rows: &[[String; K]]) -> Result<()> {
+    let mut text = header.join(",") + "\n";
+    for r in rows {
+        text += &(r.join(",") + "\n");
     }
-    write_atomic(&out.join("inference.csv"), csv.as_bytes())?;
-    let fits: Vec<_> = models.iter().map(|(name, _)| inference_fits(name, points)).collect();
+    write_atomic(path, text.as_bytes())
+}
+
+fn write_scaling(out: &Path, m: &Measured, n: usize, gaps: bool) -> Result<()> {
+    let rows: Vec<[String; 6]> = m.points.iter().map(|p| [p.model.clone(), p.axis.to_string(), p.x.to_string(), p.score.to_string(), p.seconds.to_string(), p.infeasible.to_string()]).collect();
+    write_csv(&out.join("inference.csv"), &["model", "axis", "x", "score", "seconds", "infeasible"], &rows)?;
+    let fits: Vec<_> = m.configs.iter().map(|(name, _)| inference_fits(name, &m.points)).collect();
     for f in &fits {
         if let Some(law) = &f.trajectories {
             println!("{}: gap(T) = ({:.4} / T)^{:.4} (+/- {:.4}), R^2 {:.4}, MAPE {:.2}%", f.model, law.x_c, law.alpha, law.alpha_ci, law.r2, law.mape);
@@ -100,15 +152,33 @@ fn write_results(out: &Path, models: &[(String, ModelSource)], points: &[Point],
             println!("{}: gap(t) = {:.4} t^-{:.4} + {:.4}, R^2 {:.4}", f.model, law.a, law.b, law.c, law.r2);
         }
     }
-    write_atomic(&out.join("fits.json"), (serde_json::to_string_pretty(&fits).expect("fits serialise") + "\n").as_bytes())?;
+    let (model_rows, params_law, bivariate) = model_scaling(&m.points, &m.configs, n);
+    let rows: Vec<[String; 5]> = model_rows.iter().map(|r| [r.model.clone(), r.parameters.to_string(), r.depth.to_string(), r.width.to_string(), r.score.to_string()]).collect();
+    write_csv(&out.join("models.csv"), &["model", "parameters", "depth", "width", "score"], &rows)?;
+    if let Some(law) = &params_law {
+        println!("models: gap(N) = ({:.4e} / N)^{:.4} (+/- {:.4}), R^2 {:.4}", law.x_c, law.alpha, law.alpha_ci, law.r2);
+    }
+    let rows: Vec<[String; 4]> = m.sizes.iter().map(|s| [s.n.to_string(), s.encode_ms.to_string(), s.decode_ms.to_string(), s.peak_mib.map_or(String::new(), |v| v.to_string())]).collect();
+    write_csv(&out.join("sizes.csv"), &["n", "encode_ms_per_instance", "decode_ms_per_instance", "peak_mib"], &rows)?;
+    let (encode, decode) = growth(&m.sizes);
+    for (what, law) in [("encoding", &encode), ("decoding", &decode)] {
+        if let Some(law) = law {
+            println!("size: {what} time per instance ~ n^{:.3} (+/- {:.3}), R^2 {:.4}", -law.alpha, law.alpha_ci, law.r2);
+        }
+    }
+    let json = serde_json::json!({ "inference": fits, "models": params_law, "depth_width": bivariate, "size_encoding": encode, "size_decoding": decode });
+    write_atomic(&out.join("fits.json"), (serde_json::to_string_pretty(&json).expect("fits serialise") + "\n").as_bytes())?;
     let what = if gaps { "gap %" } else { "mean cost" };
-    let panels: Vec<Panel> = models
+    let mut panels: Vec<Panel> = m
+        .configs
         .iter()
         .flat_map(|(name, _)| ["trajectories", "beam", "rrc"].map(|axis| (name.clone(), axis)))
         .map(|(name, axis)| Panel {
             title: format!("{name}: log10 {what} against log10 {axis}"),
-            points: points.iter().filter(|p| p.model == name && p.axis == axis && p.x > 0.0).map(|p| (p.x.log10(), p.score.log10())).collect(),
+            points: m.points.iter().filter(|p| p.model == name && p.axis == axis && p.x > 0.0).map(|p| (p.x.log10(), p.score.log10())).collect(),
         })
         .collect();
-    write_atomic(&out.join("inference.svg"), line_chart(&panels).as_bytes())
+    panels.push(Panel { title: format!("log10 {what} against log10 parameters"), points: model_rows.iter().map(|r| ((r.parameters as f64).log10(), r.score.log10())).collect() });
+    panels.push(Panel { title: "log10 decoding ms per instance against log10 n".into(), points: m.sizes.iter().map(|s| ((s.n as f64).log10(), s.decode_ms.log10())).collect() });
+    write_atomic(&out.join("scaling.svg"), line_chart(&panels).as_bytes())
 }

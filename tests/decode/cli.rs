@@ -124,21 +124,28 @@ fn eval_reports_gap_and_infeasibility_per_variant_and_size() {
 }
 
 #[test]
-fn bench_scaling_writes_its_table_fits_and_plot() {
+fn bench_writes_its_tables_fits_and_plot() {
     let dir = temp_dir("bench-scaling");
     let model = checkpoint(&dir, "pomo");
     let data = dir.join("tsp10.npz");
     let instances = crate::strategies::instances("TSP".parse().unwrap(), 10, 8, 2);
     lrm::problem::io::npz::write_dataset(&data, &instances).unwrap();
-    let out = lrm().args(["bench", "--scaling", "--max-beam", "4"]).arg("--model").arg(&model).arg("--data").arg(&data).arg("--out").arg(dir.join("out")).output().unwrap();
+    let out = lrm().args(["bench", "--scaling", "--throughput", "--max-beam", "4", "--sizes", "5,10", "--count", "2"]).arg("--model").arg(&model).arg("--data").arg(&data).arg("--out").arg(dir.join("out")).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let csv = std::fs::read_to_string(dir.join("out/inference.csv")).unwrap();
     assert!(csv.starts_with("model,axis,x,score,seconds,infeasible\n"), "{csv}");
     // Multi-start 1, 2, 4, 8, 10 with and without x8, beams 1, 2, 4, RRC 0, 1, 2, 4, 8, 16.
     assert_eq!(csv.lines().count(), 1 + 10 + 3 + 6, "{csv}");
     let fits: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out/fits.json")).unwrap()).unwrap();
-    assert!(fits[0]["trajectories"]["alpha"].is_number(), "{fits}");
-    assert!(std::fs::read_to_string(dir.join("out/inference.svg")).unwrap().contains("<polyline"));
+    assert!(fits["inference"][0]["trajectories"]["alpha"].is_number(), "{fits}");
+    assert!(std::fs::read_to_string(dir.join("out/scaling.svg")).unwrap().contains("<polyline"));
+    let sizes = std::fs::read_to_string(dir.join("out/sizes.csv")).unwrap();
+    assert!(sizes.starts_with("n,encode_ms_per_instance,decode_ms_per_instance,peak_mib\n5,") && sizes.lines().count() == 3, "{sizes}");
+    assert!(fits["size_decoding"]["alpha"].is_number(), "{fits}");
+    let models = std::fs::read_to_string(dir.join("out/models.csv")).unwrap();
+    assert!(models.starts_with("model,parameters,depth,width,score\npomo,"), "{models}");
+    let throughput = std::fs::read_to_string(dir.join("out/throughput.csv")).unwrap();
+    assert_eq!(throughput.lines().count(), 4, "greedy, multi-start x8, training step: {throughput}");
     let bare = lrm().arg("bench").output().unwrap();
     assert_eq!(bare.status.code(), Some(2));
 }
