@@ -1,10 +1,8 @@
 //! `lrm bench`: the seed papers' scaling laws measured on a user's own models,
 //! problems and machine. Every measurement is a mean over a dataset, taken in
 //! one run, with its wall time; every law is fitted by `fit`.
-//!
-//! Landed: inference scaling (gap against trajectories, beam width and RRC
-//! rounds, with the power law in trajectories and the shifted law in time).
-//! Model scaling, size scaling and `--throughput` follow (issue 6).
+//! Inference scaling here, model scaling across models (or a ladder the CLI
+//! trains), size scaling and throughput in `size`.
 
 pub mod fit;
 pub mod size;

@@ -12,7 +12,12 @@ use burn::module::AutodiffModule;
 
 use crate::bench::size::{growth, size_scaling, throughput, SizePoint, Throughput};
 use crate::bench::{inference_fits, inference_scaling, model_scaling, Point};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crate::model::ModelConfig;
+use crate::train::config::{ModelChoice, TrainConfig};
+use crate::train::Trainer;
 use crate::error::{Error, Result};
 use crate::model::shipped::ModelSource;
 use crate::plot::{line_chart, Panel};
@@ -48,6 +53,16 @@ pub struct Args {
     /// Widest beam of the sweep.
     #[arg(long, default_value_t = 64)]
     max_beam: usize,
+    /// Train the model ladder first: CONFIG with each preset of --ladder, for
+    /// --budget seconds each, into OUT/ladder/PRESET; the ladder is then measured.
+    #[arg(long)]
+    train_ladder: Option<PathBuf>,
+    /// Presets of the ladder (decoder-only deep-DxW, or any preset).
+    #[arg(long, value_delimiter = ',', default_value = "deep-1x32,deep-2x32,deep-1x64,deep-2x64,deep-3x64")]
+    ladder: Vec<String>,
+    /// Training seconds per model of the ladder.
+    #[arg(long, default_value_t = 120.0)]
+    budget: f64,
     /// Output directory: inference.csv, models.csv, sizes.csv, throughput.csv, fits.json, scaling.svg.
     #[arg(long, default_value = "bench")]
     out: PathBuf,
@@ -99,8 +114,52 @@ impl BackendJob for Measure<'_> {
     }
 }
 
+/// Trains one model of the ladder for a wall-clock budget.
+struct Rung {
+    config: TrainConfig,
+    root: PathBuf,
+    budget: f64,
+}
+
+impl BackendJob for Rung {
+    type Output = ();
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let budget = self.budget;
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs_f64(budget));
+            flag.store(true, Ordering::SeqCst);
+        });
+        let mut trainer = Trainer::<B>::new(self.config, &self.root, false, &device)?;
+        trainer.run(&stop, false)?;
+        println!("ladder: {} trained {} steps in {budget} s", self.root.display(), trainer.state.step);
+        Ok(())
+    }
+}
+
+/// Train every preset of the ladder; the checkpoints to measure.
+fn train_ladder(a: &Args, config_path: &Path) -> Result<Vec<(String, ModelSource)>> {
+    let base = TrainConfig::read(config_path)?;
+    let mut models = vec![];
+    for preset in &a.ladder {
+        let mut config = base.clone();
+        config.model = ModelChoice { preset: preset.clone(), overrides: Default::default() };
+        config.validate().map_err(|e| Error::bad_input("--ladder", None, e))?;
+        let root = a.out.join("ladder").join(preset);
+        if root.exists() {
+            std::fs::remove_dir_all(&root).map_err(|e| Error::writing(&root, e))?;
+        }
+        run_on(a.device, Rung { config, root: root.clone(), budget: a.budget })?;
+        models.push((preset.clone(), ModelSource::File(root.join("latest.toml"))));
+    }
+    Ok(models)
+}
+
 pub fn run(a: Args) -> Result<()> {
-    let models: Vec<(String, ModelSource)> = if a.model.is_empty() {
+    let models: Vec<(String, ModelSource)> = if let Some(config) = &a.train_ladder {
+        train_ladder(&a, config)?
+    } else if a.model.is_empty() {
         vec![(crate::model::shipped::NAME.to_string(), ModelSource::Shipped)]
     } else {
         a.model.iter().map(|p| (p.file_stem().map_or("model".into(), |s| s.to_string_lossy().to_string()), ModelSource::File(p.clone()))).collect()

@@ -149,3 +149,27 @@ fn bench_writes_its_tables_fits_and_plot() {
     let bare = lrm().arg("bench").output().unwrap();
     assert_eq!(bare.status.code(), Some(2));
 }
+
+#[test]
+fn bench_trains_a_ladder_and_fits_model_scaling() {
+    let dir = temp_dir("bench-ladder");
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/ladder-cvrp20.toml");
+    let data = dir.join("cvrp8.npz");
+    lrm::problem::io::npz::write_dataset(&data, &crate::strategies::instances("CVRP".parse().unwrap(), 8, 4, 3)).unwrap();
+    let out = lrm()
+        .args(["bench", "--scaling", "--ladder", "deep-1x16,deep-2x16,deep-1x32", "--budget", "1", "--max-beam", "1", "--sizes", "5", "--count", "1"])
+        .arg("--train-ladder")
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let models = std::fs::read_to_string(dir.join("out/models.csv")).unwrap();
+    assert_eq!(models.lines().count(), 4, "{models}");
+    assert!(dir.join("out/ladder/deep-2x16/latest.toml").exists());
+    let fits: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out/fits.json")).unwrap()).unwrap();
+    assert!(fits["models"]["alpha"].is_number() && fits["depth_width"]["beta_d"].is_number(), "{fits}");
+}
