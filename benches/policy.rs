@@ -1,6 +1,7 @@
-//! One encoding and one decoding step of a preset on the default (flex) backend.
+//! One encoding, one decoding step and one POMO training step (forward and
+//! backward over a whole batch) of a preset on the default (flex) backend.
 //!
-//! `cargo bench --bench policy [-- --preset rf-te --batch 64 --size 100 --rollouts 100 --repeats 5]`
+//! `cargo bench --bench policy [-- --preset rf-te --batch 64 --size 100 --rollouts 100 --repeats 5 --train-batch 8]`
 //!
 //! The step is timed from the env's mask and context to the log-probabilities
 //! read back on the host: what a decoder pays per step.
@@ -8,12 +9,15 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use burn::backend::Flex;
+use burn::backend::{Autodiff, Flex};
 
 use lrm::env::Env;
 use lrm::model::features::Features;
 use lrm::model::{Encoding, ModelConfig};
+use lrm::decode::sampling::rng;
 use lrm::problem::generate::{GeneratorConfig, Problem};
+use lrm::train::config::{TrainerConfig, TrainerKind};
+use lrm::train::reinforce::{pomo_loss, RewardNormaliser};
 
 fn arg(name: &str, default: &str) -> String {
     let args: Vec<String> = std::env::args().collect();
@@ -59,7 +63,28 @@ fn main() {
         let _ = log_p.into_data();
         step.push(start.elapsed().as_secs_f64());
     }
+    let train_batch: usize = arg("--train-batch", "8").parse().unwrap();
+    let trainer = TrainerConfig {
+        kind: TrainerKind::Pomo,
+        starts: 0,
+        augment: 1,
+        reward_ema: 0.25,
+        entropy_bonus: 0.0,
+        penalty_per_customer: 1.0,
+        labels: None,
+        self_improvement: None,
+    };
+    let trainable = config.init::<Autodiff<Flex>>(&device);
+    let train_instances = GeneratorConfig::new(Problem::Mixed { mixed_backhaul: false }).generate(n, train_batch, 2);
+    let mut train = vec![];
+    for k in 0..repeats.min(3) {
+        let start = Instant::now();
+        let (loss, _) = pomo_loss(&trainable, &config, &trainer, &train_instances, &mut RewardNormaliser::default(), &mut rng(k as u64), &device).unwrap();
+        let _ = loss.backward();
+        train.push(start.elapsed().as_secs_f64());
+    }
     println!("{preset}: {} parameters, B = {batch}, n = {n}, P = {rollouts}, {} rayon threads", config.num_params(), rayon::current_num_threads());
     println!("per-instance encoding: {:.3} s (median of {repeats})", median(encode));
     println!("one decoding step:     {:.1} ms (median of {repeats})", 1e3 * median(step));
+    println!("one training step:     {:.2} s for {train_batch} instances x {n} starts (median of {})", median(train.clone()), train.len());
 }
