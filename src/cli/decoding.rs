@@ -51,7 +51,7 @@ pub struct DecodeArgs {
     /// LazyMask's look-ahead: 1 or 2.
     #[arg(long, default_value_t = 2)]
     pub look_ahead: u8,
-    /// Keep improving until this many seconds have passed (per batch of instances).
+    /// Keep improving until this many seconds have passed (the whole call, shared by its batches).
     #[arg(long)]
     pub time_limit: Option<f64>,
     /// Instances encoded together.

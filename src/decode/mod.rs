@@ -229,22 +229,23 @@ pub fn best_of(batch_originals: &[Instance], env: &Env, failed: Option<&[bool]>)
 }
 
 /// Decode `instances` with `policy`, `options.batch_size` of one size at a
-/// time; outcomes come back in the order of `instances`.
+/// time; outcomes come back in the order of `instances`. A time limit covers
+/// the whole call, shared by the batches.
 pub fn solve<B: Backend>(policy: &Policy<B>, config: &ModelConfig, instances: &[Instance], options: &DecodeOptions, device: &B::Device) -> Result<Vec<Outcome>> {
     options.validate().map_err(Error::Failure)?;
     let deadline = options.time_limit.map(|t| Instant::now() + t);
     let mut order: Vec<usize> = (0..instances.len()).collect();
     order.sort_by_key(|&i| instances[i].num_nodes());
     let mut outcomes = vec![Outcome::default(); instances.len()];
-    let groups = order.chunk_by(|&a, &b| instances[a].num_nodes() == instances[b].num_nodes());
-    for group in groups {
-        for chunk in group.chunks(options.batch_size) {
-            let originals: Vec<Instance> = chunk.iter().map(|&i| instances[i].clone()).collect();
-            let batch = Batch::new(policy, config, &originals, options.augment, device);
-            let decoded = decode_batch(&batch, options, deadline)?;
-            for (&i, o) in chunk.iter().zip(decoded) {
-                outcomes[i] = o;
-            }
+    let chunks: Vec<&[usize]> = order.chunk_by(|&a, &b| instances[a].num_nodes() == instances[b].num_nodes()).flat_map(|g| g.chunks(options.batch_size)).collect();
+    for (k, chunk) in chunks.iter().enumerate() {
+        // The time left is shared equally by the batches left.
+        let share = deadline.map(|d| Instant::now() + d.saturating_duration_since(Instant::now()) / (chunks.len() - k) as u32);
+        let originals: Vec<Instance> = chunk.iter().map(|&i| instances[i].clone()).collect();
+        let batch = Batch::new(policy, config, &originals, options.augment, device);
+        let decoded = decode_batch(&batch, options, share)?;
+        for (&i, o) in chunk.iter().zip(decoded) {
+            outcomes[i] = o;
         }
     }
     Ok(outcomes)

@@ -126,3 +126,21 @@ fn the_same_seed_gives_the_same_solutions() {
     let sample = DecodeOptions { strategy: Strategy::Sample, ..options };
     assert_eq!(run(&sample), run(&sample));
 }
+
+#[test]
+fn a_time_limit_keeps_improving_every_batch_until_the_deadline() {
+    let (config, policy) = small("pomo");
+    let mut insts = instances("CVRP".parse().unwrap(), 12, 2, 6);
+    insts.extend(instances("CVRP".parse().unwrap(), 15, 2, 6));
+    let device = Default::default();
+    let plain = decode::solve(&policy, &config, &insts, &DecodeOptions::default(), &device).unwrap();
+    let limit = std::time::Duration::from_millis(1500);
+    let start = std::time::Instant::now();
+    let anytime = decode::solve(&policy, &config, &insts, &DecodeOptions { time_limit: Some(limit), ..DecodeOptions::default() }, &device).unwrap();
+    let took = start.elapsed();
+    assert!(took >= limit && took < limit * 3, "{took:?}");
+    for (p, a) in plain.iter().zip(&anytime) {
+        assert!(a.cost().unwrap() <= p.cost().unwrap());
+        assert!(a.trajectories > p.trajectories, "every batch got time: {} vs {}", a.trajectories, p.trajectories);
+    }
+}
