@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
 
 use super::augment;
 use super::sampling::Selector;
@@ -56,10 +57,10 @@ impl<'a, B: Backend> Batch<'a, B> {
         Env::new(self.instances.clone(), per_instance)
     }
 
-    /// The policy's log-probabilities, one row of `env.width()` per rollout, on
-    /// the host, with `allowed` as the mask. Policies with LMask's refinement
-    /// embedding get `refinement`, or "no backtracking yet" without one.
-    pub fn log_probs(&self, env: &Env, allowed: &[bool], refinement: Option<&Refinement>) -> Vec<f32> {
+    /// The policy's log-probabilities on the device, with `allowed` as the mask.
+    /// Policies with LMask's refinement embedding get `refinement`, or "no
+    /// backtracking yet" without one.
+    fn step(&self, env: &Env, allowed: &[bool], refinement: Option<&Refinement>) -> Tensor<B, 3> {
         let none;
         let refinement = match (self.config.refinement_intensity, refinement) {
             (false, _) => None,
@@ -70,16 +71,29 @@ impl<'a, B: Backend> Batch<'a, B> {
             }
         };
         let input = self.policy.step_input(&self.features, env, allowed, refinement, &self.device);
-        let log_p = self.policy.step(&self.encoding, input);
-        log_p.into_data().convert::<f32>().to_vec().expect("log-probabilities are floats")
+        self.policy.step(&self.encoding, input)
     }
 
-    /// Decode every rollout of `env` to its end on the env's own masks.
+    /// The policy's log-probabilities, one row of `env.width()` per rollout, on the host.
+    pub fn log_probs(&self, env: &Env, allowed: &[bool], refinement: Option<&Refinement>) -> Vec<f32> {
+        self.step(env, allowed, refinement).into_data().convert::<f32>().to_vec().expect("log-probabilities are floats")
+    }
+
+    /// Decode every rollout of `env` to its end on the env's own masks. Greedy
+    /// choices are made on the device, so only the chosen nodes come back.
     pub fn construct(&self, env: &mut Env, selector: &mut Selector) -> Result<()> {
         let width = env.width();
         while !env.all_done() {
-            let log_p = self.log_probs(env, env.mask(), None);
-            let actions: Vec<usize> = (0..env.num_rollouts()).map(|r| selector.choose(&log_p[r * width..(r + 1) * width], env.mask_row(r))).collect();
+            let actions: Vec<usize> = match selector {
+                Selector::Greedy => {
+                    let chosen = self.step(env, env.mask(), None).argmax(2);
+                    chosen.into_data().convert::<i64>().to_vec::<i64>().expect("node indices are integers").into_iter().map(|a| a as usize).collect()
+                }
+                _ => {
+                    let log_p = self.log_probs(env, env.mask(), None);
+                    (0..env.num_rollouts()).map(|r| selector.choose(&log_p[r * width..(r + 1) * width], env.mask_row(r))).collect()
+                }
+            };
             env.step(&actions)?;
         }
         Ok(())

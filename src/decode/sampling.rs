@@ -2,9 +2,10 @@
 //! sampling with a temperature, top-k and top-p (nucleus) filtering. And the
 //! sampling strategy itself: N samples per instance, the best kept.
 //!
-//! Choices are made on the host from one row per rollout, with the env's mask
-//! (or a search's stricter one): a masked node is never chosen, whatever the
-//! numbers say. Ties go to the lowest node index, so greedy, beam width 1 and
+//! Searches choose on the host from one row per rollout, with the env's mask
+//! (or a stricter one of their own): a masked node is never chosen, whatever
+//! the numbers say. Plain greedy rollouts choose on the device (`Batch::construct`).
+//! Ties go to the lowest node index either way, so greedy, beam width 1 and
 //! the greedy rollout of every other strategy agree.
 
 use rand::{Rng as _, SeedableRng};
