@@ -31,7 +31,7 @@ pub struct Pointer<B: Backend> {
 #[derive(Clone, Debug)]
 pub struct PointerCache<B: Backend> {
     pub embeddings: Tensor<B, 3>,
-    /// `[batch, heads, nodes, head_dim]`.
+    /// `[batch, heads, head_dim, nodes]`, pre-transposed and contiguous.
     glimpse_keys: Tensor<B, 4>,
     glimpse_values: Tensor<B, 4>,
     /// `[batch, d, nodes]`, pre-transposed.
@@ -62,7 +62,7 @@ impl<B: Backend> Pointer<B> {
         let part = |k: usize| kv.clone().narrow(2, k, 1).reshape([batch, nodes, d]);
         let split = |t: Tensor<B, 3>| t.reshape([batch, nodes, self.heads, d / self.heads]).swap_dims(1, 2);
         PointerCache {
-            glimpse_keys: split(part(0)),
+            glimpse_keys: split(part(0)).swap_dims(2, 3) * 1.0,
             glimpse_values: split(part(1)),
             logit_keys: part(2).swap_dims(1, 2),
             fixed: self.fixed_context.forward(embeddings.clone().mean_dim(1)),
@@ -80,9 +80,9 @@ impl<B: Backend> Pointer<B> {
         let forbidden = input.allowed.bool_not();
         // Glimpse: rollouts are the queries of a multi-head attention over the nodes.
         let q = query.reshape([batch, rollouts, self.heads, head_dim]).swap_dims(1, 2);
-        let scores = q.matmul(cache.glimpse_keys.clone().swap_dims(2, 3)) / (head_dim as f64).sqrt();
-        let nodes = scores.dims()[3];
-        let scores = scores.mask_fill(forbidden.clone().unsqueeze_dim::<4>(1).expand([batch, self.heads, rollouts, nodes]), MASKED);
+        let nodes = cache.glimpse_keys.dims()[3];
+        let bias = Tensor::<B, 3>::zeros([batch, rollouts, nodes], &q.device()).mask_fill(forbidden.clone(), MASKED).unsqueeze_dim::<4>(1);
+        let scores = q.matmul(cache.glimpse_keys.clone()) / (head_dim as f64).sqrt() + bias;
         let glimpse = softmax(scores, 3).matmul(cache.glimpse_values.clone()).swap_dims(1, 2).reshape([batch, rollouts, d]);
         let glimpse = self.glimpse_output.forward(glimpse);
         let logits = glimpse.matmul(cache.logit_keys.clone()) / (d as f64).sqrt();
