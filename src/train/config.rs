@@ -122,8 +122,12 @@ pub struct SelfImprovement {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabelSource {
+    /// An npz dataset (with `reference`), or a directory of instance files
+    /// (VRPLIB, TSPLIB, Solomon), each with its solution beside it as `NAME.sol`.
     pub data: PathBuf,
-    pub reference: PathBuf,
+    /// The npz reference with `actions`.
+    #[serde(default)]
+    pub reference: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,7 +239,7 @@ impl TrainConfig {
         }
         if let Some(l) = &mut config.trainer.labels {
             l.data = locate("trainer.labels.data", &l.data)?;
-            l.reference = locate("trainer.labels.reference", &l.reference)?;
+            l.reference = l.reference.as_ref().map(|r| locate("trainer.labels.reference", r)).transpose()?;
         }
         config.validate().map_err(|e| Error::bad_input(path, None, e))?;
         Ok(config)

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
@@ -26,6 +26,7 @@ use crate::model::features::{Features, Refinement};
 use crate::model::{ModelConfig, Policy};
 use crate::problem::generate::GeneratorConfig;
 use crate::problem::io::npz::{read_dataset, read_reference, write_dataset, write_reference};
+use crate::problem::io::{read_instance, solution};
 use crate::problem::{evaluate, Instance, Solution};
 
 /// Labelled instances, all of one size.
@@ -36,19 +37,49 @@ pub struct Labels {
 
 impl Labels {
     pub fn read(source: &LabelSource) -> Result<Labels> {
-        Labels::read_files(&source.data, &source.reference)
+        let labels = match (&source.reference, source.data.is_dir()) {
+            (_, true) => Labels::read_dir(&source.data)?,
+            (Some(reference), false) => Labels::read_files(&source.data, reference)?,
+            (None, false) => return Err(Error::bad_input(&source.data, None, "an npz label set needs its reference (trainer.labels.reference) with actions")),
+        };
+        if labels.instances.is_empty() {
+            return Err(Error::bad_input(&source.data, None, "no labelled instances"));
+        }
+        if labels.instances.iter().any(|i| i.num_nodes() != labels.instances[0].num_nodes()) {
+            return Err(Error::bad_input(&source.data, None, "supervised labels must be instances of one size"));
+        }
+        Ok(labels)
     }
 
+    /// An npz dataset and its reference with `actions`.
     pub fn read_files(data: &Path, reference: &Path) -> Result<Labels> {
-        let source = LabelSource { data: data.to_path_buf(), reference: reference.to_path_buf() };
-        let instances = read_dataset(&source.data)?;
-        let (_, solutions) = read_reference(&source.reference)?;
-        let solutions = solutions.ok_or_else(|| Error::bad_input(&source.reference, None, "no 'actions' array: the supervised trainer needs solutions, not only costs"))?;
+        let instances = read_dataset(data)?;
+        let (_, solutions) = read_reference(reference)?;
+        let solutions = solutions.ok_or_else(|| Error::bad_input(reference, None, "no 'actions' array: the supervised trainer needs solutions, not only costs"))?;
         if solutions.len() < instances.len() {
-            return Err(Error::bad_input(&source.reference, None, format!("{} solutions for {} instances", solutions.len(), instances.len())));
+            return Err(Error::bad_input(reference, None, format!("{} solutions for {} instances", solutions.len(), instances.len())));
         }
-        if instances.iter().any(|i| i.num_nodes() != instances[0].num_nodes()) {
-            return Err(Error::bad_input(&source.data, None, "supervised labels must be instances of one size"));
+        Ok(Labels { instances, solutions })
+    }
+
+    /// Every instance file of `dir` that has a `NAME.sol` beside it, in name
+    /// order; a solution that breaks the rules is an error naming it.
+    fn read_dir(dir: &Path) -> Result<Labels> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::reading(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x != "sol") && p.with_extension("sol").exists())
+            .collect();
+        files.sort();
+        let (mut instances, mut solutions) = (vec![], vec![]);
+        for f in files {
+            let inst = read_instance(&f, None)?;
+            let sol = solution::read(&f.with_extension("sol"))?.solution;
+            if let Some(v) = evaluate(&inst, &sol).violation {
+                return Err(Error::bad_input(f.with_extension("sol"), None, format!("not a feasible label: {v}")));
+            }
+            instances.push(inst);
+            solutions.push(sol);
         }
         Ok(Labels { instances, solutions })
     }

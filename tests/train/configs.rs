@@ -173,3 +173,25 @@ checkpoint_every = 5
     let weights = |run: &str| std::fs::read(dir.join(run).join("latest.safetensors")).unwrap();
     assert!(weights("straight") == weights("split"), "a resumed self-improvement run continues exactly");
 }
+
+#[test]
+fn labels_come_from_npz_actions_or_from_instance_files_with_their_sol() {
+    use lrm::problem::evaluate;
+    use lrm::train::config::LabelSource;
+    use lrm::train::supervised::Labels;
+    let set = crate::common::shared().join("valsets/cvrp/20");
+    let files = Labels::read(&LabelSource { data: set.clone(), reference: None }).unwrap();
+    let npz = Labels::read(&LabelSource { data: set.with_extension("npz"), reference: Some(set.with_file_name("20_sol_pyvrp.npz")) }).unwrap();
+    assert_eq!((files.instances.len(), npz.instances.len()), (32, 32));
+    for k in 0..32 {
+        let (a, b) = (evaluate(&files.instances[k], &files.solutions[k]).cost, evaluate(&npz.instances[k], &npz.solutions[k]).cost);
+        assert!((a - b).abs() < 1e-6 * a, "instance {k}: {a} vs {b}");
+    }
+    let dir = temp_dir("bad-labels");
+    std::fs::copy(set.join(format!("{}.vrp", files.instances[0].name)), dir.join("a.vrp")).unwrap();
+    std::fs::write(dir.join("a.sol"), "Route #1: 1 2\nCost 1\n").unwrap();
+    let err = Labels::read(&LabelSource { data: dir.clone(), reference: None }).err().unwrap().to_string();
+    assert!(err.contains("a.sol") && err.contains("not a feasible label"), "{err}");
+    let err = Labels::read(&LabelSource { data: set.with_extension("npz"), reference: None }).err().unwrap().to_string();
+    assert!(err.contains("reference"), "{err}");
+}
