@@ -33,6 +33,14 @@ pub struct TrainedOn {
     pub sizes: [usize; 2],
     /// Largest demand over capacity.
     pub max_demand_ratio: Option<f64>,
+    /// Training steps and wall-clock seconds up to this checkpoint.
+    #[serde(default)]
+    pub steps: usize,
+    #[serde(default)]
+    pub wall_seconds: f64,
+    /// The last validation: score per set (mean gap %, or mean cost without references).
+    #[serde(default)]
+    pub validation: std::collections::BTreeMap<String, f64>,
 }
 
 /// `path` with its extension replaced: `NAME.toml` and `NAME.safetensors` from

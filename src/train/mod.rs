@@ -37,6 +37,9 @@ use config::{TrainConfig, TrainerKind};
 use optim::{clip_global_norm, learning_rate, Optim};
 use run_dir::{Metrics, RunDir, TrainState};
 
+/// Held while a seeded model is initialised (see `Trainer::new`).
+static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Non-finite steps in a row after which the last checkpoint is restored.
 const ROLLBACK_AFTER: usize = 3;
 
@@ -64,6 +67,7 @@ pub struct Trainer<B: AutodiffBackend> {
     generators: Vec<GeneratorConfig>,
     validation: Vec<Validation>,
     labels: Option<supervised::Labels>,
+    last_validation: BTreeMap<String, f64>,
     run: RunDir,
     metrics: Metrics,
     device: B::Device,
@@ -86,10 +90,16 @@ impl<B: AutodiffBackend> Trainer<B> {
                 return Err(Error::bad_input(root, None, "this run directory already holds a run: pass --resume to continue it, or choose another --out"))
             }
             (false, None) => {
+                // Burn's random numbers come from one global generator per backend:
+                // seed and draw under a lock, so that models built at the same time
+                // on other threads do not take numbers from this one.
+                let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
                 B::seed(device, config.seed);
                 let text = toml::to_string_pretty(&config).map_err(|e| Error::Failure(format!("cannot write the config: {e}")))?;
                 write_atomic(&run.path("config.toml"), text.as_bytes())?;
-                (model.init::<B>(device), Optim::new(&config.optimizer), TrainState::default())
+                let policy = model.init::<B>(device);
+                drop(_guard);
+                (policy, Optim::new(&config.optimizer), TrainState::default())
             }
         };
         let validation = load_validation(&config)?;
@@ -103,7 +113,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         columns.extend(validation.iter().map(|v| format!("val_{}", v.name)));
         columns.push("val_score".into());
         let metrics = Metrics::open(run.path("metrics.csv"), columns, state.step)?;
-        Ok(Trainer { config, model, policy, optim, state, generators, validation, labels, run, metrics, device: device.clone(), bad_steps: 0 })
+        Ok(Trainer { config, model, policy, optim, state, generators, validation, labels, last_validation: BTreeMap::new(), run, metrics, device: device.clone(), bad_steps: 0 })
     }
 
     fn load(model: &ModelConfig, config: &TrainConfig, dir: &Path, device: &B::Device) -> Result<(Policy<B>, Optim<B>, TrainState)> {
@@ -260,13 +270,27 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(())
     }
 
+    /// The largest demand over capacity in a sample of the training
+    /// distribution (capacitated problems), for `lrm solve`'s warning.
+    fn max_demand_ratio(&self) -> Option<f64> {
+        let n = self.config.problem.sizes.bounds()[0];
+        let ratios = self.generators.iter().flat_map(|g| g.generate(n, 16, 0)).filter_map(|inst| {
+            let q = inst.capacity.filter(|_| !inst.variant.is_tsp())?;
+            Some((1..inst.num_nodes()).map(|j| inst.linehaul[j].max(inst.backhaul_of(j))).fold(0.0, f64::max) / q)
+        });
+        ratios.reduce(f64::max)
+    }
+
     /// The model card with what this run trained on.
     fn write_card(&self, path: &Path) -> Result<()> {
         let mut card = checkpoint::read_card(path)?;
         card.trained_on = Some(TrainedOn {
             variants: variant_names(&self.generators),
             sizes: self.config.problem.sizes.bounds(),
-            max_demand_ratio: None,
+            max_demand_ratio: self.max_demand_ratio(),
+            steps: self.state.step,
+            wall_seconds: self.state.wall_seconds,
+            validation: self.last_validation.clone(),
         });
         let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
         write_atomic(path, text.as_bytes())
@@ -305,6 +329,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             if (validate_now || last) && !self.validation.is_empty() {
                 let scores = self.validate()?;
                 score = scores.get("score").copied();
+                self.last_validation = scores.clone();
                 row.extend(scores.into_iter().map(|(k, v)| (if k == "score" { "val_score".into() } else { format!("val_{k}") }, v)));
             }
             self.metrics.append(&row)?;
