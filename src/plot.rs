@@ -4,9 +4,12 @@
 use std::fmt::Write as _;
 
 /// One panel: a title and its (x, y) points; non-finite points are skipped.
+/// An optional fitted curve is drawn dashed, with its label as the legend.
+#[derive(Default)]
 pub struct Panel {
     pub title: String,
     pub points: Vec<(f64, f64)>,
+    pub fit: Option<(String, Vec<(f64, f64)>)>,
 }
 
 const WIDTH: f64 = 640.0;
@@ -26,9 +29,12 @@ pub fn line_chart(panels: &[Panel]) -> String {
 }
 
 fn draw(svg: &mut String, panel: &Panel, top: f64) {
-    let pts: Vec<(f64, f64)> = panel.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
-    let (x0, x1) = range(pts.iter().map(|p| p.0));
-    let (y0, y1) = range(pts.iter().map(|p| p.1));
+    let finite = |v: &[(f64, f64)]| -> Vec<(f64, f64)> { v.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect() };
+    let pts = finite(&panel.points);
+    let fit = panel.fit.as_ref().map(|(label, curve)| (label, finite(curve)));
+    let everything: Vec<(f64, f64)> = pts.iter().chain(fit.iter().flat_map(|f| f.1.iter())).copied().collect();
+    let (x0, x1) = range(everything.iter().map(|p| p.0));
+    let (y0, y1) = range(everything.iter().map(|p| p.1));
     let (left, right, upper, lower) = (MARGIN, WIDTH - 12.0, top + 20.0, top + HEIGHT - 24.0);
     let sx = |x: f64| left + (x - x0) / (x1 - x0) * (right - left);
     let sy = |y: f64| lower - (y - y0) / (y1 - y0) * (lower - upper);
@@ -40,11 +46,19 @@ fn draw(svg: &mut String, panel: &Panel, top: f64) {
     for (x, at) in [(x0, left), (x1, right)] {
         let _ = writeln!(svg, "<text x=\"{at}\" y=\"{}\" text-anchor=\"middle\">{}</text>", lower + 14.0, short(x));
     }
+    if let Some((label, curve)) = &fit {
+        let path: Vec<String> = curve.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
+        let _ = writeln!(svg, "<polyline fill=\"none\" stroke=\"#d62728\" stroke-dasharray=\"5,3\" points=\"{}\"/>", path.join(" "));
+        let _ = writeln!(svg, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#d62728\">{}</text>", right - 4.0, upper + 14.0, escape(label));
+    }
     if pts.is_empty() {
         return;
     }
     let path: Vec<String> = pts.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
     let _ = writeln!(svg, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"{}\"/>", path.join(" "));
+    for (x, y) in &pts {
+        let _ = writeln!(svg, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\" fill=\"#1f77b4\"/>", sx(*x), sy(*y));
+    }
 }
 
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {

@@ -54,7 +54,9 @@ pub fn sweep(n: usize, max_beam: usize, augmentable: bool) -> Vec<(&'static str,
     out
 }
 
-/// Run the sweep on `instances`, scored against `reference` costs when given.
+/// Run the sweep on `instances`, scored against `reference` costs when given;
+/// `progress` sees each point as it is measured.
+#[allow(clippy::too_many_arguments)]
 pub fn inference_scaling<B: Backend>(
     name: &str,
     policy: &Policy<B>,

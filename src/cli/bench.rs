@@ -11,7 +11,7 @@ use crate::backend::{run_on, BackendJob, DeviceSpec};
 use burn::module::AutodiffModule;
 
 use crate::bench::size::{growth, size_scaling, throughput, SizePoint, Throughput};
-use crate::bench::{inference_fits, inference_scaling, model_scaling, Point};
+use crate::bench::{fit, inference_fits, inference_scaling, model_scaling, Point};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -228,16 +228,27 @@ fn write_scaling(out: &Path, m: &Measured, n: usize, gaps: bool) -> Result<()> {
     let json = serde_json::json!({ "inference": fits, "models": params_law, "depth_width": bivariate, "size_encoding": encode, "size_decoding": decode });
     write_atomic(&out.join("fits.json"), (serde_json::to_string_pretty(&json).expect("fits serialise") + "\n").as_bytes())?;
     let what = if gaps { "gap %" } else { "mean cost" };
-    let mut panels: Vec<Panel> = m
-        .configs
-        .iter()
-        .flat_map(|(name, _)| ["trajectories", "beam", "rrc"].map(|axis| (name.clone(), axis)))
-        .map(|(name, axis)| Panel {
-            title: format!("{name}: log10 {what} against log10 {axis}"),
-            points: m.points.iter().filter(|p| p.model == name && p.axis == axis && p.x > 0.0).map(|p| (p.x.log10(), p.score.log10())).collect(),
-        })
-        .collect();
-    panels.push(Panel { title: format!("log10 {what} against log10 parameters"), points: model_rows.iter().map(|r| ((r.parameters as f64).log10(), r.score.log10())).collect() });
-    panels.push(Panel { title: "log10 decoding ms per instance against log10 n".into(), points: m.sizes.iter().map(|s| ((s.n as f64).log10(), s.decode_ms.log10())).collect() });
+    let log = |pts: Vec<(f64, f64)>| -> Vec<(f64, f64)> { pts.into_iter().filter(|p| p.0 > 0.0 && p.1 > 0.0).map(|(x, y)| (x.log10(), y.log10())).collect() };
+    let power_curve = |law: &fit::PowerLaw, xs: &[f64]| -> (String, Vec<(f64, f64)>) {
+        (format!("alpha {:.3}, R^2 {:.3}", law.alpha, law.r2), log(xs.iter().map(|&x| (x, law.eval(x))).collect()))
+    };
+    let mut panels: Vec<Panel> = vec![];
+    for ((name, _), fits) in m.configs.iter().zip(&fits) {
+        for axis in ["trajectories", "beam", "rrc"] {
+            let pts: Vec<(f64, f64)> = m.points.iter().filter(|p| &p.model == name && p.axis == axis).map(|p| (p.x, p.score)).collect();
+            let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+            let fit = fits.trajectories.as_ref().filter(|_| axis == "trajectories").map(|law| power_curve(law, &xs));
+            panels.push(Panel { title: format!("{name}: log10 {what} against log10 {axis}"), points: log(pts), fit });
+        }
+    }
+    let params: Vec<(f64, f64)> = model_rows.iter().map(|r| (r.parameters as f64, r.score)).collect();
+    let fit = params_law.as_ref().map(|law| power_curve(law, &params.iter().map(|p| p.0).collect::<Vec<_>>()));
+    panels.push(Panel { title: format!("log10 {what} against log10 parameters"), points: log(params), fit });
+    let sizes: Vec<(f64, f64)> = m.sizes.iter().map(|s| (s.n as f64, s.decode_ms)).collect();
+    let fit = decode.as_ref().map(|law| {
+        let (_, curve) = power_curve(law, &sizes.iter().map(|p| p.0).collect::<Vec<_>>());
+        (format!("n^{:.3}, R^2 {:.3}", -law.alpha, law.r2), curve)
+    });
+    panels.push(Panel { title: "log10 decoding ms per instance against log10 n".into(), points: log(sizes), fit });
     write_atomic(&out.join("scaling.svg"), line_chart(&panels).as_bytes())
 }

@@ -356,7 +356,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let panels: Vec<crate::plot::Panel> = ["loss", "reward", "grad_norm", "val_score"]
             .iter()
             .filter_map(|name| columns.iter().find(|(c, _)| c == name))
-            .map(|(c, v)| crate::plot::Panel { title: c.clone(), points: steps.iter().copied().zip(v.iter().copied()).collect() })
+            .map(|(c, v)| crate::plot::Panel { title: c.clone(), points: steps.iter().copied().zip(v.iter().copied()).collect(), fit: None })
             .collect();
         write_atomic(&self.run.path("curves.svg"), crate::plot::line_chart(&panels).as_bytes())
     }

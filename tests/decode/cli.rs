@@ -138,7 +138,8 @@ fn bench_writes_its_tables_fits_and_plot() {
     assert_eq!(csv.lines().count(), 1 + 10 + 3 + 6, "{csv}");
     let fits: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out/fits.json")).unwrap()).unwrap();
     assert!(fits["inference"][0]["trajectories"]["alpha"].is_number(), "{fits}");
-    assert!(std::fs::read_to_string(dir.join("out/scaling.svg")).unwrap().contains("<polyline"));
+    let svg = std::fs::read_to_string(dir.join("out/scaling.svg")).unwrap();
+    assert!(svg.contains("<polyline") && svg.contains("stroke-dasharray") && svg.contains("R^2"), "log-log points with their fit lines and R^2");
     let sizes = std::fs::read_to_string(dir.join("out/sizes.csv")).unwrap();
     assert!(sizes.starts_with("n,encode_ms_per_instance,decode_ms_per_instance,peak_mib\n5,") && sizes.lines().count() == 3, "{sizes}");
     assert!(fits["size_decoding"]["alpha"].is_number(), "{fits}");
