@@ -16,7 +16,7 @@ use lrm::model::features::Features;
 use lrm::model::{Encoding, ModelConfig};
 use lrm::decode::sampling::rng;
 use lrm::problem::generate::{GeneratorConfig, Problem};
-use lrm::train::config::{TrainerConfig, TrainerKind};
+use lrm::train::config::TrainerConfig;
 use lrm::train::reinforce::{pomo_loss, RewardNormaliser};
 
 fn arg(name: &str, default: &str) -> String {
@@ -64,16 +64,7 @@ fn main() {
         step.push(start.elapsed().as_secs_f64());
     }
     let train_batch: usize = arg("--train-batch", "8").parse().unwrap();
-    let trainer = TrainerConfig {
-        kind: TrainerKind::Pomo,
-        starts: 0,
-        augment: 1,
-        reward_ema: 0.25,
-        entropy_bonus: 0.0,
-        penalty_per_customer: 1.0,
-        labels: None,
-        self_improvement: None,
-    };
+    let trainer = TrainerConfig::pomo();
     let trainable = config.init::<Autodiff<Flex>>(&device);
     let train_instances = GeneratorConfig::new(Problem::Mixed { mixed_backhaul: false }).generate(n, train_batch, 2);
     let mut train = vec![];

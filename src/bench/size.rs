@@ -96,16 +96,7 @@ pub fn throughput<B: AutodiffBackend>(policy: &Policy<B>, config: &ModelConfig, 
         let flops = batch as f64 * copies * (config.encoding_flops(n) as f64 + (env.per_instance() * steps) as f64 * config.decoding_step_flops(n) as f64);
         out.push(Throughput { workload: name.into(), instances_per_s: batch as f64 / seconds, gflop_per_s: flops / seconds / 1e9 });
     }
-    let trainer = TrainerConfig {
-        kind: crate::train::config::TrainerKind::Pomo,
-        starts: 0,
-        augment: 1,
-        reward_ema: 0.0,
-        entropy_bonus: 0.0,
-        penalty_per_customer: 1.0,
-        labels: None,
-        self_improvement: None,
-    };
+    let trainer = TrainerConfig::pomo();
     let start = Instant::now();
     let (loss, _) = pomo_loss(policy, config, &trainer, &instances, &mut RewardNormaliser::default(), &mut rng(1), device)?;
     let _ = loss.backward();

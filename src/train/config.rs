@@ -119,6 +119,23 @@ pub struct SelfImprovement {
     pub rrc_rounds: usize,
 }
 
+impl TrainerConfig {
+    /// POMO from every customer, no augmentation, no normalisation or bonus:
+    /// what benchmarks time.
+    pub fn pomo() -> Self {
+        TrainerConfig {
+            kind: TrainerKind::Pomo,
+            starts: 0,
+            augment: 1,
+            reward_ema: 0.0,
+            entropy_bonus: 0.0,
+            penalty_per_customer: 1.0,
+            labels: None,
+            self_improvement: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabelSource {
