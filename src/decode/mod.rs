@@ -206,7 +206,7 @@ impl Outcome {
 }
 
 /// The best rollout of each original instance of `batch`, whose env holds
-/// `batch.copies()` consecutive copies of each (augmentation), P rollouts each.
+/// the same number of consecutive copies of each (augmentation), P rollouts each.
 pub fn best_of(batch_originals: &[Instance], env: &Env, failed: Option<&[bool]>) -> Vec<Outcome> {
     let per_original = env.num_rollouts() / batch_originals.len();
     batch_originals

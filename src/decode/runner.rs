@@ -19,9 +19,8 @@ pub struct Batch<'a, B: Backend> {
     policy: &'a Policy<B>,
     config: &'a ModelConfig,
     originals: Vec<Instance>,
-    /// Each original repeated `copies` times, consecutively: what the env runs on.
+    /// Each original repeated once per augmentation copy, consecutively: what the env runs on.
     instances: Arc<[Instance]>,
-    copies: usize,
     features: Features<B>,
     encoding: Encoding<B>,
     device: B::Device,
@@ -36,20 +35,11 @@ impl<'a, B: Backend> Batch<'a, B> {
         let (features, copies) = if augmented { (augment::dihedral(&features), augment::DIHEDRAL) } else { (features, 1) };
         let instances: Arc<[Instance]> = originals.iter().flat_map(|i| std::iter::repeat_n(i.clone(), copies)).collect();
         let encoding = policy.encode(&features);
-        Batch { policy, config, originals: originals.to_vec(), instances, copies, features, encoding, device: device.clone() }
+        Batch { policy, config, originals: originals.to_vec(), instances, features, encoding, device: device.clone() }
     }
 
     pub fn originals(&self) -> &[Instance] {
         &self.originals
-    }
-
-    /// Augmentation copies per original instance (1 or 8).
-    pub fn copies(&self) -> usize {
-        self.copies
-    }
-
-    pub fn config(&self) -> &ModelConfig {
-        self.config
     }
 
     /// A fresh env with `per_instance` rollouts for every copy of every instance.
