@@ -54,15 +54,21 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     max_beam: usize,
     /// Train the model ladder first: CONFIG with each preset of --ladder, for
-    /// --budget seconds each, into OUT/ladder/PRESET; the ladder is then measured.
+    /// --steps steps (or --budget seconds) each, into OUT/ladder/PRESET; the
+    /// ladder is then measured.
     #[arg(long)]
     train_ladder: Option<PathBuf>,
     /// Presets of the ladder (decoder-only deep-DxW, or any preset).
     #[arg(long, value_delimiter = ',', default_value = "deep-1x32,deep-2x32,deep-1x64,deep-2x64,deep-3x64")]
     ladder: Vec<String>,
-    /// Training seconds per model of the ladder.
-    #[arg(long, default_value_t = 120.0)]
-    budget: f64,
+    /// Training steps per model of the ladder: every rung sees the same data
+    /// and updates, as the papers compare models.
+    #[arg(long, default_value_t = 300)]
+    steps: usize,
+    /// Instead of --steps: training seconds per model of the ladder (the same
+    /// compute time for every rung, so bigger models take fewer steps).
+    #[arg(long, conflicts_with = "steps")]
+    budget: Option<f64>,
     /// Output directory: inference.csv, models.csv, sizes.csv, throughput.csv, fits.json, scaling.svg.
     #[arg(long, default_value = "bench")]
     out: PathBuf,
@@ -114,33 +120,39 @@ impl BackendJob for Measure<'_> {
     }
 }
 
-/// Trains one model of the ladder for a wall-clock budget.
+/// Trains one model of the ladder: its config's steps, or until `seconds`.
 struct Rung {
     config: TrainConfig,
     root: PathBuf,
-    budget: f64,
+    seconds: Option<f64>,
 }
 
 impl BackendJob for Rung {
     type Output = ();
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let budget = self.budget;
-        std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_secs_f64(budget));
-            flag.store(true, Ordering::SeqCst);
-        });
+        if let Some(seconds) = self.seconds {
+            let flag = stop.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
+                flag.store(true, Ordering::SeqCst);
+            });
+        }
         let mut trainer = Trainer::<B>::new(self.config, &self.root, false, &device)?;
-        trainer.run(&stop, false)?;
-        println!("ladder: {} trained {} steps in {budget} s", self.root.display(), trainer.state.step);
+        trainer.run(&stop, true)?;
+        println!("ladder: {} trained {} steps in {:.1} s", self.root.display(), trainer.state.step, trainer.state.wall_seconds);
         Ok(())
     }
 }
 
 /// Train every preset of the ladder; the checkpoints to measure.
 fn train_ladder(a: &Args, config_path: &Path) -> Result<Vec<(String, ModelSource)>> {
-    let base = TrainConfig::read(config_path)?;
+    let mut base = TrainConfig::read(config_path)?;
+    if a.budget.is_none() {
+        // One epoch of exactly --steps batches.
+        base.run.epochs = 1;
+        base.run.instances_per_epoch = a.steps * base.batch.size;
+    }
     let mut models = vec![];
     for preset in &a.ladder {
         let mut config = base.clone();
@@ -150,7 +162,7 @@ fn train_ladder(a: &Args, config_path: &Path) -> Result<Vec<(String, ModelSource
         if root.exists() {
             std::fs::remove_dir_all(&root).map_err(|e| Error::writing(&root, e))?;
         }
-        run_on(a.device, Rung { config, root: root.clone(), budget: a.budget })?;
+        run_on(a.device, Rung { config, root: root.clone(), seconds: a.budget })?;
         models.push((preset.clone(), ModelSource::File(root.join("latest.toml"))));
     }
     Ok(models)

@@ -124,6 +124,23 @@ impl Env {
         self.rollouts[r] = roll;
     }
 
+    /// Relax rollout `r` for the rest of its tour (LMask's training fallback
+    /// when the backtracking budget is spent): every unvisited customer is
+    /// allowed and the rollout records what its visits overrun, for the
+    /// penalised reward. Its solution may then break the rules, so only
+    /// training relaxes; a rewind undoes it. Single-tour problems (the TSP
+    /// family) only: a relaxed capacitated fleet would have no defined overrun.
+    pub fn relax(&mut self, r: usize) -> Result<()> {
+        let inst = &self.instances[r / self.per_instance];
+        if !inst.variant.is_tsp() {
+            return Err(Error::Failure(format!("relax: {} is not a single-tour problem (TSP, TSPTW, TSPDL)", inst.variant)));
+        }
+        let row = &mut self.mask[r * self.width..(r + 1) * self.width];
+        self.rollouts[r].relax();
+        self.rollouts[r].fill_mask(inst, row);
+        Ok(())
+    }
+
     fn allowed(&self, r: usize, j: usize) -> bool {
         j < self.width && self.mask[r * self.width + j]
     }

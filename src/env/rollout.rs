@@ -35,6 +35,13 @@ pub struct Rollout {
     pub(crate) routes: usize,
     pub(crate) done: bool,
     pub(crate) dead_end: bool,
+    /// Relaxed (LMask's training fallback): every unvisited customer allowed,
+    /// broken rules measured instead of forbidden.
+    pub(crate) relaxed: bool,
+    /// Sum of the overruns of the relaxed visits (`RouteState::overrun`).
+    pub(crate) overrun: f64,
+    /// Visits (and closings) that overran.
+    pub(crate) violations: usize,
 }
 
 impl Rollout {
@@ -48,6 +55,9 @@ impl Rollout {
             routes: 0,
             done: false,
             dead_end: false,
+            relaxed: false,
+            overrun: 0.0,
+            violations: 0,
         }
     }
 
@@ -89,6 +99,13 @@ impl Rollout {
             mask[0] = true;
             return;
         }
+        if self.relaxed {
+            for (j, allowed) in mask.iter_mut().enumerate().take(nodes).skip(1) {
+                *allowed = !self.visited[j];
+            }
+            mask[0] = self.remaining == 0;
+            return;
+        }
         let mut any_customer = false;
         for (j, allowed) in mask.iter_mut().enumerate().take(nodes).skip(1) {
             *allowed = !self.visited[j] && self.route.can_visit(inst, j).is_ok();
@@ -115,10 +132,26 @@ impl Rollout {
         self.remaining > 0 && inst.vehicles.is_some_and(|k| self.routes + 1 >= k)
     }
 
+    /// From now on allow every unvisited customer, measuring what the visits
+    /// overrun (single-tour problems only: the caller checks). A dead end
+    /// becomes a live rollout again.
+    pub(crate) fn relax(&mut self) {
+        self.relaxed = true;
+        if self.dead_end {
+            self.dead_end = false;
+            self.done = false;
+        }
+    }
+
     /// Apply an action already known to be allowed.
     pub(crate) fn apply(&mut self, inst: &Instance, j: usize) {
         if self.done {
             return;
+        }
+        if self.relaxed {
+            let over = if j == 0 { self.route.close_overrun(inst) } else { self.route.overrun(inst, j) };
+            self.overrun += over;
+            self.violations += usize::from(over > 0.0);
         }
         self.actions.push(j);
         if j == 0 {
@@ -141,6 +174,21 @@ impl Rollout {
     /// Stopped with customers left that no route can take.
     pub fn is_dead_end(&self) -> bool {
         self.dead_end
+    }
+
+    /// Whether the rollout was relaxed ([`crate::env::Env::relax`]).
+    pub fn is_relaxed(&self) -> bool {
+        self.relaxed
+    }
+
+    /// What the relaxed visits overran in all (time and draft, instance units).
+    pub fn overrun(&self) -> f64 {
+        self.overrun
+    }
+
+    /// How many relaxed visits overran.
+    pub fn violations(&self) -> usize {
+        self.violations
     }
 
     /// Cost of the closed routes plus the open one as if closed now.

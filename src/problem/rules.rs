@@ -227,6 +227,27 @@ impl RouteState {
         Ok(())
     }
 
+    /// How far visiting `j` next would overrun `j`'s own time window (arrival
+    /// after it closes) plus its draft limit (load aboard above it), in the
+    /// instance's units; 0 when it overruns neither. LMask's constraint
+    /// violation, which its training penalises (`ρ_c`) when a rollout has to
+    /// break the rules to finish. The visit's own numbers only: an earlier
+    /// overrun is not counted again.
+    pub fn overrun(&self, inst: &Instance, j: usize) -> f64 {
+        let arrival = self.time + inst.distance(self.node, j);
+        let late = (arrival - inst.window(j)[1]).max(0.0);
+        let heavy = inst.draft_limit.as_ref().map_or(0.0, |limits| (self.total_with(inst.linehaul[j]) - self.linehaul - limits[j]).max(0.0));
+        late + heavy
+    }
+
+    /// How far closing the route now would overrun the depot's closing time.
+    pub fn close_overrun(&self, inst: &Instance) -> f64 {
+        if inst.variant.open {
+            return 0.0;
+        }
+        (self.time + inst.distance(self.node, 0) - inst.window(0)[1]).max(0.0)
+    }
+
     /// Move to customer `j`. Does not check: ask [`Self::visit_breach`] or
     /// [`Self::can_visit`] first.
     pub fn visit(&mut self, inst: &Instance, j: usize) {

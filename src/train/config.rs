@@ -87,6 +87,10 @@ pub struct TrainerConfig {
     /// POMO starts per instance; 0: every customer.
     #[serde(default)]
     pub starts: usize,
+    /// Instead of POMO starts: this many rollouts per instance sampled from
+    /// the depot, first step included (LMask's shared baseline over samples).
+    #[serde(default)]
+    pub samples: usize,
     /// Training-time x8 augmentation (1 or 8); the baseline spans starts and copies.
     #[serde(default = "one")]
     pub augment: usize,
@@ -96,9 +100,18 @@ pub struct TrainerConfig {
     /// Entropy bonus coefficient.
     #[serde(default)]
     pub entropy_bonus: f64,
-    /// LMask's penalty per customer a rollout could not serve (TSPTW/TSPDL dead ends).
+    /// LMask's ρ_n: penalty per customer a rollout served late or overloaded
+    /// (after a relaxed finish) or could not serve (a dead end).
     #[serde(default = "one_f")]
     pub penalty_per_customer: f64,
+    /// LMask's ρ_c: penalty per unit of time-window or draft-limit overrun.
+    #[serde(default = "one_f")]
+    pub penalty_per_overrun: f64,
+    /// LMask's training-time LazyMask: backtracks per rollout before it
+    /// finishes relaxed (LMask's RIE training uses 15). Absent: plain masks.
+    /// TSP-family problems only.
+    #[serde(default)]
+    pub backtrack_budget: Option<usize>,
     /// Supervised: labelled solutions (an npz dataset with an `actions` reference).
     #[serde(default)]
     pub labels: Option<LabelSource>,
@@ -126,10 +139,13 @@ impl TrainerConfig {
         TrainerConfig {
             kind: TrainerKind::Pomo,
             starts: 0,
+            samples: 0,
             augment: 1,
             reward_ema: 0.0,
             entropy_bonus: 0.0,
             penalty_per_customer: 1.0,
+            penalty_per_overrun: 1.0,
+            backtrack_budget: None,
             labels: None,
             self_improvement: None,
         }
@@ -291,6 +307,16 @@ impl TrainConfig {
         let t = &self.trainer;
         if t.kind == TrainerKind::Supervised && t.labels.is_some() == t.self_improvement.is_some() {
             return Err("trainer: the supervised trainer needs either labels (data and reference) or self_improvement, not both".into());
+        }
+        if t.samples > 0 && t.starts > 0 {
+            return Err("trainer: starts and samples exclude each other (POMO starts, or rollouts sampled from the depot)".into());
+        }
+        if t.penalty_per_customer < 0.0 || t.penalty_per_overrun < 0.0 {
+            return Err("trainer: penalty_per_customer and penalty_per_overrun must be >= 0".into());
+        }
+        let single_tour = |name: &String| name.parse::<Variant>().is_ok_and(|v| v.is_tsp());
+        if t.backtrack_budget.is_some() && (t.kind != TrainerKind::Pomo || !p.variants.iter().all(single_tour)) {
+            return Err("trainer.backtrack_budget: LMask's training-time LazyMask is for the pomo trainer on TSP-family variants (TSPTW, TSPDL, TSP)".into());
         }
         if t.self_improvement.as_ref().is_some_and(|s| s.instances == 0 || s.every == 0) {
             return Err("trainer.self_improvement: instances and every must be positive".into());

@@ -24,7 +24,7 @@ use burn::tensor::{ElementConversion, Tensor};
 use rand::SeedableRng;
 
 use crate::decode::sampling::Rng;
-use crate::decode::{self, DecodeOptions, Starts};
+use crate::decode::{self, DecodeOptions, Starts, Strategy};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::{self, TrainedOn};
 use crate::model::{ModelConfig, Policy};
@@ -108,9 +108,9 @@ impl<B: AutodiffBackend> Trainer<B> {
             (None, Some(dir)) if state.labels_round.is_some() => Some(supervised::Labels::read_files(&dir.join("labels.npz"), &dir.join("labels_sol_lrm.npz"))?),
             _ => None,
         };
-        let mut columns: Vec<String> = ["step", "epoch", "loss", "reward", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
+        let mut columns: Vec<String> = ["step", "epoch", "loss", "reward", "infeasible", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
         columns.extend(variant_names(&generators).into_iter().map(|v| format!("reward_{v}")));
-        columns.extend(validation.iter().map(|v| format!("val_{}", v.name)));
+        columns.extend(validation.iter().flat_map(|v| [format!("val_{}", v.name), format!("val_{}_infeasible", v.name)]));
         columns.push("val_score".into());
         let metrics = Metrics::open(run.path("metrics.csv"), columns, state.step)?;
         Ok(Trainer { config, model, policy, optim, state, generators, validation, labels, last_validation: BTreeMap::new(), run, metrics, device: device.clone(), bad_steps: 0 })
@@ -219,27 +219,40 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 
     /// The validation score of every set (mean gap in %, or mean cost without
-    /// references) and their mean: greedy POMO multi-start.
+    /// references, over the instances solved feasibly), the share it left
+    /// infeasible (`NAME_infeasible`), and their mean (`score`, in which an
+    /// infeasible instance weighs as a 100% gap). Decoding as the trainer
+    /// rolls out: greedy POMO multi-start, or greedy from the depot for
+    /// `samples`, under LazyMask when training backtracks.
     pub fn validate(&self) -> Result<BTreeMap<String, f64>> {
         let policy = self.policy.valid();
-        let options = DecodeOptions { starts: Starts::All, ..DecodeOptions::default() };
+        let t = &self.config.trainer;
+        let options = DecodeOptions {
+            starts: if t.samples > 0 { Starts::One } else { Starts::All },
+            strategy: if t.backtrack_budget.is_some() { Strategy::LazyMask } else { Strategy::Greedy },
+            backtrack_budget: t.backtrack_budget.unwrap_or_default(),
+            ..DecodeOptions::default()
+        };
         let mut scores = BTreeMap::new();
+        let mut total = 0.0;
         for v in &self.validation {
             let outcomes = decode::solve(&policy, &self.model, &v.instances, &options, &self.device)?;
-            let per_instance: Vec<f64> = outcomes
+            let solved: Vec<f64> = outcomes
                 .iter()
                 .enumerate()
-                .map(|(i, o)| match (o.cost(), &v.reference) {
-                    (Some(c), Some(r)) => 100.0 * (c - r[i]) / r[i],
-                    (Some(c), None) => c,
-                    (None, _) => f64::INFINITY,
+                .filter_map(|(i, o)| {
+                    let c = o.cost()?;
+                    Some(v.reference.as_ref().map_or(c, |r| 100.0 * (c - r[i]) / r[i]))
                 })
                 .collect();
-            scores.insert(v.name.clone(), per_instance.iter().sum::<f64>() / per_instance.len() as f64);
+            let infeasible = 1.0 - solved.len() as f64 / outcomes.len() as f64;
+            let mean = if solved.is_empty() { f64::NAN } else { solved.iter().sum::<f64>() / solved.len() as f64 };
+            total += if solved.is_empty() { 100.0 } else { mean * (1.0 - infeasible) + 100.0 * infeasible };
+            scores.insert(v.name.clone(), mean);
+            scores.insert(format!("{}_infeasible", v.name), infeasible);
         }
-        if !scores.is_empty() {
-            let mean = scores.values().sum::<f64>() / scores.len() as f64;
-            scores.insert("score".into(), mean);
+        if !self.validation.is_empty() {
+            scores.insert("score".into(), total / self.validation.len() as f64);
         }
         Ok(scores)
     }
@@ -315,6 +328,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 ("step".to_string(), self.state.step as f64),
                 ("epoch".to_string(), ((self.state.step - 1) / self.steps_per_epoch()) as f64),
                 ("reward".to_string(), stats.mean_reward),
+                ("infeasible".to_string(), stats.infeasible),
                 ("instances_per_s".to_string(), count as f64 / t.elapsed().as_secs_f64()),
                 ("wall_s".to_string(), self.state.wall_seconds),
             ]);

@@ -62,21 +62,26 @@ impl Labels {
         Ok(Labels { instances, solutions })
     }
 
-    /// Every instance file of `dir` that has a `NAME.sol` beside it, in name
-    /// order; a solution that breaks the rules is an error naming it.
+    /// Every instance file of `dir` that has its solution beside it, as
+    /// `NAME.sol` or as `NAME.lrm.sol` (what `lrm solve --out DIR` writes), in
+    /// name order; a solution that breaks the rules is an error naming it.
     fn read_dir(dir: &Path) -> Result<Labels> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        let mut files: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(dir)
             .map_err(|e| Error::reading(dir, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x != "sol") && p.with_extension("sol").exists())
+            .filter(|p| p.extension().is_some_and(|x| x != "sol"))
+            .filter_map(|p| {
+                let lrm = p.with_extension("lrm.sol");
+                [p.with_extension("sol"), lrm].into_iter().find(|s| s.exists()).map(|s| (p, s))
+            })
             .collect();
         files.sort();
         let (mut instances, mut solutions) = (vec![], vec![]);
-        for f in files {
+        for (f, sol_path) in files {
             let inst = read_instance(&f, None)?;
-            let sol = solution::read(&f.with_extension("sol"))?.solution;
+            let sol = solution::read(&sol_path)?.solution;
             if let Some(v) = evaluate(&inst, &sol).violation {
-                return Err(Error::bad_input(f.with_extension("sol"), None, format!("not a feasible label: {v}")));
+                return Err(Error::bad_input(sol_path, None, format!("not a feasible label: {v}")));
             }
             instances.push(inst);
             solutions.push(sol);

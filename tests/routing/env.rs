@@ -173,3 +173,36 @@ fn rewind_and_step_some_move_only_the_rollouts_asked() {
     env.rewind(3, 4);
     assert_eq!(env.snapshot(), before, "rewinding to 4 steps restores the state and the masks");
 }
+
+/// Depot at the origin, customers at x = 1, 2, 3; customer 3 closes at 3.
+fn line_tsptw() -> Instance {
+    let data = lrm::problem::InstanceData {
+        coords: Some((0..=3).map(|i| [i as f64, 0.0]).collect()),
+        rounding: Some(lrm::problem::Rounding::Exact),
+        time_windows: Some(vec![[0.0, 100.0], [0.0, 100.0], [0.0, 100.0], [0.0, 3.0]]),
+        ..Default::default()
+    };
+    Instance::new("TSPTW".parse().unwrap(), data).unwrap()
+}
+
+#[test]
+fn a_relaxed_rollout_finishes_its_tour_and_measures_what_it_overran() {
+    let mut env = Env::new(Arc::from(vec![line_tsptw()]), 1);
+    env.step(&[2]).unwrap();
+    env.step(&[1]).unwrap();
+    assert!(env.rollout(0).is_dead_end(), "customer 3 can no longer be reached by 3");
+    env.relax(0).unwrap();
+    assert!(!env.rollout(0).is_done() && env.mask_row(0) == [false, false, false, true]);
+    env.step(&[3]).unwrap();
+    assert_eq!(env.mask_row(0), [true, false, false, false], "every customer visited: home");
+    env.step(&[0]).unwrap();
+    let roll = env.rollout(0);
+    assert!(roll.is_done() && roll.is_relaxed() && !roll.is_dead_end());
+    assert_eq!((roll.overrun(), roll.violations()), (2.0, 1), "customer 3 reached at 5, window closed at 3");
+    assert_eq!(roll.cost(&line_tsptw()), 8.0);
+    let violation = lrm::problem::evaluate(&line_tsptw(), &roll.solution()).violation.expect("a relaxed tour breaks the window");
+    assert_eq!(violation.rule(), Rule::TimeWindow.name());
+    // Capacitated fleets have no relaxed mode.
+    let mut cvrp = Env::new(instances("CVRP", 5, 1), 1);
+    assert!(cvrp.relax(0).unwrap_err().to_string().contains("single-tour"));
+}

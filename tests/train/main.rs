@@ -7,4 +7,5 @@ mod common;
 
 mod configs;
 mod learning;
+mod lmask;
 mod resume;
