@@ -5,6 +5,7 @@
 //! trains), size scaling and throughput in `size`.
 
 pub mod fit;
+pub mod memory;
 pub mod size;
 
 use std::time::Instant;

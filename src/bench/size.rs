@@ -10,6 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
 use super::fit;
+use super::memory::peak_during;
 use crate::decode::sampling::rng;
 use crate::decode::{self, Batch, DecodeOptions, Selector, Starts};
 use crate::error::Result;
@@ -26,19 +27,14 @@ pub struct SizePoint {
     pub n: usize,
     pub encode_ms: f64,
     pub decode_ms: f64,
-    /// The process's peak resident memory so far (Linux), in MiB.
-    pub peak_mib: Option<f64>,
+    /// Peak resident memory while encoding and while decoding, in MiB
+    /// (`memory::peak_during`; Linux only).
+    pub encode_peak_mib: Option<f64>,
+    pub decode_peak_mib: Option<f64>,
 }
 
 fn cvrp(n: usize, count: usize) -> Vec<Instance> {
     GeneratorConfig::new(Problem::Variant(Variant::CVRP)).generate(n, count, 1)
-}
-
-/// The process's peak resident set (VmHWM), Linux only.
-fn peak_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|kb| kb / 1024.0)
 }
 
 /// Encoding and greedy decoding time per CVRP instance at each size (`count` instances each).
@@ -47,14 +43,17 @@ pub fn size_scaling<B: AutodiffBackend>(policy: &Policy<B::InnerBackend>, config
     for &n in sizes {
         let instances = cvrp(n, count);
         let start = Instant::now();
-        let features = Features::<B::InnerBackend>::new(&instances, config.svd_rank, device);
-        let encoding = policy.encode(&features);
-        drop(encoding);
+        let ((), encode_peak_mib) = peak_during(|| {
+            let features = Features::<B::InnerBackend>::new(&instances, config.svd_rank, device);
+            drop(policy.encode(&features));
+        });
         let encode = start.elapsed().as_secs_f64();
         let start = Instant::now();
-        decode::solve(policy, config, &instances, &DecodeOptions { batch_size: count, ..DecodeOptions::default() }, device)?;
+        let options = DecodeOptions { batch_size: count, ..DecodeOptions::default() };
+        let (solved, decode_peak_mib) = peak_during(|| decode::solve(policy, config, &instances, &options, device));
+        solved?;
         let decode = start.elapsed().as_secs_f64();
-        out.push(SizePoint { n, encode_ms: 1e3 * encode / count as f64, decode_ms: 1e3 * decode / count as f64, peak_mib: peak_mib() });
+        out.push(SizePoint { n, encode_ms: 1e3 * encode / count as f64, decode_ms: 1e3 * decode / count as f64, encode_peak_mib, decode_peak_mib });
     }
     Ok(out)
 }

@@ -4,27 +4,25 @@
 //! log-log plots in `--out`.
 
 use std::path::{Path, PathBuf};
-
-use burn::tensor::backend::AutodiffBackend;
-
-use crate::backend::{run_on, BackendJob, DeviceSpec};
-use burn::module::AutodiffModule;
-
-use crate::bench::size::{growth, size_scaling, throughput, SizePoint, Throughput};
-use crate::bench::{fit, inference_fits, inference_scaling, model_scaling, Point};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::model::ModelConfig;
-use crate::train::config::{ModelChoice, TrainConfig};
-use crate::train::Trainer;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::backend::{run_on, BackendJob, DeviceSpec};
+use crate::bench::size::{growth, size_scaling, throughput, SizePoint, Throughput};
+use crate::bench::{fit, inference_fits, inference_scaling, model_scaling, sweep, Point};
 use crate::error::{Error, Result};
 use crate::model::shipped::ModelSource;
+use crate::model::ModelConfig;
 use crate::plot::{line_chart, Panel};
 use crate::problem::generate::{GeneratorConfig, Problem};
 use crate::problem::io::npz::{read_dataset, read_reference};
 use crate::problem::io::write_atomic;
 use crate::problem::{Instance, Variant};
+use crate::train::config::{ModelChoice, TrainConfig};
+use crate::train::Trainer;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -93,17 +91,36 @@ struct Measured {
     throughput: Vec<Throughput>,
 }
 
+impl Measure<'_> {
+    /// A bar over the points of every model's inference sweep (hidden when
+    /// stderr is not a terminal); the table rows print above it.
+    fn progress_bar(&self) -> indicatif::ProgressBar {
+        let n = self.instances.iter().map(Instance::num_customers).max().unwrap_or(1);
+        let augmentable = self.instances.iter().all(crate::decode::augment::applies);
+        let points = if self.args.scaling { sweep(n, self.args.max_beam, augmentable).len() * self.models.len() } else { 0 };
+        let bar = indicatif::ProgressBar::new(points as u64);
+        bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} points  {msg}  [{elapsed_precise} < {eta_precise}]").expect("a valid template"));
+        bar
+    }
+}
+
 impl BackendJob for Measure<'_> {
     type Output = Measured;
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Measured> {
         let mut m = Measured::default();
+        let bar = self.progress_bar();
         for (k, (name, source)) in self.models.iter().enumerate() {
             let (policy, card) = source.load::<B>(&device)?;
             let inner = policy.valid();
             if self.args.scaling {
-                let print = |p: &Point| println!("{:<24} {:<12} {:>6}  score {:>10.4}  {:>8.3}s  infeasible {}", p.model, p.axis, p.x, p.score, p.seconds, p.infeasible);
+                let print = |p: &Point| {
+                    bar.suspend(|| println!("{:<24} {:<12} {:>6}  score {:>10.4}  {:>8.3}s  infeasible {}", p.model, p.axis, p.x, p.score, p.seconds, p.infeasible));
+                    bar.set_message(format!("{} {} {}", p.model, p.axis, p.x));
+                    bar.inc(1);
+                };
                 m.points.extend(inference_scaling(name, &inner, &card.model, self.instances, self.reference, self.args.max_beam, &device, print)?);
                 if k == 0 {
+                    bar.set_message(format!("size scaling, n = {:?}", self.args.sizes));
                     m.sizes = size_scaling::<B>(&inner, &card.model, &self.args.sizes, self.args.count, &device)?;
                 }
             }
@@ -116,6 +133,7 @@ impl BackendJob for Measure<'_> {
             }
             m.configs.push((name.clone(), card.model));
         }
+        bar.finish_and_clear();
         Ok(m)
     }
 }
@@ -229,8 +247,9 @@ fn write_scaling(out: &Path, m: &Measured, n: usize, gaps: bool) -> Result<()> {
     if let Some(law) = &params_law {
         println!("models: gap(N) = ({:.4e} / N)^{:.4} (+/- {:.4}), R^2 {:.4}", law.x_c, law.alpha, law.alpha_ci, law.r2);
     }
-    let rows: Vec<[String; 4]> = m.sizes.iter().map(|s| [s.n.to_string(), s.encode_ms.to_string(), s.decode_ms.to_string(), s.peak_mib.map_or(String::new(), |v| v.to_string())]).collect();
-    write_csv(&out.join("sizes.csv"), &["n", "encode_ms_per_instance", "decode_ms_per_instance", "peak_mib"], &rows)?;
+    let mib = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    let rows: Vec<[String; 5]> = m.sizes.iter().map(|s| [s.n.to_string(), s.encode_ms.to_string(), s.decode_ms.to_string(), mib(s.encode_peak_mib), mib(s.decode_peak_mib)]).collect();
+    write_csv(&out.join("sizes.csv"), &["n", "encode_ms_per_instance", "decode_ms_per_instance", "encode_peak_mib", "decode_peak_mib"], &rows)?;
     let (encode, decode) = growth(&m.sizes);
     for (what, law) in [("encoding", &encode), ("decoding", &decode)] {
         if let Some(law) = law {

@@ -141,7 +141,7 @@ fn bench_writes_its_tables_fits_and_plot() {
     let svg = std::fs::read_to_string(dir.join("out/scaling.svg")).unwrap();
     assert!(svg.contains("<polyline") && svg.contains("stroke-dasharray") && svg.contains("R^2"), "log-log points with their fit lines and R^2");
     let sizes = std::fs::read_to_string(dir.join("out/sizes.csv")).unwrap();
-    assert!(sizes.starts_with("n,encode_ms_per_instance,decode_ms_per_instance,peak_mib\n5,") && sizes.lines().count() == 3, "{sizes}");
+    assert!(sizes.starts_with("n,encode_ms_per_instance,decode_ms_per_instance,encode_peak_mib,decode_peak_mib\n5,") && sizes.lines().count() == 3, "{sizes}");
     assert!(fits["size_decoding"]["alpha"].is_number(), "{fits}");
     let models = std::fs::read_to_string(dir.join("out/models.csv")).unwrap();
     assert!(models.starts_with("model,parameters,depth,width,score\npomo,"), "{models}");
@@ -152,13 +152,22 @@ fn bench_writes_its_tables_fits_and_plot() {
 }
 
 #[test]
-fn bench_trains_a_ladder_and_fits_model_scaling() {
+fn bench_trains_a_ladder_on_labels_lrm_made_and_fits_model_scaling() {
     let dir = temp_dir("bench-ladder");
-    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/ladder-cvrp20.toml");
+    // The ladder config's recipe: instances, labelled by the shipped model.
+    let labels = dir.join("labels");
+    let made = lrm().args(["generate", "--problem", "CVRP", "--size", "8", "--count", "6", "--out"]).arg(&labels).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&labels).unwrap().map(|e| e.unwrap().path()).collect();
+    let solved = lrm().arg("solve").args(&files).args(["--starts", "all", "--out"]).arg(&labels).output().unwrap();
+    assert!(solved.status.success(), "{}", String::from_utf8_lossy(&solved.stderr));
+    let shipped = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/ladder-cvrp20.toml")).unwrap();
+    let config = dir.join("ladder.toml");
+    std::fs::write(&config, shipped.replace("sizes = [20]", "sizes = [8]").replace("../labels/cvrp20", labels.to_str().unwrap())).unwrap();
     let data = dir.join("cvrp8.npz");
     lrm::problem::io::npz::write_dataset(&data, &crate::strategies::instances("CVRP".parse().unwrap(), 8, 4, 3)).unwrap();
     let out = lrm()
-        .args(["bench", "--scaling", "--ladder", "deep-1x16,deep-2x16,deep-1x32", "--budget", "1", "--max-beam", "1", "--sizes", "5", "--count", "1"])
+        .args(["bench", "--scaling", "--ladder", "deep-1x16,deep-2x16,deep-1x32", "--steps", "3", "--max-beam", "1", "--sizes", "5", "--count", "1"])
         .arg("--train-ladder")
         .arg(&config)
         .arg("--data")
@@ -168,6 +177,8 @@ fn bench_trains_a_ladder_and_fits_model_scaling() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("trained 3 steps").count(), 3, "{stdout}");
     let models = std::fs::read_to_string(dir.join("out/models.csv")).unwrap();
     assert_eq!(models.lines().count(), 4, "{models}");
     assert!(dir.join("out/ladder/deep-2x16/latest.toml").exists());
