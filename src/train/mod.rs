@@ -396,11 +396,25 @@ fn load_validation(config: &TrainConfig) -> Result<Vec<Validation>> {
         .validation
         .iter()
         .map(|v| {
-            let instances = read_dataset(&v.data)?;
-            let reference = match &v.reference {
+            let mut instances = read_dataset(&v.data)?;
+            let mut reference = match &v.reference {
                 Some(r) => Some(read_reference(r)?.0),
                 None => None,
             };
+            if let Some(costs) = reference.as_mut() {
+                if costs.len() != instances.len() {
+                    let path = v.reference.as_deref().unwrap_or(&v.data);
+                    return Err(Error::bad_input(path, None, format!("{} reference costs for {} instances in {}", costs.len(), instances.len(), v.data.display())));
+                }
+                // A NaN reference marks an instance the reference solver proved
+                // or found infeasible (TSPTW-medium has some): left out.
+                let keep: Vec<bool> = costs.iter().map(|c| c.is_finite()).collect();
+                instances = instances.into_iter().zip(&keep).filter(|(_, &k)| k).map(|(i, _)| i).collect();
+                costs.retain(|c| c.is_finite());
+                if keep.contains(&false) {
+                    tracing::info!("{}: {} instances without a reference cost left out of validation", v.data.display(), keep.iter().filter(|&&k| !k).count());
+                }
+            }
             let stem = v.data.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
             let parent = v.data.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
             Ok(Validation { name: format!("{parent}{stem}"), instances, reference })

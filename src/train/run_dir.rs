@@ -113,16 +113,23 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Open (or, on resume, keep only the rows up to `step` of) the metrics file.
+    /// Open (or, on resume, keep only the rows up to `step` of) the metrics
+    /// file. Rows written by an older version with other columns are
+    /// carried over by column name, so resuming never shifts a value.
     pub fn open(path: PathBuf, columns: Vec<String>, resume_step: usize) -> Result<Metrics> {
-        let header = columns.join(",");
-        let mut text = header.clone() + "\n";
+        let mut text = columns.join(",") + "\n";
         if resume_step > 0 {
             if let Ok(old) = read_text(&path) {
-                let rows = old.lines().skip(1).filter(|l| l.split(',').next().and_then(|s| s.parse::<usize>().ok()).is_some_and(|s| s <= resume_step));
-                for row in rows {
-                    text += row;
-                    text += "\n";
+                let mut lines = old.lines();
+                let old_columns: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+                let place: Vec<Option<usize>> = columns.iter().map(|c| old_columns.iter().position(|o| o == c)).collect();
+                for line in lines {
+                    let cells: Vec<&str> = line.split(',').collect();
+                    if cells[0].parse::<usize>().is_ok_and(|s| s <= resume_step) {
+                        let row: Vec<&str> = place.iter().map(|k| k.and_then(|k| cells.get(k).copied()).unwrap_or_default()).collect();
+                        text += &row.join(",");
+                        text += "\n";
+                    }
                 }
             }
         }
@@ -148,5 +155,20 @@ impl Metrics {
             }
         }
         Ok(columns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resuming_keeps_rows_up_to_the_step_and_moves_cells_to_their_columns() {
+        let path = std::env::temp_dir().join(format!("lrm-metrics-{}.csv", std::process::id()));
+        std::fs::write(&path, "step,loss,reward\n1,0.5,-7\n2,0.4,-6\n3,0.3,-5\n").unwrap();
+        let columns = ["step", "loss", "infeasible", "reward"].map(String::from).to_vec();
+        Metrics::open(path.clone(), columns, 2).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "step,loss,infeasible,reward\n1,0.5,,-7\n2,0.4,,-6\n");
+        std::fs::remove_file(path).unwrap();
     }
 }
