@@ -30,7 +30,7 @@ use crate::decode::lazymask::{LazyMask, WhenSpent};
 use crate::env::{Env, Rollout};
 use crate::error::Result;
 use crate::model::features::{Features, Refinement};
-use crate::model::{ModelConfig, Policy};
+use crate::model::{Encoding, ModelConfig, Policy};
 use crate::problem::Instance;
 
 /// Per-variant moving averages of the mean reward.
@@ -80,39 +80,9 @@ pub fn pomo_loss<B: AutodiffBackend>(
     };
     let expanded: Arc<[Instance]> = instances.iter().flat_map(|i| std::iter::repeat_n(i.clone(), copies)).collect();
     let encoding = policy.encode(&features);
-    let (env, floor) = if trainer.samples > 0 { (Env::new(expanded, trainer.samples), 0) } else { (pomo_starts(expanded, trainer.starts)?, 1) };
-    let mut env = env;
-    let p = env.per_instance();
-
-    let (b, w, n) = (env.num_instances(), env.width(), env.num_rollouts());
-    let sampling = Sampling { samples: p, ..Sampling::default() };
-    let mut selector = Selector::Sample { sampling: &sampling, rng };
-    let mut lazy = trainer.backtrack_budget.map(|budget| LazyMask::new(&env, 2, budget, floor, WhenSpent::Relax));
-    let mut kept = Kept::new(n);
-    loop {
-        let (allowed, moving) = match lazy.as_mut() {
-            Some(lazy) => match lazy.next(&mut env)? {
-                Some(step) => {
-                    step.undone.iter().for_each(|&r| kept.undo(r));
-                    (step.allowed, step.moving)
-                }
-                None => break,
-            },
-            None if env.all_done() => break,
-            None => (env.mask().to_vec(), vec![true; n]),
-        };
-        let refinement = model.refinement_intensity.then(|| lazy.as_ref().map_or_else(|| Refinement::none(n), LazyMask::refinement));
-        let log_p = policy.step(&encoding, policy.step_input(&features, &env, &allowed, refinement.as_ref(), device));
-        let host: Vec<f32> = log_p.clone().inner().into_data().convert::<f32>().to_vec().expect("log-probabilities are floats");
-        let actions: Vec<Option<usize>> =
-            (0..n).map(|r| moving[r].then(|| selector.choose(&host[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w]))).collect();
-        kept.record(&actions);
-        kept.steps.push(log_p);
-        env.step_some(&actions)?;
-        if let Some(lazy) = lazy.as_mut() {
-            lazy.stepped(&moving);
-        }
-    }
+    let (mut env, floor) = if trainer.samples > 0 { (Env::new(expanded, trainer.samples), 0) } else { (pomo_starts(expanded, trainer.starts)?, 1) };
+    let (b, p, n) = (env.num_instances(), env.per_instance(), env.num_rollouts());
+    let kept = roll_out(Decoding { policy, model, trainer, features: &features, encoding: &encoding, device }, &mut env, floor, rng)?;
     let (log_likelihood, entropy) = kept.sums([b, p], trainer.entropy_bonus > 0.0, device);
 
     let rewards: Vec<f64> = (0..n).map(|r| penalised_reward(env.rollout(r), env.instance_of(r), trainer)).collect();
@@ -144,6 +114,52 @@ pub fn pomo_loss<B: AutodiffBackend>(
     let advantage = Tensor::<B, 2>::from_data(TensorData::new(advantage, [b, p]), device);
     let loss = (advantage * log_likelihood).mean().neg() - entropy.mean() * trainer.entropy_bonus;
     Ok((loss, stats))
+}
+
+/// What sampling a batch's rollouts needs.
+struct Decoding<'a, B: AutodiffBackend> {
+    policy: &'a Policy<B>,
+    model: &'a ModelConfig,
+    trainer: &'a TrainerConfig,
+    features: &'a Features<B>,
+    encoding: &'a Encoding<B>,
+    device: &'a B::Device,
+}
+
+/// Sample every rollout of `env` to its end, under LazyMask when the trainer
+/// has a backtracking budget (steps below `floor` are never undone); the
+/// log-probabilities of the actions each final solution kept.
+fn roll_out<B: AutodiffBackend>(d: Decoding<'_, B>, env: &mut Env, floor: usize, rng: &mut Rng) -> Result<Kept<B>> {
+    let (w, n) = (env.width(), env.num_rollouts());
+    let sampling = Sampling { samples: env.per_instance(), ..Sampling::default() };
+    let mut selector = Selector::Sample { sampling: &sampling, rng };
+    let mut lazy = d.trainer.backtrack_budget.map(|budget| LazyMask::new(env, 2, budget, floor, WhenSpent::Relax));
+    let mut kept = Kept::new(n);
+    loop {
+        let (allowed, moving) = match lazy.as_mut() {
+            Some(lazy) => match lazy.next(env)? {
+                Some(step) => {
+                    step.undone.iter().for_each(|&r| kept.undo(r));
+                    (step.allowed, step.moving)
+                }
+                None => break,
+            },
+            None if env.all_done() => break,
+            None => (env.mask().to_vec(), vec![true; n]),
+        };
+        let refinement = d.model.refinement_intensity.then(|| lazy.as_ref().map_or_else(|| Refinement::none(n), LazyMask::refinement));
+        let log_p = d.policy.step(d.encoding, d.policy.step_input(d.features, env, &allowed, refinement.as_ref(), d.device));
+        let host: Vec<f32> = log_p.clone().inner().into_data().convert::<f32>().to_vec().expect("log-probabilities are floats");
+        let actions: Vec<Option<usize>> =
+            (0..n).map(|r| moving[r].then(|| selector.choose(&host[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w]))).collect();
+        kept.record(&actions);
+        kept.steps.push(log_p);
+        env.step_some(&actions)?;
+        if let Some(lazy) = lazy.as_mut() {
+            lazy.stepped(&moving);
+        }
+    }
+    Ok(kept)
 }
 
 /// POMO: one rollout per feasible first customer of each instance (`starts`
