@@ -335,7 +335,8 @@ impl<B: AutodiffBackend> Trainer<B> {
             row.extend(stats.reward.iter().map(|(v, r)| (format!("reward_{v}"), *r)));
             if let StepOutcome::Applied { loss, grad_norm, lr } = outcome {
                 row.extend([("loss".to_string(), loss), ("grad_norm".to_string(), grad_norm), ("lr".to_string(), lr)]);
-                bar.set_message(format!("loss {loss:.4}  reward {:.4}  {:.1} inst/s", stats.mean_reward, row["instances_per_s"]));
+                let infeasible = if stats.infeasible > 0.0 { format!("  infeasible {:.1}%", 100.0 * stats.infeasible) } else { String::new() };
+                bar.set_message(format!("loss {loss:.4}  reward {:.4}{infeasible}  {:.1} inst/s", stats.mean_reward, row["instances_per_s"]));
             }
             let validate_now = self.config.run.validate_every > 0 && self.state.step % self.config.run.validate_every == 0;
             let last = self.state.step == total;
