@@ -29,7 +29,6 @@ use super::multistart::first_nodes;
 use super::{best_of, runner::Batch, DecodeOptions, Outcome, Selector, Starts};
 use crate::env::Env;
 use crate::error::Result;
-
 use crate::model::features::Refinement;
 use crate::problem::RouteState;
 

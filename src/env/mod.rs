@@ -8,6 +8,8 @@
 //! rollout allows only the depot, as a no-op. With a fleet limit (`VEHICLES`)
 //! the last vehicle may not close its route while customers are left, so a
 //! rollout never uses more vehicles than there are; it may dead-end instead.
+//! Training may relax a single-tour rollout ([`Env::relax`]): it then finishes
+//! breaking rules, and what it overran is measured through `problem::rules`.
 
 mod rollout;
 
