@@ -40,7 +40,7 @@ pub struct Rollout {
     pub(crate) relaxed: bool,
     /// Sum of the overruns of the relaxed visits (`RouteState::overrun`).
     pub(crate) overrun: f64,
-    /// Visits (and closings) that overran.
+    /// Visits (and closings) that overran by more than the instance's tolerance.
     pub(crate) violations: usize,
 }
 
@@ -151,7 +151,7 @@ impl Rollout {
         if self.relaxed {
             let over = if j == 0 { self.route.close_overrun(inst) } else { self.route.overrun(inst, j) };
             self.overrun += over;
-            self.violations += usize::from(over > 0.0);
+            self.violations += usize::from(over > inst.tolerance);
         }
         self.actions.push(j);
         if j == 0 {
