@@ -10,8 +10,9 @@
 //! the cost so far. With a backtracking budget (LMask's training) rollouts
 //! decode under LazyMask: a backtrack drops the undone step from the
 //! log-likelihood, and a rollout out of budget finishes its tour relaxed,
-//! charged per unit of overrun and per customer it served late. With `reward_ema > 0` rewards are divided by an
-//! exponential moving average of their variant's mean reward (RouteFinder's
+//! charged per unit of overrun and per customer it served late.
+//!
+//! With `reward_ema > 0` rewards are divided by an exponential moving average of their variant's mean reward (RouteFinder's
 //! `normalize_reward: exponential, div`), so that variants of different cost
 //! scales weigh alike in a mixed batch.
 
@@ -23,10 +24,10 @@ use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainerConfig;
+use crate::decode::lazymask::{LazyMask, WhenSpent};
 use crate::decode::multistart::cycle;
 use crate::decode::sampling::{Rng, Sampling, Selector};
 use crate::decode::{augment, Starts};
-use crate::decode::lazymask::{LazyMask, WhenSpent};
 use crate::env::{Env, Rollout};
 use crate::error::Result;
 use crate::model::features::{Features, Refinement};
