@@ -12,9 +12,10 @@
 //! log-likelihood, and a rollout out of budget finishes its tour relaxed,
 //! charged per unit of overrun and per customer it served late.
 //!
-//! With `reward_ema > 0` rewards are divided by an exponential moving average of their variant's mean reward (RouteFinder's
-//! `normalize_reward: exponential, div`), so that variants of different cost
-//! scales weigh alike in a mixed batch.
+//! With `reward_ema > 0` rewards are divided by an exponential moving
+//! average of their variant's mean reward (RouteFinder's `normalize_reward:
+//! exponential, div`), so that variants of different cost scales weigh alike
+//! in a mixed batch.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
