@@ -14,6 +14,7 @@ pub mod error;
 pub mod model;
 pub mod plot;
 pub mod problem;
+pub mod search;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -18,8 +18,9 @@ pub struct DecodeArgs {
     /// cpu, cuda[:N] or wgpu[:N].
     #[arg(long, default_value = "cpu")]
     pub device: DeviceSpec,
-    /// greedy, sample, beam, rrc (greedy, then random re-construction) or lazymask.
-    #[arg(long, default_value = "greedy")]
+    /// auto (lazymask on TSPTW and TSPDL, greedy elsewhere), greedy, sample,
+    /// beam, rrc (greedy, then random re-construction) or lazymask.
+    #[arg(long, default_value = "auto")]
     pub decode: Strategy,
     /// Multi-start: K first customers (the policy's favourites), or `all` feasible ones (POMO).
     #[arg(long, default_value = "1")]
@@ -51,7 +52,9 @@ pub struct DecodeArgs {
     /// LazyMask's look-ahead: 1 or 2.
     #[arg(long, default_value_t = 2)]
     pub look_ahead: u8,
-    /// Keep improving until this many seconds have passed (the whole call, shared by its batches).
+    /// Keep improving until this many seconds have passed (the whole call,
+    /// shared by its instances): `solve` runs the anytime search (local
+    /// search, ruin and recreate, the policy's RRC); `eval` samples and runs RRC.
     #[arg(long)]
     pub time_limit: Option<f64>,
     /// Instances encoded together.

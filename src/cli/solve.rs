@@ -1,22 +1,26 @@
-//! `lrm solve INSTANCE...`: decode instance files with a policy, evaluate,
-//! write `.sol` files and report cost, routes, time and the gap to a
-//! best-known cost when one is known.
+//! `lrm solve INSTANCE...`: construct with a policy, improve by the anytime
+//! search, evaluate, write `.sol` files (atomically, each time the best
+//! improves) and report cost, routes, time and the gap to a best-known cost
+//! when one is known.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use burn::tensor::backend::AutodiffBackend;
 use serde_json::json;
 
 use super::decoding::DecodeArgs;
 use crate::backend::{run_on, BackendJob};
-use crate::decode::{self, augment, DecodeOptions, Outcome};
+use crate::decode::{augment, DecodeOptions, Found};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelCard;
 use crate::model::shipped::ModelSource;
 use crate::problem::instance::fmt_num;
 use crate::problem::io::{read_instance, read_text, solution};
 use crate::problem::{evaluate, Instance, Rounding};
+use crate::search::{self, SearchOptions};
+use crate::search::solve::Solved;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -36,60 +40,90 @@ pub struct Args {
     /// Override the distance rule of coordinates: nint, exact, ceil or trunc1.
     #[arg(long)]
     round: Option<Rounding>,
-    /// One JSON object per instance.
+    /// One JSON object per instance, with the trace of improvements.
     #[arg(long)]
     json: bool,
+    /// Bound the search by ruin-and-recreate iterations (per instance)
+    /// instead of time: the result is then deterministic under --seed.
+    #[arg(long)]
+    iterations: Option<usize>,
+    /// Share of the search's time spent on the policy's re-construction of
+    /// segments (RRC), 0 to 1; 0: local search and ruin-and-recreate only.
+    #[arg(long, default_value_t = 0.2)]
+    neural_share: f64,
 }
 
-/// Decodes on the chosen backend, without autodiff.
+/// Constructs and searches on the chosen backend, without autodiff.
 struct Solve<'a> {
     model: &'a ModelSource,
     instances: &'a [Instance],
-    options: &'a DecodeOptions,
+    decoding: &'a DecodeOptions,
+    search: &'a SearchOptions,
+    stop: &'a AtomicBool,
+    on_improve: &'a mut dyn FnMut(usize, &Found, f64),
 }
 
 impl BackendJob for Solve<'_> {
-    type Output = Vec<Outcome>;
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<Outcome>> {
+    type Output = Vec<Solved>;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<Solved>> {
         let (policy, card) = self.model.load::<B::InnerBackend>(&device)?;
-        decode::solve(&policy, &card.model, self.instances, self.options, &device)
+        search::solve(&policy, &card.model, self.instances, self.decoding, self.search, &device, self.stop, self.on_improve)
     }
 }
 
-/// Exit status 1 when some instance got no feasible solution.
+/// Exit status 1 when some instance got no feasible solution. Ctrl-C stops
+/// the search and reports the best so far.
 pub fn run(a: Args) -> Result<i32> {
     if a.bks.is_some() && a.instances.len() > 1 {
         return Err(Error::bad_input("--bks", None, "a best-known cost belongs to one instance; give one file, or put the costs in a bks.csv"));
     }
+    if !(0.0..=1.0).contains(&a.neural_share) {
+        return Err(Error::bad_input("--neural-share", None, format!("{}: expected a share from 0 to 1", a.neural_share)));
+    }
     let instances = a.instances.iter().map(|p| read_instance(p, a.round)).collect::<Result<Vec<_>>>()?;
-    let options = a.decoding.options()?;
+    let mut decoding = a.decoding.options()?;
+    let search = SearchOptions { time_limit: decoding.time_limit.take(), iterations: a.iterations, neural_share: a.neural_share, seed: decoding.seed, ..SearchOptions::default() };
     let model = a.decoding.model();
     let card = model.card()?;
     for inst in &instances {
         warn_outside_training(&card, inst);
-        if options.augment && !augment::applies(inst) {
+        if decoding.augment && !augment::applies(inst) {
             tracing::warn!("{}: x8 augmentation does not apply to an explicit matrix; decoding it without", inst.name);
         }
     }
-    let start = Instant::now();
-    let outcomes = run_on(a.decoding.device, Solve { model: &model, instances: &instances, options: &options })?;
-    let per_instance = start.elapsed().as_secs_f64() / instances.len() as f64;
+    let bks: Vec<Option<f64>> = a.instances.iter().zip(&instances).map(|(p, inst)| a.bks.or_else(|| best_known(p, inst))).collect();
+    let paths = instances.iter().map(|inst| out_path(a.out.as_deref(), inst, instances.len())).collect::<Result<Vec<_>>>()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
+        tracing::warn!("Ctrl-C will not stop the search cleanly: {e}");
+    }
+    let progress = indicatif::ProgressBar::new_spinner();
+    let mut write_error = None;
+    let mut on_improve = |k: usize, found: &Found, seconds: f64| {
+        progress.set_message(format!("{}  best {}{}  {seconds:.1}s", instances[k].name, fmt_num(found.evaluation.cost), gap_text(gap(Some(found.evaluation.cost), bks[k]))));
+        progress.tick();
+        if let Err(e) = solution::write(&paths[k], &found.solution, found.evaluation.cost) {
+            write_error.get_or_insert(e);
+        }
+    };
+    let job = Solve { model: &model, instances: &instances, decoding: &decoding, search: &search, stop: &stop, on_improve: &mut on_improve };
+    let solved = run_on(a.decoding.device, job)?;
+    progress.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e);
+    }
     let mut all_feasible = true;
-    for (k, (inst, outcome)) in instances.iter().zip(&outcomes).enumerate() {
-        let bks = match a.bks {
-            Some(b) => Some(b),
-            None => best_known(&a.instances[k], inst),
-        };
-        let written = match outcome.best.as_ref().or(outcome.fallback.as_ref()) {
+    for (k, (inst, s)) in instances.iter().zip(&solved).enumerate() {
+        let written = match s.outcome.best.as_ref().or(s.outcome.fallback.as_ref()) {
             Some(found) => {
-                let path = out_path(a.out.as_deref(), inst, instances.len())?;
-                solution::write(&path, &found.solution, found.evaluation.cost)?;
-                Some(path)
+                solution::write(&paths[k], &found.solution, found.evaluation.cost)?;
+                Some(paths[k].as_path())
             }
             None => None,
         };
-        all_feasible &= outcome.best.is_some();
-        let line = report(inst, outcome, bks, per_instance, written.as_deref());
+        all_feasible &= s.outcome.best.is_some();
+        let line = report(inst, s, bks[k], written);
         if a.json {
             println!("{}", super::json_line(&line));
         } else {
@@ -97,6 +131,17 @@ pub fn run(a: Args) -> Result<i32> {
         }
     }
     Ok(if all_feasible { 0 } else { 1 })
+}
+
+fn gap(cost: Option<f64>, bks: Option<f64>) -> Option<f64> {
+    match (cost, bks) {
+        (Some(c), Some(b)) if b > 0.0 => Some(100.0 * (c - b) / b),
+        _ => None,
+    }
+}
+
+fn gap_text(gap: Option<f64>) -> String {
+    gap.map(|g| format!("  gap {g:.2}%")).unwrap_or_default()
 }
 
 /// Where one instance's solution goes.
@@ -112,25 +157,26 @@ fn out_path(out: Option<&Path>, inst: &Instance, count: usize) -> Result<PathBuf
     }
 }
 
-fn report(inst: &Instance, outcome: &Outcome, bks: Option<f64>, seconds: f64, written: Option<&Path>) -> serde_json::Value {
+fn report(inst: &Instance, s: &Solved, bks: Option<f64>, written: Option<&Path>) -> serde_json::Value {
+    let outcome = &s.outcome;
     let shown = outcome.best.as_ref().or(outcome.fallback.as_ref());
-    let cost = shown.map(|f| f.evaluation.cost);
-    let gap = match (outcome.cost(), bks) {
-        (Some(c), Some(b)) if b > 0.0 => Some(100.0 * (c - b) / b),
-        _ => None,
-    };
+    let trace: Vec<serde_json::Value> = s.report.trace.iter().map(|i| json!({"seconds": i.seconds, "cost": i.cost})).collect();
     json!({
         "instance": inst.name,
         "feasible": outcome.best.is_some(),
-        "cost": cost,
+        "cost": shown.map(|f| f.evaluation.cost),
         "routes": shown.map(|f| f.evaluation.routes),
         "bks": bks,
-        "gap_percent": gap,
-        "time_s": seconds,
+        "gap_percent": gap(outcome.cost(), bks),
+        "time_s": s.seconds,
+        "descent_s": s.report.first_descent_seconds,
+        "search_iterations": s.report.iterations,
+        "reconstructions": s.report.reconstructions,
         "trajectories": outcome.trajectories,
         "dead_ends": outcome.dead_ends,
         "violation": shown.and_then(|f| f.evaluation.violation.as_ref()).map(|v| v.to_string()),
         "solution": written.map(|p| p.display().to_string()),
+        "trace": trace,
     })
 }
 
@@ -145,7 +191,13 @@ fn text(r: &serde_json::Value) -> String {
     if let Some(g) = r["gap_percent"].as_f64() {
         line += &format!("  gap {g:.2}% (bks {})", fmt_num(r["bks"].as_f64().unwrap_or(0.0)));
     }
-    line += &format!("  time {:.2}s", r["time_s"].as_f64().unwrap_or(0.0));
+    let time = r["time_s"].as_f64().unwrap_or(0.0);
+    let descent = r["descent_s"].as_f64().unwrap_or(0.0);
+    line += &format!("  time {time:.2}s (descent {:.0}%", 100.0 * descent / time.max(1e-9));
+    match r["search_iterations"].as_u64() {
+        Some(k) if k > 0 => line += &format!(", {k} search iterations)"),
+        _ => line += ")",
+    }
     if let Some(p) = r["solution"].as_str() {
         line += &format!("  -> {p}");
     }

@@ -31,6 +31,9 @@ pub use sampling::{Sampling, Selector};
 /// The decoding strategies of `lrm solve --decode`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Strategy {
+    /// LazyMask on the TSP family with time windows or draft limits (as LMask
+    /// decodes them), greedy elsewhere: what `lrm solve` does by default.
+    Auto,
     #[default]
     Greedy,
     Sample,
@@ -43,12 +46,13 @@ impl FromStr for Strategy {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Strategy::Auto),
             "greedy" => Ok(Strategy::Greedy),
             "sample" | "sampling" => Ok(Strategy::Sample),
             "beam" => Ok(Strategy::Beam),
             "rrc" => Ok(Strategy::Rrc),
             "lazymask" => Ok(Strategy::LazyMask),
-            _ => Err(format!("unknown decoding {s:?} (expected greedy, sample, beam, rrc or lazymask)")),
+            _ => Err(format!("unknown decoding {s:?} (expected auto, greedy, sample, beam, rrc or lazymask)")),
         }
     }
 }
@@ -56,12 +60,24 @@ impl FromStr for Strategy {
 impl fmt::Display for Strategy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Strategy::Auto => "auto",
             Strategy::Greedy => "greedy",
             Strategy::Sample => "sample",
             Strategy::Beam => "beam",
             Strategy::Rrc => "rrc",
             Strategy::LazyMask => "lazymask",
         })
+    }
+}
+
+impl Strategy {
+    /// The strategy used on `inst`: [`Strategy::Auto`] resolved, any other as it is.
+    pub fn for_instance(self, inst: &Instance) -> Strategy {
+        match self {
+            Strategy::Auto if inst.variant.is_tsp() && (inst.time_windows.is_some() || inst.draft_limit.is_some()) => Strategy::LazyMask,
+            Strategy::Auto => Strategy::Greedy,
+            other => other,
+        }
     }
 }
 
@@ -235,15 +251,18 @@ pub fn solve<B: Backend>(policy: &Policy<B>, config: &ModelConfig, instances: &[
     options.validate().map_err(Error::Failure)?;
     let deadline = options.time_limit.map(|t| Instant::now() + t);
     let mut order: Vec<usize> = (0..instances.len()).collect();
-    order.sort_by_key(|&i| instances[i].num_nodes());
     let mut outcomes = vec![Outcome::default(); instances.len()];
-    let chunks: Vec<&[usize]> = order.chunk_by(|&a, &b| instances[a].num_nodes() == instances[b].num_nodes()).flat_map(|g| g.chunks(options.batch_size)).collect();
+    let strategy = |i: usize| options.strategy.for_instance(&instances[i]);
+    order.sort_by_key(|&i| (instances[i].num_nodes(), strategy(i) == Strategy::LazyMask));
+    let same = |a: usize, b: usize| instances[a].num_nodes() == instances[b].num_nodes() && strategy(a) == strategy(b);
+    let chunks: Vec<&[usize]> = order.chunk_by(|&a, &b| same(a, b)).flat_map(|g| g.chunks(options.batch_size)).collect();
     for (k, chunk) in chunks.iter().enumerate() {
         // The time left is shared equally by the batches left.
         let share = deadline.map(|d| Instant::now() + d.saturating_duration_since(Instant::now()) / (chunks.len() - k) as u32);
         let originals: Vec<Instance> = chunk.iter().map(|&i| instances[i].clone()).collect();
         let batch = Batch::new(policy, config, &originals, options.augment, device);
-        let decoded = decode_batch(&batch, options, share)?;
+        let resolved = DecodeOptions { strategy: strategy(chunk[0]), ..options.clone() };
+        let decoded = decode_batch(&batch, &resolved, share)?;
         for (&i, o) in chunk.iter().zip(decoded) {
             outcomes[i] = o;
         }
@@ -256,7 +275,7 @@ pub fn solve<B: Backend>(policy: &Policy<B>, config: &ModelConfig, instances: &[
 fn decode_batch<B: Backend>(batch: &Batch<B>, options: &DecodeOptions, deadline: Option<Instant>) -> Result<Vec<Outcome>> {
     let mut rng = sampling::rng(options.seed);
     let mut outcomes = match options.strategy {
-        Strategy::Greedy | Strategy::Rrc => multistart::decode(batch, options.starts, &mut Selector::Greedy)?,
+        Strategy::Auto | Strategy::Greedy | Strategy::Rrc => multistart::decode(batch, options.starts, &mut Selector::Greedy)?,
         Strategy::Sample => sampling::decode(batch, &options.sampling, &mut rng)?,
         Strategy::Beam => beam::decode(batch, options.beam_width)?,
         Strategy::LazyMask => lazymask::decode(batch, options, &mut Selector::Greedy)?,

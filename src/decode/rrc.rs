@@ -92,11 +92,26 @@ fn plan(inst: &Instance, incumbent: &Solution, rng: &mut Rng) -> Plan {
 /// One round: `SEGMENTS` re-decoded segments per instance (and copy); each
 /// instance's incumbent is replaced by its best cheaper candidate.
 pub fn improve<B: Backend>(batch: &Batch<B>, outcomes: &mut [Outcome], rng: &mut Rng) -> Result<()> {
+    let incumbents: Vec<Option<Solution>> = outcomes.iter().map(|o| o.best.as_ref().map(|f| f.solution.clone())).collect();
+    for (i, found) in candidates(batch, &incumbents, rng)?.into_iter().enumerate() {
+        for solution in found {
+            outcomes[i].trajectories += 1;
+            outcomes[i].offer(&batch.originals()[i], solution);
+        }
+    }
+    Ok(())
+}
+
+/// One round's candidates: `SEGMENTS` segments of each incumbent (one per
+/// original instance of `batch`, `None` to skip it) re-decoded per
+/// augmentation copy; the complete ones come back per instance, not yet
+/// evaluated (the anytime search descends from them).
+pub fn candidates<B: Backend>(batch: &Batch<B>, incumbents: &[Option<Solution>], rng: &mut Rng) -> Result<Vec<Vec<Solution>>> {
     let mut env = batch.env(SEGMENTS);
-    let per_original = env.num_rollouts() / outcomes.len();
+    let per_original = env.num_rollouts() / incumbents.len();
     let mut plans: Vec<Plan> = (0..env.num_rollouts())
-        .map(|r| match &outcomes[r / per_original].best {
-            Some(found) => plan(env.instance_of(r), &found.solution, rng),
+        .map(|r| match &incumbents[r / per_original] {
+            Some(solution) => plan(env.instance_of(r), solution, rng),
             None => Plan { failed: true, ..Plan::default() },
         })
         .collect();
@@ -128,15 +143,14 @@ pub fn improve<B: Backend>(batch: &Batch<B>, outcomes: &mut [Outcome], rng: &mut
             }
         }
     }
+    let mut found = vec![vec![]; incumbents.len()];
     for (r, plan) in plans.iter().enumerate() {
         let roll = env.rollout(r);
         if !plan.failed && roll.is_done() && !roll.is_dead_end() {
-            let i = r / per_original;
-            outcomes[i].trajectories += 1;
-            outcomes[i].offer(&batch.originals()[i], roll.solution());
+            found[r / per_original].push(roll.solution());
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Take every forced step there is; `true` while some rollout still needs the policy.

@@ -6,8 +6,9 @@
 //! through [`Rollout`]. Masks follow RouteFinder: the depot is allowed unless
 //! the vehicle is at the depot and some customer is feasible; a finished
 //! rollout allows only the depot, as a no-op. With a fleet limit (`VEHICLES`)
-//! the last vehicle may not close its route while customers are left, so a
-//! rollout never uses more vehicles than there are; it may dead-end instead.
+//! a route may not close while the vehicles left could not serve the
+//! customers left (`problem::rules::FleetBound`: capacity and time windows),
+//! so a rollout never uses more vehicles than there are; it may dead-end instead.
 //! Training may relax a single-tour rollout ([`Env::relax`]): it then finishes
 //! breaking rules, and what it overran is measured through `problem::rules`.
 
@@ -21,6 +22,7 @@ use rayon::prelude::*;
 pub use rollout::{Forbidden, Rollout};
 
 use crate::error::{Error, Result};
+use crate::problem::rules::FleetBound;
 use crate::problem::{Instance, Solution};
 
 /// What a decoder needs to know about every rollout at the current step, in
@@ -45,6 +47,8 @@ pub struct Snapshot {
 /// B instances x P rollouts.
 pub struct Env {
     instances: Arc<[Instance]>,
+    /// Each instance's bound on the routes its customers need (fleet limits).
+    fleet: Vec<FleetBound>,
     per_instance: usize,
     width: usize,
     rollouts: Vec<Rollout>,
@@ -56,7 +60,8 @@ impl Env {
     pub fn new(instances: Arc<[Instance]>, per_instance: usize) -> Self {
         assert!(per_instance > 0, "at least one rollout per instance");
         let width = instances.iter().map(Instance::num_nodes).max().unwrap_or(1);
-        let mut env = Env { instances, per_instance, width, rollouts: vec![], mask: vec![] };
+        let fleet = instances.iter().map(FleetBound::new).collect();
+        let mut env = Env { instances, fleet, per_instance, width, rollouts: vec![], mask: vec![] };
         env.reset(None).expect("no first nodes to check");
         env
     }
@@ -65,7 +70,7 @@ impl Env {
     /// that first step at once (POMO multi-start).
     pub fn reset(&mut self, first_nodes: Option<&[usize]>) -> Result<()> {
         let p = self.per_instance;
-        self.rollouts = (0..self.instances.len() * p).map(|r| Rollout::new(&self.instances[r / p])).collect();
+        self.rollouts = (0..self.instances.len() * p).map(|r| Rollout::new(&self.instances[r / p], &self.fleet[r / p])).collect();
         self.mask = vec![false; self.rollouts.len() * self.width];
         self.refresh_masks();
         match first_nodes {
@@ -116,7 +121,7 @@ impl Env {
     pub fn rewind(&mut self, r: usize, keep: usize) {
         let inst = &self.instances[r / self.per_instance];
         let actions = self.rollouts[r].actions[..keep.min(self.rollouts[r].actions.len())].to_vec();
-        let mut roll = Rollout::new(inst);
+        let mut roll = Rollout::new(inst, &self.fleet[r / self.per_instance]);
         let row = &mut self.mask[r * self.width..(r + 1) * self.width];
         roll.fill_mask(inst, row);
         for a in actions {

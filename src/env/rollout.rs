@@ -1,6 +1,6 @@
 //! One rollout: a partial solution of one instance, its route state and its mask.
 
-use crate::problem::rules::RouteState;
+use crate::problem::rules::{FleetBound, RouteState};
 use crate::problem::{Instance, Rule, Solution};
 
 /// Why a node is not allowed next (for diagnostics and tests).
@@ -17,7 +17,8 @@ pub enum Forbidden {
     DepotNotYet,
     /// The depot: closing the route now would break a rule.
     CannotClose(Rule),
-    /// The depot: this is the fleet's last vehicle and customers are left.
+    /// The depot: the vehicles left after closing could not serve the
+    /// customers left (`problem::rules::FleetBound`).
     FleetFull,
     /// Beyond this instance's nodes (padding in a batch of mixed sizes).
     Padding,
@@ -42,11 +43,21 @@ pub struct Rollout {
     pub(crate) overrun: f64,
     /// Visits (and closings) that overran by more than the instance's tolerance.
     pub(crate) violations: usize,
+    /// With a fleet limit: the bound on routes still needed, and what it reads.
+    fleet: FleetBound,
+    linehaul_left: f64,
+    backhaul_left: f64,
+    clique_left: usize,
 }
 
 impl Rollout {
-    pub fn new(inst: &Instance) -> Self {
+    pub fn new(inst: &Instance, fleet: &FleetBound) -> Self {
+        let customers = 1..inst.num_nodes();
         Rollout {
+            fleet: fleet.clone(),
+            linehaul_left: customers.clone().map(|j| inst.linehaul[j]).sum(),
+            backhaul_left: customers.clone().map(|j| inst.backhaul_of(j)).sum(),
+            clique_left: customers.filter(|&j| fleet.in_clique(j)).count(),
             route: RouteState::start(inst, planned_linehaul(inst)),
             visited: vec![false; inst.num_nodes()],
             remaining: inst.num_customers(),
@@ -126,10 +137,13 @@ impl Rollout {
         }
     }
 
-    /// Whether closing the current route would leave customers and no vehicle
-    /// (FORMAT.md's fleet rule, for instances with `VEHICLES`).
+    /// Whether closing the current route would leave customers that the
+    /// vehicles left cannot serve (FORMAT.md's fleet rule, for instances with
+    /// `VEHICLES`, looked ahead by `problem::rules::FleetBound`).
     fn fleet_full(&self, inst: &Instance) -> bool {
-        self.remaining > 0 && inst.vehicles.is_some_and(|k| self.routes + 1 >= k)
+        let Some(k) = inst.vehicles else { return false };
+        let left = k.saturating_sub(self.routes + 1);
+        self.remaining > 0 && (left == 0 || self.fleet.routes_needed(inst, self.linehaul_left, self.backhaul_left, self.clique_left) > left)
     }
 
     /// From now on allow every unvisited customer, measuring what the visits
@@ -163,6 +177,9 @@ impl Rollout {
             self.route.visit(inst, j);
             self.visited[j] = true;
             self.remaining -= 1;
+            self.linehaul_left -= inst.linehaul[j];
+            self.backhaul_left -= inst.backhaul_of(j);
+            self.clique_left -= usize::from(self.fleet.in_clique(j));
         }
     }
 

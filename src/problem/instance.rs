@@ -28,6 +28,9 @@ pub struct InstanceData {
     pub service: Option<Vec<f64>>,
     pub distance_limit: Option<f64>,
     pub draft_limit: Option<Vec<f64>>,
+    /// Travel times, row-major `(n+1)^2`, when they differ from distances
+    /// (FORMAT.md, "Durations": road networks).
+    pub durations: Option<Vec<f64>>,
 }
 
 /// The data section an [`InstanceIssue`] points at, so a reader can name the line.
@@ -44,6 +47,7 @@ pub enum Field {
     Service,
     DistanceLimit,
     DraftLimit,
+    Durations,
 }
 
 /// Why data do not make an instance of its variant; `node` is 0-based when given.
@@ -69,6 +73,8 @@ pub struct Instance {
     pub service: Vec<f64>,
     pub distance_limit: Option<f64>,
     pub draft_limit: Option<Vec<f64>>,
+    /// Travel times, row-major `(n+1)^2`; `None`: travel time is the distance.
+    pub durations: Option<Vec<f64>>,
     /// 0 on integer data, [`TOLERANCE`] otherwise.
     pub tolerance: f64,
 }
@@ -91,6 +97,7 @@ impl Instance {
             service: data.service.unwrap_or_else(|| vec![0.0; nodes]),
             distance_limit: data.distance_limit,
             draft_limit: data.draft_limit,
+            durations: data.durations,
             tolerance: 0.0,
         };
         inst.check_sections(data.linehaul.is_some())?;
@@ -120,6 +127,16 @@ impl Instance {
                 rule.apply(euclidean(c[i], c[j]))
             }
             Weights::Matrix(m) => m[i * self.num_nodes() + j],
+        }
+    }
+
+    /// Travel time from `i` to `j`: the duration matrix's entry where the
+    /// instance has one, the distance otherwise (FORMAT.md, "Durations").
+    #[inline]
+    pub fn travel_time(&self, i: usize, j: usize) -> f64 {
+        match &self.durations {
+            Some(t) => t[i * self.num_nodes() + j],
+            None => self.distance(i, j),
         }
     }
 
@@ -160,6 +177,7 @@ impl Instance {
             && self.backhaul.iter().flatten().all(int)
             && self.draft_limit.iter().flatten().all(int)
             && self.time_windows.iter().flatten().flatten().all(|x| x.is_infinite() || int(x))
+            && self.durations.iter().flatten().all(int)
     }
 
     fn check_sections(&self, has_linehaul: bool) -> Result<(), InstanceIssue> {
@@ -202,6 +220,16 @@ impl Instance {
     }
 
     fn check_values(&self) -> Result<(), InstanceIssue> {
+        if let Some(t) = &self.durations {
+            let nodes = self.num_nodes();
+            if t.len() != nodes * nodes {
+                return Err(issue(Field::Durations, None, format!("{} travel times for {nodes} nodes (expected {})", t.len(), nodes * nodes)));
+            }
+            if let Some(k) = (0..t.len()).find(|&k| !(t[k] >= 0.0) && k / nodes != k % nodes) {
+                let msg = format!("negative travel time {} from node {} to node {}", t[k], k / nodes + 1, k % nodes + 1);
+                return Err(issue(Field::Durations, Some(k / nodes), msg));
+            }
+        }
         for (j, &x) in self.linehaul.iter().enumerate() {
             self.check_demand(Field::Linehaul, j, x)?;
         }
@@ -283,7 +311,7 @@ impl Instance {
             let leave = if u == 0 { best[u] } else { best[u].max(tw[u][0]) + self.service[u] };
             for j in 1..nodes {
                 if !done[j] {
-                    best[j] = best[j].min(leave + self.distance(u, j));
+                    best[j] = best[j].min(leave + self.travel_time(u, j));
                 }
             }
         }

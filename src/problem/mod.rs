@@ -10,6 +10,6 @@ pub mod variant;
 
 pub use distance::{Rounding, Weights};
 pub use instance::{Instance, InstanceData};
-pub use rules::{Breach, RouteState, Rule};
-pub use solution::{evaluate, Evaluation, Solution, Violation};
+pub use rules::{Breach, RouteState, Rule, Segment};
+pub use solution::{evaluate, route_breach, Evaluation, Solution, Violation};
 pub use variant::{Backhaul, Family, Variant};

@@ -166,6 +166,15 @@ pub fn route_cost(inst: &Instance, route: &[usize]) -> f64 {
     s.cost_if_closed(inst)
 }
 
+/// The first rule one route breaks (empty routes aside), walked visit by
+/// visit through `problem::rules`: what searches confirm a move with.
+pub fn route_breach(inst: &Instance, route: &[usize]) -> Option<Rule> {
+    match route_violation(inst, 1, route)? {
+        Violation::Route { breach, .. } => Some(breach.rule()),
+        _ => None,
+    }
+}
+
 fn structure_violation(inst: &Instance, sol: &Solution) -> Option<Violation> {
     let n = inst.num_customers();
     let mut seen = vec![0usize; n + 1];

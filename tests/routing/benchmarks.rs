@@ -93,5 +93,5 @@ fn validation_sets_reference_solutions_evaluate_to_their_costs_in_both_formats()
             sets += 1;
         }
     }
-    assert_eq!(sets, 42);
+    assert!(sets >= 42, "every validation set was read: {sets}");
 }

@@ -4,6 +4,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use lrm::problem::generate::{GeneratorConfig, Problem};
+use lrm::problem::variant::MTVRP_NAMES;
+use lrm::problem::{Instance, Variant};
+
 /// `../shared` beside the checkout (where CI puts it).
 pub fn shared() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
@@ -100,4 +104,19 @@ pub fn rule_of_message(msg: &str) -> &'static str {
 
 pub fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+/// Every rule family: the 16 variants, their mixed-backhaul forms, the TSP
+/// family and an asymmetric matrix.
+pub fn every_family(n: usize, seed: u64) -> Vec<Instance> {
+    let mut names: Vec<String> = MTVRP_NAMES.iter().map(|s| s.to_string()).collect();
+    names.extend(MTVRP_NAMES.iter().filter(|s| s.contains('B')).map(|s| s.replace('B', "MB")));
+    names.extend(["TSP", "TSPTW", "TSPDL", "ACVRP", "ATSP"].map(String::from));
+    names
+        .iter()
+        .map(|name| {
+            let v: Variant = name.parse().unwrap();
+            GeneratorConfig::new(Problem::Variant(v)).generate_one(n, seed, 0).0
+        })
+        .collect()
 }

@@ -155,3 +155,18 @@ fn generate_command_writes_vrplib_files_and_datasets() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(!Path::new(&dir.join("x")).exists());
 }
+
+#[test]
+fn duration_matrices_read_in_both_row_layouts_and_round_trip() {
+    let data = crate::common::shared().join("tools/testdata");
+    let plain = read_instance(&data.join("vrptw_durations.vrp"), None).unwrap();
+    let indexed = read_instance(&data.join("vrptw_durations_indexed.vrp"), None).unwrap();
+    assert_eq!(plain.durations, indexed.durations);
+    assert_eq!(plain.travel_time(0, 1), 30.0);
+    assert_eq!(plain.distance(0, 1), 10.0);
+    let path = temp_dir("durations").join("d.vrp");
+    vrplib::write(&path, &plain).unwrap();
+    let back = read_instance(&path, None).unwrap();
+    assert_eq!(back.durations, plain.durations);
+    assert_same(&back, &plain, "durations round trip");
+}

@@ -10,3 +10,4 @@ mod env;
 mod files;
 mod generators;
 mod rollouts;
+mod segment;

@@ -100,6 +100,7 @@ pub fn issue_to_error(path: &Path, lines: &LineOf, issue: InstanceIssue) -> Erro
         Field::Service => "SERVICE_TIME_SECTION: ",
         Field::DraftLimit if issue.node.is_some() => "DRAFT_LIMIT_SECTION: ",
         Field::Weights => "EDGE_WEIGHT_SECTION: ",
+        Field::Durations => "EDGE_DURATION_SECTION: ",
         _ => "",
     };
     Error::bad_input(path, lines.line(issue.field, issue.node), format!("{prefix}{}", issue.message))

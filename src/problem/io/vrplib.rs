@@ -14,10 +14,21 @@ use crate::problem::distance::{Rounding, Weights};
 use crate::problem::instance::{Field, Instance, InstanceData};
 use crate::problem::variant::{Backhaul, Variant};
 
-const KNOWN_SPECS: [&str; 10] = [
+const KNOWN_SPECS: [&str; 12] = [
     "NAME", "TYPE", "DIMENSION", "CAPACITY", "VEHICLES", "EDGE_WEIGHT_TYPE", "EDGE_WEIGHT_FORMAT",
-    "SERVICE_TIME", "VEHICLES_MAX_DISTANCE", "DISTANCE",
+    "SERVICE_TIME", "VEHICLES_MAX_DISTANCE", "DISTANCE", "EDGE_DURATION_TYPE", "EDGE_DURATION_FORMAT",
 ];
+
+/// What an explicit matrix section holds: weights (distances) or durations (travel times).
+#[derive(Clone, Copy)]
+struct MatrixKind {
+    section: &'static str,
+    format: &'static str,
+    negative: &'static str,
+}
+
+const WEIGHTS: MatrixKind = MatrixKind { section: "EDGE_WEIGHT_SECTION", format: "EDGE_WEIGHT_FORMAT", negative: "negative weight" };
+const DURATIONS: MatrixKind = MatrixKind { section: "EDGE_DURATION_SECTION", format: "EDGE_DURATION_FORMAT", negative: "negative travel time" };
 /// Per-node sections and the number of values after the node id.
 const NODE_SECTIONS: [(&str, usize); 7] = [
     ("NODE_COORD_SECTION", 2),
@@ -143,7 +154,7 @@ impl<'a> Raw<'a> {
             }
         }
         for (name, s) in &self.sections {
-            let known = NODE_SECTIONS.iter().any(|(k, _)| k == name) || name == "DEPOT_SECTION" || name == "EDGE_WEIGHT_SECTION";
+            let known = NODE_SECTIONS.iter().any(|(k, _)| k == name) || ["DEPOT_SECTION", WEIGHTS.section, DURATIONS.section].contains(&name.as_str());
             if !known {
                 tracing::warn!("{}:{}: unknown section {name} ignored", self.path.display(), s.header);
             }
@@ -195,7 +206,29 @@ impl<'a> Raw<'a> {
         d.service = self.service(n, lines)?;
         self.depot()?;
         self.weights(n, round, &mut d, lines)?;
+        d.durations = self.durations(n, d.time_windows.is_some(), lines)?;
         Ok(d)
+    }
+
+    /// The travel-time matrix of FORMAT.md's "Durations", when the file gives one.
+    fn durations(&self, n: usize, has_windows: bool, lines: &mut LineOf) -> Result<Option<Vec<f64>>> {
+        let Some(section) = self.sections.get(DURATIONS.section) else {
+            if let Some((_, ln)) = self.specs.get("EDGE_DURATION_TYPE") {
+                return Err(self.err(Some(*ln), "EDGE_DURATION_TYPE without EDGE_DURATION_SECTION"));
+            }
+            return Ok(None);
+        };
+        match self.specs.get("EDGE_DURATION_TYPE") {
+            Some((t, ln)) if !t.eq_ignore_ascii_case("EXPLICIT") => {
+                return Err(self.err(Some(*ln), format!("unsupported EDGE_DURATION_TYPE {t} (supported: EXPLICIT)")));
+            }
+            _ => {}
+        }
+        if !has_windows {
+            tracing::warn!("{}:{}: EDGE_DURATION_SECTION read and unused: travel times matter only with time windows", self.path.display(), section.header);
+        }
+        lines.field(Field::Durations, section.header);
+        self.explicit_matrix(n, section, DURATIONS).map(Some)
     }
 
     fn distance_limit(&self, lines: &mut LineOf) -> Result<Option<f64>> {
@@ -305,7 +338,7 @@ impl<'a> Raw<'a> {
                 tracing::warn!("{}: --round ignored: weights are EXPLICIT", self.path.display());
             }
             lines.field(Field::Weights, section.header);
-            d.matrix = Some(self.explicit_matrix(n, section)?);
+            d.matrix = Some(self.explicit_matrix(n, section, WEIGHTS)?);
             return Ok(());
         }
         if let Some(section) = explicit_section {
@@ -323,10 +356,16 @@ impl<'a> Raw<'a> {
         Ok(())
     }
 
-    fn explicit_matrix(&self, n: usize, section: &Section) -> Result<Vec<f64>> {
-        let (format, fmt_line) = self.specs.get("EDGE_WEIGHT_FORMAT").map(|(v, ln)| (v.to_ascii_uppercase(), *ln)).ok_or_else(|| {
-            self.err(Some(section.header), "EDGE_WEIGHT_FORMAT missing for EXPLICIT weights")
-        })?;
+    /// An explicit matrix in any of TSPLIB's layouts; durations default to
+    /// FULL_MATRIX, whose rows may each begin with their 1-based node index
+    /// (as the `vrplib` package writes them).
+    fn explicit_matrix(&self, n: usize, section: &Section, kind: MatrixKind) -> Result<Vec<f64>> {
+        let given = self.specs.get(kind.format).map(|(v, ln)| (v.to_ascii_uppercase(), *ln));
+        let (format, fmt_line) = match (given, kind.section) {
+            (Some(f), _) => f,
+            (None, s) if s == DURATIONS.section => ("FULL_MATRIX".to_string(), section.header),
+            (None, _) => return Err(self.err(Some(section.header), format!("{} missing for EXPLICIT weights", kind.format))),
+        };
         let cells: Box<dyn Fn(usize) -> std::ops::Range<usize>> = match format.as_str() {
             "FULL_MATRIX" => Box::new(move |_| 0..n),
             "LOWER_ROW" => Box::new(|i| 0..i),
@@ -334,15 +373,18 @@ impl<'a> Raw<'a> {
             "LOWER_DIAG_ROW" => Box::new(|i| 0..i + 1),
             "UPPER_DIAG_ROW" => Box::new(move |i| i..n),
             _ => {
-                let msg = format!("unsupported EDGE_WEIGHT_FORMAT {format} (supported: FULL_MATRIX, LOWER_ROW, UPPER_ROW, LOWER_DIAG_ROW, UPPER_DIAG_ROW)");
+                let msg = format!("unsupported {} {format} (supported: FULL_MATRIX, LOWER_ROW, UPPER_ROW, LOWER_DIAG_ROW, UPPER_DIAG_ROW)", kind.format);
                 return Err(self.err(Some(fmt_line), msg));
             }
         };
         let expected: usize = (0..n).map(|i| cells(i).len()).sum();
-        let values: Vec<(&str, usize)> = section.rows.iter().flat_map(|(ln, toks)| toks.iter().map(move |t| (*t, *ln))).collect();
+        let mut values: Vec<(&str, usize)> = section.rows.iter().flat_map(|(ln, toks)| toks.iter().map(move |t| (*t, *ln))).collect();
+        if format == "FULL_MATRIX" && values.len() == n * (n + 1) {
+            values = self.without_row_indices(n, values, kind)?;
+        }
         if values.len() != expected {
             let ln = values.get(expected).map_or(section.header, |v| v.1);
-            let msg = format!("EDGE_WEIGHT_SECTION ({format}) has {} values, expected {expected} for DIMENSION {n}", values.len());
+            let msg = format!("{} ({format}) has {} values, expected {expected} for DIMENSION {n}", kind.section, values.len());
             return Err(self.err(Some(ln), msg));
         }
         let mut m = vec![0.0; n * n];
@@ -350,9 +392,9 @@ impl<'a> Raw<'a> {
         for i in 0..n {
             for j in cells(i) {
                 let (tok, ln) = it.next().expect("counted");
-                let v = parse_number(self.path, ln, tok, "EDGE_WEIGHT_SECTION")?;
+                let v = parse_number(self.path, ln, tok, kind.section)?;
                 if v < 0.0 && i != j {
-                    return Err(self.err(Some(ln), format!("EDGE_WEIGHT_SECTION: negative weight {tok} from node {} to node {}", i + 1, j + 1)));
+                    return Err(self.err(Some(ln), format!("{}: {} {tok} from node {} to node {}", kind.section, kind.negative, i + 1, j + 1)));
                 }
                 m[i * n + j] = v;
                 if format != "FULL_MATRIX" {
@@ -361,6 +403,21 @@ impl<'a> Raw<'a> {
             }
         }
         Ok(m)
+    }
+}
+
+impl Raw<'_> {
+    /// A full matrix whose rows each begin with their 1-based node index: the indices checked and dropped.
+    fn without_row_indices<'t>(&self, n: usize, values: Vec<(&'t str, usize)>, kind: MatrixKind) -> Result<Vec<(&'t str, usize)>> {
+        let mut kept = Vec::with_capacity(n * n);
+        for (i, row) in values.chunks(n + 1).enumerate() {
+            let (tok, ln) = row[0];
+            if parse_number(self.path, ln, tok, kind.section)? != (i + 1) as f64 {
+                return Err(self.err(Some(ln), format!("{}: row {} begins with {tok}, expected its node index {}", kind.section, i + 1, i + 1)));
+            }
+            kept.extend_from_slice(&row[1..]);
+        }
+        Ok(kept)
     }
 }
 
@@ -399,6 +456,13 @@ pub fn to_string(inst: &Instance) -> String {
                 let line: Vec<String> = row.iter().map(|x| x.to_string()).collect();
                 let _ = writeln!(s, "{}", line.join(" "));
             }
+        }
+    }
+    if let Some(t) = &inst.durations {
+        let _ = writeln!(s, "EDGE_DURATION_TYPE : EXPLICIT\nEDGE_DURATION_FORMAT : FULL_MATRIX\nEDGE_DURATION_SECTION");
+        for row in t.chunks(n) {
+            let line: Vec<String> = row.iter().map(|x| x.to_string()).collect();
+            let _ = writeln!(s, "{}", line.join(" "));
         }
     }
     let mut section = |name: &str, rows: &mut dyn Iterator<Item = String>| {

@@ -14,8 +14,12 @@
 //! evaluated route, or a TSPDL tour that carries every port's cargo) pass it as
 //! `planned_linehaul` and the checks are the plain on-board-load rules.
 
+pub mod segment;
+
 use super::instance::Instance;
 use super::variant::Backhaul;
+
+pub use segment::{route_segment, travel, Segment};
 
 /// The rule a visit or a closing would break.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -146,10 +150,10 @@ impl RouteState {
                 return Some(Breach::Draft { customer: j, load, limit: limits[j] });
             }
         }
-        let d = inst.distance(self.node, j);
+        let (d, t) = (inst.distance(self.node, j), inst.travel_time(self.node, j));
         let late = inst.window(j)[1];
-        if self.time + d > late + tol {
-            return Some(Breach::Window { arrival: self.time + d, late });
+        if self.time + t > late + tol {
+            return Some(Breach::Window { arrival: self.time + t, late });
         }
         if let Some(limit) = inst.distance_limit {
             if self.length + d > limit + tol {
@@ -188,8 +192,9 @@ impl RouteState {
         let tol = inst.tolerance;
         let back = inst.distance(self.node, 0);
         let late = inst.window(0)[1];
-        if self.time + back > late + tol {
-            return Some(Breach::DepotReturn { at: self.time + back, late });
+        let at = self.time + inst.travel_time(self.node, 0);
+        if at > late + tol {
+            return Some(Breach::DepotReturn { at, late });
         }
         if let Some(limit) = inst.distance_limit {
             if self.length + back > limit + tol {
@@ -214,7 +219,7 @@ impl RouteState {
         let home = inst.distance(j, 0);
         if inst.time_windows.is_some() {
             let [early, _] = inst.window(j);
-            let back_at = (self.time + d).max(early) + inst.service[j] + home;
+            let back_at = (self.time + inst.travel_time(self.node, j)).max(early) + inst.service[j] + inst.travel_time(j, 0);
             if back_at > inst.window(0)[1] + tol {
                 return Err(Rule::TimeWindow);
             }
@@ -234,7 +239,7 @@ impl RouteState {
     /// break the rules to finish. The visit's own numbers only: an earlier
     /// overrun is not counted again.
     pub fn overrun(&self, inst: &Instance, j: usize) -> f64 {
-        let arrival = self.time + inst.distance(self.node, j);
+        let arrival = self.time + inst.travel_time(self.node, j);
         let late = (arrival - inst.window(j)[1]).max(0.0);
         let heavy = inst.draft_limit.as_ref().map_or(0.0, |limits| (self.total_with(inst.linehaul[j]) - self.linehaul - limits[j]).max(0.0));
         late + heavy
@@ -245,7 +250,7 @@ impl RouteState {
         if inst.variant.open {
             return 0.0;
         }
-        (self.time + inst.distance(self.node, 0) - inst.window(0)[1]).max(0.0)
+        (self.time + inst.travel_time(self.node, 0) - inst.window(0)[1]).max(0.0)
     }
 
     /// Move to customer `j`. Does not check: ask [`Self::visit_breach`] or
@@ -253,7 +258,7 @@ impl RouteState {
     pub fn visit(&mut self, inst: &Instance, j: usize) {
         let d = inst.distance(self.node, j);
         let (lin, back) = (inst.linehaul[j], inst.backhaul_of(j));
-        self.time = (self.time + d).max(inst.window(j)[0]) + inst.service[j];
+        self.time = (self.time + inst.travel_time(self.node, j)).max(inst.window(j)[0]) + inst.service[j];
         self.length += d;
         if let Some(limits) = &inst.draft_limit {
             if limits[j] + self.linehaul < self.draft_headroom {
@@ -302,9 +307,11 @@ impl RouteState {
     /// LMask's look-ahead: whether every customer of `unvisited` could still be
     /// served after this state. A necessary condition only: `false` proves that
     /// no feasible completion exists, `true` promises nothing.
-    /// - Time windows only move forward (and distances obey the triangle
-    ///   inequality), so a customer this route can no longer reach in time now
-    ///   it can never reach; a capacitated problem may still give it a new route.
+    /// - Time windows only move forward, so a customer this route can no
+    ///   longer reach in time directly is out of reach when travel times obey
+    ///   the triangle inequality (a road network's may not: then `false` is
+    ///   LMask's heuristic rather than a proof); a capacitated problem may
+    ///   still give it a new route.
     /// - A TSPDL tour's load only falls, so the ports left are checked in
     ///   descending order of draft limit, the order that best meets them (an
     ///   exchange argument): exact for the draft rule.
@@ -324,9 +331,9 @@ impl RouteState {
             return true;
         }
         let tol = inst.tolerance;
-        let arrival = self.time + inst.distance(self.node, k);
+        let arrival = self.time + inst.travel_time(self.node, k);
         let [early, late] = inst.window(k);
-        let home = if inst.variant.open { 0.0 } else { inst.distance(k, 0) };
+        let home = if inst.variant.open { 0.0 } else { inst.travel_time(k, 0) };
         arrival <= late + tol && (inst.variant.open || arrival.max(early) + inst.service[k] + home <= inst.window(0)[1] + tol)
     }
 
@@ -345,6 +352,76 @@ impl RouteState {
             ok
         })
     }
+}
+
+/// A lower bound on the routes that customers still to serve need, for
+/// fleet limits (`VEHICLES`) honoured during construction: a route carries at
+/// most the capacity of linehaul and of backhaul, and customers that no one
+/// route can serve together (their time windows are pairwise incompatible)
+/// each need a route of their own.
+///
+/// The incompatible customers are a greedy clique, tightest closing time
+/// first, computed once per instance: two customers are compatible when a
+/// route from the depot can serve both, in one order or the other, and
+/// still close (the masks' own [`RouteState::can_visit`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetBound {
+    /// Membership of the clique, by node; empty without time windows or a fleet limit.
+    clique: std::sync::Arc<[bool]>,
+}
+
+impl FleetBound {
+    pub fn new(inst: &Instance) -> Self {
+        if inst.time_windows.is_none() || inst.vehicles.is_none() || inst.variant.is_tsp() {
+            return FleetBound { clique: std::sync::Arc::from(vec![]) };
+        }
+        let mut order: Vec<usize> = (1..inst.num_nodes()).collect();
+        order.sort_by(|&a, &b| inst.window(a)[1].total_cmp(&inst.window(b)[1]).then(a.cmp(&b)));
+        let mut members: Vec<usize> = vec![];
+        for &j in &order {
+            if members.iter().all(|&i| !compatible(inst, i, j)) {
+                members.push(j);
+            }
+        }
+        let mut clique = vec![false; inst.num_nodes()];
+        members.iter().for_each(|&j| clique[j] = true);
+        FleetBound { clique: clique.into() }
+    }
+
+    /// Whether customer `j` belongs to the clique of mutually incompatible customers.
+    #[inline]
+    pub fn in_clique(&self, j: usize) -> bool {
+        self.clique.get(j).copied().unwrap_or(false)
+    }
+
+    /// The fewest routes that can serve customers whose linehaul and
+    /// backhaul sum to `linehaul` and `backhaul`, `clique_left` of them in the clique.
+    pub fn routes_needed(&self, inst: &Instance, linehaul: f64, backhaul: f64, clique_left: usize) -> usize {
+        let by_load = match inst.capacity.filter(|&q| q > 0.0 && !inst.variant.is_tsp()) {
+            Some(q) => {
+                let most = linehaul.max(backhaul);
+                let routes = (most / q).ceil();
+                // Sums of float demands may land a hair above a multiple of the capacity.
+                let routes = if most - (routes - 1.0) * q <= inst.tolerance { routes - 1.0 } else { routes };
+                routes.max(0.0) as usize
+            }
+            None => 0,
+        };
+        by_load.max(clique_left)
+    }
+}
+
+/// Whether one route can serve `i` and `j`, in either order, and close.
+fn compatible(inst: &Instance, i: usize, j: usize) -> bool {
+    let pair = |a: usize, b: usize| {
+        let mut s = RouteState::start(inst, None);
+        if s.can_visit(inst, a).is_err() {
+            return false;
+        }
+        s.visit(inst, a);
+        s.can_visit(inst, b).is_ok()
+    };
+    pair(i, j) || pair(j, i)
 }
 
 #[cfg(test)]

@@ -1,0 +1,248 @@
+//! The anytime search on one instance: start from the best constructed
+//! solution, descend, then until the limit: ruin and recreate plus a
+//! descent (most iterations), or the policy re-constructing segments of the
+//! best solution (RRC, [`Reconstruct`]), each candidate descended in turn.
+//! The best solution is kept, and every improvement of it is reported as it
+//! happens, so a caller can write it at once.
+//!
+//! Acceptance is record-to-record travel (Dueck 1993): a candidate replaces
+//! the current solution when it is within a threshold of the best, the
+//! threshold shrinking linearly to 0 over the budget. A solution with more
+//! routes than `VEHICLES` allows is searched too (fleet repair), ranked
+//! behind every solution within the fleet.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::Rng as _;
+
+use super::arcs::{neighbours, Arcs};
+use super::descent::descent;
+use super::routes::Routes;
+use super::ruin::{recreate, ruin, Ruin};
+use super::Rng;
+use crate::decode::Found;
+use crate::error::Result;
+use crate::problem::{evaluate, route_breach, Instance, Solution};
+
+/// Record-to-record threshold at the start, relative to the best cost.
+const THRESHOLD: f64 = 0.01;
+/// Without a limit, a search that has no feasible solution yet keeps
+/// repairing for at most this many iterations.
+const REPAIR_ITERATIONS: usize = 5000;
+/// In an iteration-bounded search, one RRC round every this many iterations.
+const RECONSTRUCT_EVERY: usize = 50;
+/// Largest number of customers one nearby ruin removes.
+const MAX_RUIN: usize = 30;
+
+/// How long and how the search runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchOptions {
+    /// Stop after this long (the whole search on this instance).
+    pub time_limit: Option<Duration>,
+    /// Stop after this many ruin-and-recreate iterations: with no time
+    /// limit, the search is then deterministic under `seed`.
+    pub iterations: Option<usize>,
+    /// Granular neighbours per customer.
+    pub neighbours: usize,
+    /// Share of the time spent on neural re-construction (RRC), 0 to 1.
+    pub neural_share: f64,
+    pub seed: u64,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions { time_limit: None, iterations: None, neighbours: 40, neural_share: 0.2, seed: 1 }
+    }
+}
+
+/// Neural re-construction of an incumbent: candidate solutions (complete,
+/// not necessarily better or feasible).
+pub trait Reconstruct {
+    fn propose(&mut self, incumbent: &Solution) -> Result<Vec<Solution>>;
+}
+
+/// No policy: the search alone.
+pub struct NoPolicy;
+
+impl Reconstruct for NoPolicy {
+    fn propose(&mut self, _: &Solution) -> Result<Vec<Solution>> {
+        Ok(vec![])
+    }
+}
+
+/// One improvement of the best solution: when, and its cost.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Improvement {
+    pub seconds: f64,
+    pub cost: f64,
+}
+
+/// What the search did.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// The best feasible solution, evaluated by `problem::evaluate`.
+    pub best: Option<Found>,
+    /// Every improvement of the best feasible solution, in order.
+    pub trace: Vec<Improvement>,
+    /// Ruin-and-recreate iterations and RRC rounds run.
+    pub iterations: usize,
+    pub reconstructions: usize,
+    /// Time in the first descent from the constructed solution.
+    pub first_descent_seconds: f64,
+}
+
+/// Search `inst` from `start` (a constructed solution, possibly breaking the
+/// fleet limit or incomplete, or none). Stops at the limits of `options`,
+/// when `stop` is set (Ctrl-C), or, with no limit, after one descent once a
+/// feasible solution is at hand. `on_improve` sees every new best feasible
+/// solution.
+pub fn search(
+    inst: &Instance,
+    start: Option<&Solution>,
+    options: &SearchOptions,
+    stop: &AtomicBool,
+    policy: &mut dyn Reconstruct,
+    on_improve: &mut dyn FnMut(&Found, f64),
+) -> Result<Report> {
+    let clock = Instant::now();
+    let arcs = Arcs::new(inst);
+    let near = neighbours(inst, options.neighbours);
+    let mut rng = super::rng(options.seed);
+    let mut report = Report::default();
+    let mut best: Option<Routes> = None;
+    let Some(mut current) = initial(&arcs, start, &mut rng) else { return Ok(report) };
+    let t = Instant::now();
+    descent(&mut current, &near, &mut rng);
+    report.first_descent_seconds = t.elapsed().as_secs_f64();
+    offer(&current, &mut best, &mut report, &clock, on_improve);
+
+    let progress = |iterations: usize| match (options.time_limit, options.iterations) {
+        (_, Some(k)) => iterations as f64 / k.max(1) as f64,
+        (Some(limit), None) => clock.elapsed().as_secs_f64() / limit.as_secs_f64(),
+        (None, None) => iterations as f64 / REPAIR_ITERATIONS as f64,
+    };
+    let mut neural_seconds = 0.0;
+    loop {
+        let feasible = report.best.is_some();
+        let limited = options.time_limit.is_some() || options.iterations.is_some();
+        if stop.load(Ordering::Relaxed) || progress(report.iterations) >= 1.0 || (!limited && feasible) {
+            break;
+        }
+        let neural_due = options.neural_share > 0.0
+            && feasible
+            && match options.iterations {
+                Some(_) => report.iterations % RECONSTRUCT_EVERY == RECONSTRUCT_EVERY - 1,
+                None => neural_seconds < options.neural_share * clock.elapsed().as_secs_f64(),
+            };
+        if neural_due {
+            let t = Instant::now();
+            let incumbent = report.best.as_ref().map(|f| f.solution.clone()).expect("feasible");
+            for cand in policy.propose(&incumbent)? {
+                if let Some(mut routes) = complete(&arcs, &cand) {
+                    descent(&mut routes, &near, &mut rng);
+                    offer(&routes, &mut best, &mut report, &clock, on_improve);
+                }
+            }
+            report.reconstructions += 1;
+            neural_seconds += t.elapsed().as_secs_f64();
+        }
+        report.iterations += 1;
+        let mut cand = current.clone();
+        let over_fleet = cand.excess_routes() > 0;
+        let how = if over_fleet && rng.random_bool(0.5) { Ruin::Route } else { Ruin::Nearby { size: ruin_size(inst, &mut rng) } };
+        let mut removed = ruin(&mut cand, &near, how, &mut rng);
+        if !recreate(&mut cand, &mut removed, over_fleet, &mut rng) {
+            continue;
+        }
+        descent(&mut cand, &near, &mut rng);
+        let best_ref = best.as_ref().expect("a best after the first descent");
+        let threshold = THRESHOLD * (1.0 - progress(report.iterations)).max(0.0);
+        let accept = key(&cand) < key(&current)
+            || (cand.excess_routes() <= best_ref.excess_routes() && cand.cost() <= best_ref.cost() * (1.0 + threshold));
+        offer(&cand, &mut best, &mut report, &clock, on_improve);
+        if accept {
+            current = cand;
+        }
+    }
+    Ok(report)
+}
+
+/// Keep `cand` when it ranks before the best; a new best feasible solution
+/// is evaluated, traced and handed to `on_improve`.
+fn offer<'a>(cand: &Routes<'a>, best: &mut Option<Routes<'a>>, report: &mut Report, clock: &Instant, on_improve: &mut dyn FnMut(&Found, f64)) {
+    if best.as_ref().is_some_and(|b| key(cand) >= key(b)) {
+        return;
+    }
+    *best = Some(cand.clone());
+    if cand.excess_routes() > 0 {
+        return;
+    }
+    let solution = cand.solution();
+    let evaluation = evaluate(cand.instance(), &solution);
+    if evaluation.is_feasible() {
+        let found = Found { solution, evaluation };
+        let seconds = clock.elapsed().as_secs_f64();
+        report.trace.push(Improvement { seconds, cost: found.evaluation.cost });
+        on_improve(&found, seconds);
+        report.best = Some(found);
+    }
+}
+
+/// Rank: routes beyond the fleet first, then cost.
+fn key(s: &Routes) -> (usize, f64) {
+    (s.excess_routes(), s.cost())
+}
+
+/// How many customers a nearby ruin removes: uniform in [1, min(30, n / 4)] (at least 1).
+fn ruin_size(inst: &Instance, rng: &mut Rng) -> usize {
+    let most = (inst.num_customers() / 4).clamp(1, MAX_RUIN);
+    rng.random_range(1..=most)
+}
+
+/// The routes to start from: the constructed solution when it visits every
+/// customer once on routes that keep the rules (the fleet may be exceeded);
+/// otherwise, for one tour, a tour repaired from the constructed order (or
+/// from the order of closing times and draft limits); otherwise every
+/// customer inserted at its cheapest place, in order of closing time,
+/// opening routes as needed.
+fn initial<'a>(arcs: &'a Arcs<'a>, start: Option<&Solution>, rng: &mut Rng) -> Option<Routes<'a>> {
+    if let Some(routes) = start.and_then(|s| complete(arcs, s)) {
+        return Some(routes);
+    }
+    let inst = arcs.instance();
+    let mut customers: Vec<usize> = (1..=inst.num_customers()).collect();
+    let limit = |j: usize| inst.draft_limit.as_ref().map_or(0.0, |d| d[j]);
+    customers.sort_by(|&a, &b| inst.window(a)[1].total_cmp(&inst.window(b)[1]).then(limit(b).total_cmp(&limit(a))));
+    if inst.variant.is_tsp() {
+        let order = match start.map(|s| s.routes.concat()) {
+            Some(tour) if tour.len() == customers.len() => tour,
+            _ => customers,
+        };
+        let tour = super::repair::repair_tour(arcs, order, rng)?;
+        return Some(Routes::new(arcs, &Solution::new(vec![tour])));
+    }
+    let mut routes = Routes::new(arcs, &Solution::default());
+    for &u in &customers {
+        match super::ruin::cheapest_place(&routes, u, rng) {
+            Some((r, pos)) => routes.insert(u, r, pos),
+            None => routes.open_route(u),
+        }
+    }
+    Some(routes)
+}
+
+/// `solution` as routes to search from, when it serves every customer once
+/// and each route keeps the rules.
+fn complete<'a>(arcs: &'a Arcs<'a>, solution: &Solution) -> Option<Routes<'a>> {
+    let inst = arcs.instance();
+    let mut seen = vec![false; inst.num_nodes()];
+    for &c in solution.routes.iter().flatten() {
+        if c == 0 || c >= seen.len() || std::mem::replace(&mut seen[c], true) {
+            return None;
+        }
+    }
+    let every = seen.iter().skip(1).all(|&s| s);
+    let routes_ok = solution.routes.iter().all(|r| !r.is_empty() && route_breach(inst, r).is_none());
+    (every && routes_ok && (!inst.variant.is_tsp() || solution.routes.len() == 1)).then(|| Routes::new(arcs, solution))
+}

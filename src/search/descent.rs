@@ -1,0 +1,54 @@
+//! One local-search descent: try the operators between each customer and its
+//! granular neighbours, take the first improving move that `problem::rules`
+//! confirms, and stop at a local optimum.
+
+use rand::seq::SliceRandom;
+
+use super::operators::{relocate, swap, two_opt, two_opt_star};
+use super::routes::{Move, Routes};
+use super::Rng;
+
+/// Longest chain that or-opt moves.
+const MAX_CHAIN: usize = 3;
+
+/// Improve `s` until no operator finds an improving feasible move between a
+/// customer and its neighbours. Returns the number of moves taken.
+pub fn descent(s: &mut Routes, neighbours: &[Vec<usize>], rng: &mut Rng) -> usize {
+    let n = s.instance().num_customers();
+    let mut order: Vec<usize> = (1..=n).collect();
+    let mut moves = 0;
+    loop {
+        order.shuffle(rng);
+        let before = moves;
+        for &u in &order {
+            while let Some(mv) = improving_move(s, u, &neighbours[u]) {
+                s.apply(&mv);
+                moves += 1;
+            }
+        }
+        if moves == before {
+            return moves;
+        }
+    }
+}
+
+/// The first confirmed improving move around customer `u`.
+fn improving_move(s: &Routes, u: usize, neighbours: &[usize]) -> Option<Move> {
+    let (ru, _) = s.position(u)?;
+    let take = |mv: Option<Move>| mv.filter(|m| s.confirm(m));
+    for &v in neighbours {
+        let Some((rv, pv)) = s.position(v) else { continue };
+        let pu = s.position(u)?.1;
+        let found = take(relocate(s, u, 1, (rv, pv), false))
+            .or_else(|| take(relocate(s, u, 1, (rv, pv - 1), false)))
+            .or_else(|| take(swap(s, u, v)))
+            .or_else(|| if ru != rv { take(two_opt_star(s, ru, pu, rv, pv)).or_else(|| take(two_opt_star(s, ru, pu - 1, rv, pv - 1))) } else { None })
+            .or_else(|| if ru == rv { take(two_opt(s, ru, pu.min(pv), pu.max(pv))).or_else(|| take(two_opt(s, ru, pu.min(pv) - 1, pu.max(pv) - 1))) } else { None })
+            .or_else(|| (2..=MAX_CHAIN).find_map(|len| take(relocate(s, u, len, (rv, pv), false)).or_else(|| take(relocate(s, u, len, (rv, pv), true)))));
+        if found.is_some() {
+            return found;
+        }
+    }
+    let spare = s.spare()?;
+    take(relocate(s, u, 1, (spare, 0), false)).or_else(|| take(two_opt_star(s, ru, s.position(u)?.1, spare, 0)))
+}

@@ -1,0 +1,64 @@
+//! A first feasible tour for the TSP family with time windows or draft
+//! limits, when construction found none: shift one customer at a time to the
+//! place that most reduces how far the tour breaks its windows (time warp)
+//! and draft limits, then its length, and shake the tour with random shifts
+//! when stuck. This is the 1-shift variable neighbourhood search of da Silva
+//! and Urrutia (2010, "A General VNS heuristic for the traveling salesman
+//! problem with time windows", section 3.1), with the violation measured on
+//! rule summaries ([`crate::problem::rules::Segment`]).
+
+use rand::Rng as _;
+
+use super::arcs::Arcs;
+use super::routes::{Piece, Route};
+use super::Rng;
+use crate::problem::rules::Segment;
+
+/// Shakes before giving up.
+const SHAKES: usize = 200;
+
+/// How far a whole tour breaks the windows and draft limits, then its length.
+fn violation(seg: &Segment) -> (f64, f64) {
+    (seg.time_warp() + seg.draft_excess(), seg.length)
+}
+
+/// A tour of `start`'s customers that keeps every window and draft limit,
+/// or `None` when none was found within the shakes.
+pub fn repair_tour(arcs: &Arcs, start: Vec<usize>, rng: &mut Rng) -> Option<Vec<usize>> {
+    let inst = arcs.instance();
+    let mut tour = start;
+    for shake in 0..=SHAKES {
+        descend(arcs, &mut tour);
+        if violation(&Route::new(&tour, arcs).prefix(tour.len() + 1).seg).0 <= inst.tolerance {
+            return Some(tour);
+        }
+        for _ in 0..1 + shake % 8 {
+            let u = tour.remove(rng.random_range(0..tour.len()));
+            tour.insert(rng.random_range(0..=tour.len()), u);
+        }
+    }
+    None
+}
+
+/// Shift customers to their best places until no shift lowers the violation.
+fn descend(arcs: &Arcs, tour: &mut Vec<usize>) {
+    let inst = arcs.instance();
+    let mut improved = true;
+    while improved {
+        improved = false;
+        for k in 0..tour.len() {
+            let now = violation(&Route::new(tour, arcs).prefix(tour.len() + 1).seg);
+            let u = tour.remove(k);
+            let rest = Route::new(tour, arcs);
+            let single = Piece::customer(inst, u);
+            let place = |pos: usize| violation(&rest.prefix(pos).then(&single, arcs).then(&rest.suffix(pos + 1), arcs).seg);
+            let (best, score) = (0..=tour.len()).map(|pos| (pos, place(pos))).min_by(|a, b| a.1.partial_cmp(&b.1).expect("finite")).expect("a place");
+            if score < now && (now.0 - score.0 > inst.tolerance || now.1 - score.1 > super::operators::IMPROVEMENT) {
+                tour.insert(best, u);
+                improved = true;
+            } else {
+                tour.insert(k, u);
+            }
+        }
+    }
+}

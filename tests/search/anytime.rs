@@ -1,0 +1,53 @@
+//! The anytime search on its own (no policy): feasible on every family from
+//! nothing, improving only, within the fleet, deterministic under a seed.
+
+use std::sync::atomic::AtomicBool;
+
+use lrm::problem::generate::{GeneratorConfig, Problem};
+use lrm::problem::{evaluate, Instance, Solution};
+use lrm::search::{search, NoPolicy, Report, SearchOptions};
+
+use crate::common::every_family;
+
+fn run(inst: &Instance, start: Option<&Solution>, iterations: usize, seed: u64) -> Report {
+    let options = SearchOptions { iterations: Some(iterations), seed, ..SearchOptions::default() };
+    let mut seen = vec![];
+    let report = search(inst, start, &options, &AtomicBool::new(false), &mut NoPolicy, &mut |found, _| seen.push(found.evaluation.cost)).unwrap();
+    assert_eq!(seen, report.trace.iter().map(|i| i.cost).collect::<Vec<_>>(), "every improvement is reported as it happens");
+    report
+}
+
+#[test]
+fn every_family_gets_a_feasible_solution_from_nothing_and_it_only_improves() {
+    for inst in every_family(20, 3) {
+        let report = run(&inst, None, 30, 1);
+        let best = report.best.unwrap_or_else(|| panic!("{}: no feasible solution", inst.name));
+        let eval = evaluate(&inst, &best.solution);
+        assert!(eval.is_feasible(), "{}: {:?}", inst.name, eval.violation);
+        assert_eq!(eval.cost, best.evaluation.cost);
+        assert!(report.trace.windows(2).all(|w| w[1].cost < w[0].cost), "{}: the trace only improves", inst.name);
+        assert_eq!(report.trace.last().unwrap().cost, eval.cost);
+    }
+}
+
+#[test]
+fn the_search_is_deterministic_under_its_seed_when_bounded_by_iterations() {
+    let inst = GeneratorConfig::new(Problem::Variant("VRPTW".parse().unwrap())).generate_one(40, 5, 0).0;
+    let a = run(&inst, None, 60, 9).best.unwrap();
+    let b = run(&inst, None, 60, 9).best.unwrap();
+    assert_eq!(a.solution, b.solution);
+    assert_eq!(a.evaluation.cost, b.evaluation.cost);
+}
+
+#[test]
+fn a_start_beyond_the_fleet_is_repaired_to_within_it() {
+    let mut inst = GeneratorConfig::new(Problem::Variant("CVRP".parse().unwrap())).generate_one(30, 2, 0).0;
+    let q = inst.capacity.unwrap();
+    let total: f64 = inst.linehaul.iter().sum();
+    let vehicles = (total / q).ceil() as usize + 1;
+    inst.vehicles = Some(vehicles);
+    let alone = Solution::new((1..=30).map(|c| vec![c]).collect());
+    assert!(!evaluate(&inst, &alone).is_feasible(), "30 routes exceed the fleet of {vehicles}");
+    let best = run(&inst, Some(&alone), 200, 1).best.expect("repaired within the fleet");
+    assert!(best.evaluation.routes <= vehicles);
+}
