@@ -170,3 +170,13 @@ fn duration_matrices_read_in_both_row_layouts_and_round_trip() {
     assert_eq!(back.durations, plain.durations);
     assert_same(&back, &plain, "durations round trip");
 }
+
+#[test]
+fn a_comment_over_several_lines_reads_and_its_tour_checks_at_the_right_cost() {
+    let cases = crate::common::shared().join("cases");
+    let inst = read_instance(&cases.join("multi-comment.tsp"), None).unwrap();
+    let tour = solution::read(&cases.join("multi-comment.opt.tour")).unwrap();
+    let eval = evaluate(&inst, &tour.solution);
+    assert!(eval.is_feasible());
+    assert_eq!(eval.cost, 258.0);
+}

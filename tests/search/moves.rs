@@ -24,6 +24,21 @@ pub fn start<'a>(arcs: &'a Arcs<'a>, seed: u64) -> Option<Routes<'a>> {
     recreate(&mut s, &mut customers, true, &mut ChaCha8Rng::seed_from_u64(seed)).then_some(s)
 }
 
+/// Run `f` on a feasible start of every rule family (nine customers, three
+/// seeds); returns the sum of what `f` returns (the moves it saw proposed).
+pub fn on_every_family(mut f: impl FnMut(&Routes) -> usize) -> usize {
+    let mut proposed = 0;
+    for seed in 0..3 {
+        for inst in crate::common::every_family(9, seed) {
+            let arcs = Arcs::new(&inst);
+            if let Some(s) = start(&arcs, seed) {
+                proposed += f(&s);
+            }
+        }
+    }
+    proposed
+}
+
 /// Check `proposed` against the plain move giving `expected` routes.
 /// Returns whether a move was proposed.
 pub fn check(s: &Routes, proposed: Option<Move>, expected: Vec<Vec<usize>>, what: &str) -> bool {

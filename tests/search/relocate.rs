@@ -4,8 +4,7 @@ use lrm::problem::{Instance, InstanceData, Solution};
 use lrm::search::operators::relocate;
 use lrm::search::{Arcs, Routes};
 
-use crate::moves::{check, integer, lists, start};
-use crate::common::every_family;
+use crate::moves::{check, integer, lists, on_every_family};
 
 /// The plain move: the chain of `len` customers at `u` moved after node
 /// `(r2, j)`, reversed or not; `None` when the move is not defined.
@@ -28,29 +27,27 @@ fn plainly(s: &Routes, u: usize, len: usize, (r2, j): (usize, usize), reversed: 
 
 #[test]
 fn relocate_proposes_exactly_the_improving_feasible_moves_on_every_family() {
-    let mut proposed = 0;
-    for seed in 0..3 {
-        for inst in every_family(9, seed) {
-            let arcs = Arcs::new(&inst);
-            let Some(s) = start(&arcs, seed) else { continue };
-            for u in 1..=inst.num_customers() {
-                for (r2, route) in s.routes().iter().enumerate() {
-                    for j in 0..route.nodes.len() - 1 {
-                        for len in 1..=3 {
-                            for reversed in [false, true] {
-                                let mv = relocate(&s, u, len, (r2, j), reversed);
-                                let what = format!("{}: relocate {u} x{len} after ({r2}, {j}) reversed {reversed}", inst.name);
-                                match plainly(&s, u, len, (r2, j), reversed) {
-                                    Some(expected) => proposed += usize::from(check(&s, mv, expected, &what)),
-                                    None => assert!(mv.is_none(), "{what}: not a move"),
-                                }
+    let proposed = on_every_family(|s| {
+        let inst = s.instance();
+        let mut proposed = 0;
+        for u in 1..=inst.num_customers() {
+            for (r2, route) in s.routes().iter().enumerate() {
+                for j in 0..route.nodes.len() - 1 {
+                    for len in 1..=3 {
+                        for reversed in [false, true] {
+                            let mv = relocate(s, u, len, (r2, j), reversed);
+                            let what = format!("{}: relocate {u} x{len} after ({r2}, {j}) reversed {reversed}", inst.name);
+                            match plainly(s, u, len, (r2, j), reversed) {
+                                Some(expected) => proposed += usize::from(check(s, mv, expected, &what)),
+                                None => assert!(mv.is_none(), "{what}: not a move"),
                             }
                         }
                     }
                 }
             }
         }
-    }
+        proposed
+    });
     assert!(proposed > 100, "improving moves were found: {proposed}");
 }
 

@@ -4,33 +4,29 @@ use lrm::problem::{InstanceData, Solution};
 use lrm::search::operators::swap;
 use lrm::search::{Arcs, Routes};
 
-use crate::moves::{check, integer, lists, start};
-use crate::common::every_family;
+use crate::moves::{check, integer, lists, on_every_family};
 
 #[test]
 fn swap_proposes_exactly_the_improving_feasible_moves_on_every_family() {
-    let mut proposed = 0;
-    for seed in 0..3 {
-        for inst in every_family(9, seed) {
-            let arcs = Arcs::new(&inst);
-            let Some(s) = start(&arcs, seed) else { continue };
-            let n = inst.num_customers();
-            for u in 1..=n {
-                for v in 1..=n {
-                    let mv = swap(&s, u, v);
-                    if u == v {
-                        assert!(mv.is_none());
-                        continue;
-                    }
-                    let mut expected = lists(&s);
-                    let ((ru, pu), (rv, pv)) = (s.position(u).unwrap(), s.position(v).unwrap());
-                    expected[ru][pu - 1] = v;
-                    expected[rv][pv - 1] = u;
-                    proposed += usize::from(check(&s, mv, expected, &format!("{}: swap {u} {v}", inst.name)));
+    let proposed = on_every_family(|s| {
+        let n = s.instance().num_customers();
+        let mut proposed = 0;
+        for u in 1..=n {
+            for v in 1..=n {
+                let mv = swap(s, u, v);
+                if u == v {
+                    assert!(mv.is_none());
+                    continue;
                 }
+                let mut expected = lists(s);
+                let ((ru, pu), (rv, pv)) = (s.position(u).unwrap(), s.position(v).unwrap());
+                expected[ru][pu - 1] = v;
+                expected[rv][pv - 1] = u;
+                proposed += usize::from(check(s, mv, expected, &format!("{}: swap {u} {v}", s.instance().name)));
             }
         }
-    }
+        proposed
+    });
     assert!(proposed > 50, "improving swaps were found: {proposed}");
 }
 

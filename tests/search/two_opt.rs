@@ -5,32 +5,28 @@ use lrm::problem::{InstanceData, Solution};
 use lrm::search::operators::two_opt;
 use lrm::search::{Arcs, Routes};
 
-use crate::moves::{check, integer, lists, start};
-use crate::common::every_family;
+use crate::moves::{check, integer, lists, on_every_family};
 
 #[test]
 fn two_opt_proposes_exactly_the_improving_feasible_moves_on_every_family() {
-    let mut proposed = 0;
-    for seed in 0..3 {
-        for inst in every_family(9, seed) {
-            let arcs = Arcs::new(&inst);
-            let Some(s) = start(&arcs, seed) else { continue };
-            for (r, route) in s.routes().iter().enumerate() {
-                for i in 0..route.nodes.len() {
-                    for j in i..route.nodes.len() {
-                        let mv = two_opt(&s, r, i, j);
-                        if i + 1 >= j || j + 1 >= route.nodes.len() {
-                            assert!(mv.is_none());
-                            continue;
-                        }
-                        let mut expected = lists(&s);
-                        expected[r][i..j].reverse();
-                        proposed += usize::from(check(&s, mv, expected, &format!("{}: 2-opt route {r} ({i}, {j})", inst.name)));
+    let proposed = on_every_family(|s| {
+        let mut proposed = 0;
+        for (r, route) in s.routes().iter().enumerate() {
+            for i in 0..route.nodes.len() {
+                for j in i..route.nodes.len() {
+                    let mv = two_opt(s, r, i, j);
+                    if i + 1 >= j || j + 1 >= route.nodes.len() {
+                        assert!(mv.is_none());
+                        continue;
                     }
+                    let mut expected = lists(s);
+                    expected[r][i..j].reverse();
+                    proposed += usize::from(check(s, mv, expected, &format!("{}: 2-opt route {r} ({i}, {j})", s.instance().name)));
                 }
             }
         }
-    }
+        proposed
+    });
     assert!(proposed > 20, "improving 2-opt moves were found: {proposed}");
 }
 

@@ -4,37 +4,33 @@ use lrm::problem::{InstanceData, Solution};
 use lrm::search::operators::two_opt_star;
 use lrm::search::{Arcs, Routes};
 
-use crate::moves::{check, integer, lists, start};
-use crate::common::every_family;
+use crate::moves::{check, integer, lists, on_every_family};
 
 #[test]
 fn two_opt_star_proposes_exactly_the_improving_feasible_moves_on_every_family() {
-    let mut proposed = 0;
-    for seed in 0..3 {
-        for inst in every_family(9, seed) {
-            let arcs = Arcs::new(&inst);
-            let Some(s) = start(&arcs, seed) else { continue };
-            let routes = s.routes();
-            for r1 in 0..routes.len() {
-                for r2 in 0..routes.len() {
-                    for i in 0..routes[r1].nodes.len() - 1 {
-                        for j in 0..routes[r2].nodes.len() - 1 {
-                            let mv = two_opt_star(&s, r1, i, r2, j);
-                            if r1 == r2 {
-                                assert!(mv.is_none());
-                                continue;
-                            }
-                            let mut expected = lists(&s);
-                            let (a, b) = (expected[r1].clone(), expected[r2].clone());
-                            expected[r1] = a[..i].iter().chain(&b[j..]).copied().collect();
-                            expected[r2] = b[..j].iter().chain(&a[i..]).copied().collect();
-                            proposed += usize::from(check(&s, mv, expected, &format!("{}: 2-opt* ({r1}, {i}) ({r2}, {j})", inst.name)));
+    let proposed = on_every_family(|s| {
+        let routes = s.routes();
+        let mut proposed = 0;
+        for r1 in 0..routes.len() {
+            for r2 in 0..routes.len() {
+                for i in 0..routes[r1].nodes.len() - 1 {
+                    for j in 0..routes[r2].nodes.len() - 1 {
+                        let mv = two_opt_star(s, r1, i, r2, j);
+                        if r1 == r2 {
+                            assert!(mv.is_none());
+                            continue;
                         }
+                        let mut expected = lists(s);
+                        let (a, b) = (expected[r1].clone(), expected[r2].clone());
+                        expected[r1] = a[..i].iter().chain(&b[j..]).copied().collect();
+                        expected[r2] = b[..j].iter().chain(&a[i..]).copied().collect();
+                        proposed += usize::from(check(s, mv, expected, &format!("{}: 2-opt* ({r1}, {i}) ({r2}, {j})", s.instance().name)));
                     }
                 }
             }
         }
-    }
+        proposed
+    });
     assert!(proposed > 50, "improving 2-opt* moves were found: {proposed}");
 }
 

@@ -93,6 +93,11 @@ fn split<'a>(path: &'a Path, text: &'a str) -> Result<Raw<'a>> {
             continue;
         }
         if let Some((key, value)) = spec_line(line) {
+            // A comment may span several COMMENT lines (FORMAT.md); lrm keeps none of it.
+            if key == "COMMENT" && raw.specs.contains_key(&key) {
+                current = None;
+                continue;
+            }
             if raw.specs.contains_key(&key) {
                 return Err(Error::bad_input(path, Some(ln), format!("specification {key} appears twice")));
             }
