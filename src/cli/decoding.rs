@@ -18,8 +18,9 @@ pub struct DecodeArgs {
     /// cpu, cuda[:N] or wgpu[:N].
     #[arg(long, default_value = "cpu")]
     pub device: DeviceSpec,
-    /// auto (lazymask on TSPTW and TSPDL, greedy elsewhere), greedy, sample,
-    /// beam, rrc (greedy, then random re-construction) or lazymask.
+    /// auto (lazymask on TSPTW and TSPDL; greedy that backtracks out of dead
+    /// ends under a fleet limit; greedy elsewhere), greedy, sample, beam, rrc
+    /// (greedy, then random re-construction) or lazymask.
     #[arg(long, default_value = "auto")]
     pub decode: Strategy,
     /// Multi-start: K first customers (the policy's favourites), or `all` feasible ones (POMO).

@@ -31,8 +31,11 @@ pub use sampling::{Sampling, Selector};
 /// The decoding strategies of `lrm solve --decode`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Strategy {
+    /// What `lrm solve` does by default ([`DecodeOptions::for_instance`]):
     /// LazyMask on the TSP family with time windows or draft limits (as LMask
-    /// decodes them), greedy elsewhere: what `lrm solve` does by default.
+    /// decodes them); on capacitated instances with a fleet limit, greedy
+    /// that backtracks when a rollout dead-ends (LazyMask with look-ahead 1);
+    /// greedy elsewhere.
     Auto,
     #[default]
     Greedy,
@@ -67,17 +70,6 @@ impl fmt::Display for Strategy {
             Strategy::Rrc => "rrc",
             Strategy::LazyMask => "lazymask",
         })
-    }
-}
-
-impl Strategy {
-    /// The strategy used on `inst`: [`Strategy::Auto`] resolved, any other as it is.
-    pub fn for_instance(self, inst: &Instance) -> Strategy {
-        match self {
-            Strategy::Auto if inst.variant.is_tsp() && (inst.time_windows.is_some() || inst.draft_limit.is_some()) => Strategy::LazyMask,
-            Strategy::Auto => Strategy::Greedy,
-            other => other,
-        }
     }
 }
 
@@ -148,6 +140,20 @@ impl Default for DecodeOptions {
 }
 
 impl DecodeOptions {
+    /// The options used on `inst`: [`Strategy::Auto`] resolved, any other
+    /// strategy as it is. Look-ahead 1 on a capacitated instance forbids
+    /// nothing the masks allow (a fresh route can serve any customer), so
+    /// LazyMask then only backtracks out of dead ends: those of a fleet limit.
+    pub fn for_instance(&self, inst: &Instance) -> DecodeOptions {
+        let lmask = inst.variant.is_tsp() && (inst.time_windows.is_some() || inst.draft_limit.is_some());
+        match self.strategy {
+            Strategy::Auto if lmask => DecodeOptions { strategy: Strategy::LazyMask, ..self.clone() },
+            Strategy::Auto if inst.vehicles.is_some() && !inst.variant.is_tsp() => DecodeOptions { strategy: Strategy::LazyMask, look_ahead: 1, ..self.clone() },
+            Strategy::Auto => DecodeOptions { strategy: Strategy::Greedy, ..self.clone() },
+            _ => self.clone(),
+        }
+    }
+
     /// Combinations that mean nothing are errors, not silent guesses.
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.starts != Starts::One && matches!(self.strategy, Strategy::Sample | Strategy::Beam) {
@@ -252,17 +258,16 @@ pub fn solve<B: Backend>(policy: &Policy<B>, config: &ModelConfig, instances: &[
     let deadline = options.time_limit.map(|t| Instant::now() + t);
     let mut order: Vec<usize> = (0..instances.len()).collect();
     let mut outcomes = vec![Outcome::default(); instances.len()];
-    let strategy = |i: usize| options.strategy.for_instance(&instances[i]);
-    order.sort_by_key(|&i| (instances[i].num_nodes(), strategy(i) == Strategy::LazyMask));
-    let same = |a: usize, b: usize| instances[a].num_nodes() == instances[b].num_nodes() && strategy(a) == strategy(b);
+    let resolved: Vec<DecodeOptions> = instances.iter().map(|inst| options.for_instance(inst)).collect();
+    order.sort_by_key(|&i| (instances[i].num_nodes(), resolved[i].strategy == Strategy::LazyMask, resolved[i].look_ahead));
+    let same = |a: usize, b: usize| instances[a].num_nodes() == instances[b].num_nodes() && resolved[a] == resolved[b];
     let chunks: Vec<&[usize]> = order.chunk_by(|&a, &b| same(a, b)).flat_map(|g| g.chunks(options.batch_size)).collect();
     for (k, chunk) in chunks.iter().enumerate() {
         // The time left is shared equally by the batches left.
         let share = deadline.map(|d| Instant::now() + d.saturating_duration_since(Instant::now()) / (chunks.len() - k) as u32);
         let originals: Vec<Instance> = chunk.iter().map(|&i| instances[i].clone()).collect();
         let batch = Batch::new(policy, config, &originals, options.augment, device);
-        let resolved = DecodeOptions { strategy: strategy(chunk[0]), ..options.clone() };
-        let decoded = decode_batch(&batch, &resolved, share)?;
+        let decoded = decode_batch(&batch, &resolved[chunk[0]], share)?;
         for (&i, o) in chunk.iter().zip(decoded) {
             outcomes[i] = o;
         }

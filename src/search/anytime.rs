@@ -105,87 +105,135 @@ pub fn search(
     policy: &mut dyn Reconstruct,
     on_improve: &mut dyn FnMut(&Found, f64),
 ) -> Result<Report> {
-    let clock = Instant::now();
     let arcs = Arcs::new(inst);
-    let near = neighbours(inst, options.neighbours);
-    let mut rng = super::rng(options.seed);
-    let mut report = Report::default();
-    let mut best: Option<Routes> = None;
-    let Some(mut current) = initial(&arcs, start, &mut rng) else { return Ok(report) };
-    let t = Instant::now();
-    descent(&mut current, &near, &mut rng);
-    report.first_descent_seconds = t.elapsed().as_secs_f64();
-    offer(&current, &mut best, &mut report, &clock, on_improve);
-
-    let progress = |iterations: usize| match (options.time_limit, options.iterations) {
-        (_, Some(k)) => iterations as f64 / k.max(1) as f64,
-        (Some(limit), None) => clock.elapsed().as_secs_f64() / limit.as_secs_f64(),
-        (None, None) => iterations as f64 / REPAIR_ITERATIONS as f64,
+    let mut run = Run {
+        near: neighbours(inst, options.neighbours),
+        options,
+        clock: Instant::now(),
+        rng: super::rng(options.seed),
+        report: Report::default(),
+        best: None,
+        neural_seconds: 0.0,
+        on_improve,
     };
-    let mut neural_seconds = 0.0;
-    loop {
-        let feasible = report.best.is_some();
-        let limited = options.time_limit.is_some() || options.iterations.is_some();
-        if stop.load(Ordering::Relaxed) || progress(report.iterations) >= 1.0 || (!limited && feasible) {
-            break;
+    let Some(mut current) = initial(&arcs, start, &mut run.rng) else { return Ok(run.report) };
+    let t = Instant::now();
+    descent(&mut current, &run.near, &mut run.rng);
+    run.report.first_descent_seconds = t.elapsed().as_secs_f64();
+    run.offer(&current);
+    while !run.done(stop) {
+        if run.neural_due() {
+            run.reconstruct(&arcs, policy)?;
         }
-        let neural_due = options.neural_share > 0.0
-            && feasible
-            && match options.iterations {
-                Some(_) => report.iterations % RECONSTRUCT_EVERY == RECONSTRUCT_EVERY - 1,
-                None => neural_seconds < options.neural_share * clock.elapsed().as_secs_f64(),
-            };
-        if neural_due {
-            let t = Instant::now();
-            let incumbent = report.best.as_ref().map(|f| f.solution.clone()).expect("feasible");
-            for cand in policy.propose(&incumbent)? {
-                if let Some(mut routes) = complete(&arcs, &cand) {
-                    descent(&mut routes, &near, &mut rng);
-                    offer(&routes, &mut best, &mut report, &clock, on_improve);
-                }
+        if let Some(cand) = run.ruin_and_recreate(&current) {
+            let accept = run.accepts(&cand, &current);
+            run.offer(&cand);
+            if accept {
+                current = cand;
             }
-            report.reconstructions += 1;
-            neural_seconds += t.elapsed().as_secs_f64();
-        }
-        report.iterations += 1;
-        let mut cand = current.clone();
-        let over_fleet = cand.excess_routes() > 0;
-        let how = if over_fleet && rng.random_bool(0.5) { Ruin::Route } else { Ruin::Nearby { size: ruin_size(inst, &mut rng) } };
-        let mut removed = ruin(&mut cand, &near, how, &mut rng);
-        if !recreate(&mut cand, &mut removed, over_fleet, &mut rng) {
-            continue;
-        }
-        descent(&mut cand, &near, &mut rng);
-        let best_ref = best.as_ref().expect("a best after the first descent");
-        let threshold = THRESHOLD * (1.0 - progress(report.iterations)).max(0.0);
-        let accept = key(&cand) < key(&current)
-            || (cand.excess_routes() <= best_ref.excess_routes() && cand.cost() <= best_ref.cost() * (1.0 + threshold));
-        offer(&cand, &mut best, &mut report, &clock, on_improve);
-        if accept {
-            current = cand;
         }
     }
-    Ok(report)
+    Ok(run.report)
 }
 
-/// Keep `cand` when it ranks before the best; a new best feasible solution
-/// is evaluated, traced and handed to `on_improve`.
-fn offer<'a>(cand: &Routes<'a>, best: &mut Option<Routes<'a>>, report: &mut Report, clock: &Instant, on_improve: &mut dyn FnMut(&Found, f64)) {
-    if best.as_ref().is_some_and(|b| key(cand) >= key(b)) {
-        return;
+/// The state of one search: what it has found and how far it is.
+struct Run<'a, 'o> {
+    near: Vec<Vec<usize>>,
+    options: &'o SearchOptions,
+    clock: Instant,
+    rng: Rng,
+    report: Report,
+    best: Option<Routes<'a>>,
+    neural_seconds: f64,
+    on_improve: &'o mut dyn FnMut(&Found, f64),
+}
+
+impl<'a> Run<'a, '_> {
+    /// How far through its budget the search is, 0 to 1.
+    fn progress(&self) -> f64 {
+        let done = self.report.iterations as f64;
+        match (self.options.time_limit, self.options.iterations) {
+            (_, Some(k)) => done / k.max(1) as f64,
+            (Some(limit), None) => self.clock.elapsed().as_secs_f64() / limit.as_secs_f64(),
+            (None, None) => done / REPAIR_ITERATIONS as f64,
+        }
     }
-    *best = Some(cand.clone());
-    if cand.excess_routes() > 0 {
-        return;
+
+    fn done(&self, stop: &AtomicBool) -> bool {
+        let limited = self.options.time_limit.is_some() || self.options.iterations.is_some();
+        stop.load(Ordering::Relaxed) || self.progress() >= 1.0 || (!limited && self.report.best.is_some())
     }
-    let solution = cand.solution();
-    let evaluation = evaluate(cand.instance(), &solution);
-    if evaluation.is_feasible() {
-        let found = Found { solution, evaluation };
-        let seconds = clock.elapsed().as_secs_f64();
-        report.trace.push(Improvement { seconds, cost: found.evaluation.cost });
-        on_improve(&found, seconds);
-        report.best = Some(found);
+
+    /// Whether the policy's turn has come: by iterations when the search is
+    /// bounded by them (deterministic), by its share of the time otherwise.
+    fn neural_due(&self) -> bool {
+        let share = self.options.neural_share;
+        share > 0.0
+            && self.report.best.is_some()
+            && match self.options.iterations {
+                Some(_) => self.report.iterations % RECONSTRUCT_EVERY == RECONSTRUCT_EVERY - 1,
+                None => self.neural_seconds < share * self.clock.elapsed().as_secs_f64(),
+            }
+    }
+
+    /// One round of the policy's re-construction of the best solution, each
+    /// candidate descended and offered.
+    fn reconstruct(&mut self, arcs: &'a Arcs<'a>, policy: &mut dyn Reconstruct) -> Result<()> {
+        let t = Instant::now();
+        let incumbent = self.report.best.as_ref().map(|f| f.solution.clone()).expect("a feasible best");
+        for cand in policy.propose(&incumbent)? {
+            if let Some(mut routes) = complete(arcs, &cand) {
+                descent(&mut routes, &self.near, &mut self.rng);
+                self.offer(&routes);
+            }
+        }
+        self.report.reconstructions += 1;
+        self.neural_seconds += t.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// One iteration: ruin a copy of `current`, recreate it, descend; `None`
+    /// when some customer found no place.
+    fn ruin_and_recreate(&mut self, current: &Routes<'a>) -> Option<Routes<'a>> {
+        self.report.iterations += 1;
+        let mut cand = current.clone();
+        let over_fleet = cand.excess_routes() > 0;
+        let how = if over_fleet && self.rng.random_bool(0.5) { Ruin::Route } else { Ruin::Nearby { size: ruin_size(cand.instance(), &mut self.rng) } };
+        let mut removed = ruin(&mut cand, &self.near, how, &mut self.rng);
+        if !recreate(&mut cand, &mut removed, over_fleet, &mut self.rng) {
+            return None;
+        }
+        descent(&mut cand, &self.near, &mut self.rng);
+        Some(cand)
+    }
+
+    /// Record-to-record travel: better than the current solution, or within
+    /// the shrinking threshold of the best (and no further beyond the fleet).
+    fn accepts(&self, cand: &Routes, current: &Routes) -> bool {
+        let best = self.best.as_ref().expect("a best after the first descent");
+        let threshold = THRESHOLD * (1.0 - self.progress()).max(0.0);
+        key(cand) < key(current) || (cand.excess_routes() <= best.excess_routes() && cand.cost() <= best.cost() * (1.0 + threshold))
+    }
+
+    /// Keep `cand` when it ranks before the best; a new best feasible
+    /// solution is evaluated, traced and handed to `on_improve`.
+    fn offer(&mut self, cand: &Routes<'a>) {
+        if self.best.as_ref().is_some_and(|b| key(cand) >= key(b)) {
+            return;
+        }
+        self.best = Some(cand.clone());
+        if cand.excess_routes() > 0 {
+            return;
+        }
+        let solution = cand.solution();
+        let evaluation = evaluate(cand.instance(), &solution);
+        if evaluation.is_feasible() {
+            let found = Found { solution, evaluation };
+            let seconds = self.clock.elapsed().as_secs_f64();
+            self.report.trace.push(Improvement { seconds, cost: found.evaluation.cost });
+            (self.on_improve)(&found, seconds);
+            self.report.best = Some(found);
+        }
     }
 }
 

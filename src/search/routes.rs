@@ -60,6 +60,8 @@ pub struct Route {
     suffix: Vec<Piece>,
     /// `backward[i]`: length of `nodes[..=i]` travelled in reverse (asymmetric 2-opt).
     backward: Vec<f64>,
+    /// When the route last changed, on its [`Routes`]' clock (0: the spare).
+    pub stamp: u64,
 }
 
 impl Route {
@@ -90,7 +92,7 @@ impl Route {
         for i in 1..nodes.len() {
             backward[i] = backward[i - 1] + arcs.get(nodes[i], nodes[i - 1]);
         }
-        Route { nodes, prefix, suffix, backward }
+        Route { nodes, prefix, suffix, backward, stamp: 0 }
     }
 
     /// Customers on the route.
@@ -152,6 +154,10 @@ pub struct Routes<'a> {
     pos_of: Vec<usize>,
     /// Whether the last route is the spare empty one.
     spare: bool,
+    /// Counts changes; routes are stamped with it when they change.
+    clock: u64,
+    /// The clock when a descent last reached a local optimum.
+    settled: u64,
 }
 
 impl<'a> Routes<'a> {
@@ -159,7 +165,9 @@ impl<'a> Routes<'a> {
     pub fn new(arcs: &'a Arcs<'a>, solution: &Solution) -> Self {
         let n = arcs.instance().num_customers();
         let routes = solution.routes.iter().filter(|r| !r.is_empty()).map(|r| Route::new(r, arcs)).collect();
-        let mut s = Routes { arcs, routes, route_of: vec![usize::MAX; n + 1], pos_of: vec![0; n + 1], spare: false };
+        let mut s = Routes { arcs, routes, route_of: vec![usize::MAX; n + 1], pos_of: vec![0; n + 1], spare: false, clock: 0, settled: 0 };
+        s.clock = 1;
+        s.routes.iter_mut().for_each(|r| r.stamp = 1);
         s.reindex();
         s
     }
@@ -221,9 +229,31 @@ impl<'a> Routes<'a> {
     /// one spare empty route when the fleet allows.
     pub fn apply(&mut self, mv: &Move) {
         for (r, customers) in &mv.routes {
-            self.routes[*r] = Route::new(customers, self.arcs);
+            self.rebuild(*r, customers);
         }
         self.reindex();
+    }
+
+    /// The clock: it moves on with every change.
+    pub fn clock(&self) -> u64 {
+        self.clock
+    }
+
+    /// The clock when a descent last reached a local optimum: routes stamped
+    /// no later have not changed since.
+    pub fn settled(&self) -> u64 {
+        self.settled
+    }
+
+    /// Record that a descent reached a local optimum now.
+    pub fn settle(&mut self) {
+        self.settled = self.clock;
+    }
+
+    fn rebuild(&mut self, r: usize, customers: &[usize]) {
+        self.clock += 1;
+        self.routes[r] = Route::new(customers, self.arcs);
+        self.routes[r].stamp = self.clock;
     }
 
     /// Remove `customers` from their routes (ruin).
@@ -237,7 +267,7 @@ impl<'a> Routes<'a> {
         for (r, t) in touched.iter().enumerate() {
             if *t {
                 let kept: Vec<usize> = self.routes[r].customers().iter().copied().filter(|&c| !gone[c]).collect();
-                self.routes[r] = Route::new(&kept, self.arcs);
+                self.rebuild(r, &kept);
             }
         }
         self.reindex();
@@ -247,13 +277,14 @@ impl<'a> Routes<'a> {
     pub fn insert(&mut self, u: usize, r: usize, pos: usize) {
         let mut customers = self.routes[r].customers().to_vec();
         customers.insert(pos, u);
-        self.routes[r] = Route::new(&customers, self.arcs);
+        self.rebuild(r, &customers);
         self.reindex();
     }
 
     /// Open a new route serving `u` alone (recreate, when nothing else fits).
     pub fn open_route(&mut self, u: usize) {
-        self.routes.push(Route::new(&[u], self.arcs));
+        self.routes.push(Route::new(&[], self.arcs));
+        self.rebuild(self.routes.len() - 1, &[u]);
         self.reindex();
     }
 

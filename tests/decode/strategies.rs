@@ -144,3 +144,17 @@ fn a_time_limit_keeps_improving_every_batch_until_the_deadline() {
         assert!(a.trajectories > p.trajectories, "every batch got time: {} vs {}", a.trajectories, p.trajectories);
     }
 }
+
+#[test]
+fn auto_decoding_backtracks_where_the_rules_can_dead_end_a_rollout() {
+    let b = crate::common::shared().join("benchmarks");
+    let auto = DecodeOptions { strategy: Strategy::Auto, ..DecodeOptions::default() };
+    let read = |p: &str| lrm::problem::io::read_instance(&b.join(p), None).unwrap();
+    let tsptw = auto.for_instance(&read("tsptw/n20w20.001.vrp"));
+    assert_eq!((tsptw.strategy, tsptw.look_ahead), (Strategy::LazyMask, 2), "LMask's decoding");
+    let fleet = auto.for_instance(&read("vrptw/C101.vrp"));
+    assert_eq!((fleet.strategy, fleet.look_ahead), (Strategy::LazyMask, 1), "VEHICLES 25: backtrack out of dead ends");
+    assert_eq!(auto.for_instance(&read("cvrp/X-n101-k25.vrp")).strategy, Strategy::Greedy, "no fleet limit");
+    let chosen = DecodeOptions { strategy: Strategy::Beam, ..auto.clone() };
+    assert_eq!(chosen.for_instance(&read("vrptw/C101.vrp")), chosen, "a chosen strategy stays");
+}

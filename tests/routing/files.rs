@@ -180,3 +180,50 @@ fn a_comment_over_several_lines_reads_and_its_tour_checks_at_the_right_cost() {
     assert!(eval.is_feasible());
     assert_eq!(eval.cost, 258.0);
 }
+
+#[test]
+fn rrnco_style_datasets_with_duration_matrices_read_as_they_are_and_round_trip() {
+    use lrm::problem::io::npz::{write_arrays, Array, Dtype};
+    // Two instances of 3 customers in RRNCO's rcvrptw layout: raw distances,
+    // normalised durations, windows in duration units, demands over capacity.
+    let (b, nodes) = (2, 4);
+    let mut distance = vec![];
+    let mut duration = vec![];
+    for k in 0..b {
+        for i in 0..nodes {
+            for j in 0..nodes {
+                distance.push(if i == j { 0.0 } else { 1.0 + (i * 3 + j + k) as f64 });
+                duration.push(if i == j { 0.0 } else { 0.1 * (1 + (i + 2 * j) % 4) as f64 });
+            }
+        }
+    }
+    let windows: Vec<f64> = (0..b).flat_map(|_| [0.0, 4.6, 0.0, 2.0, 0.5, 3.0, 1.0, 4.0]).collect();
+    let arrays = [
+        ("locs", Array::new(vec![b, nodes, 2], (0..b * nodes * 2).map(|x| (x % 7) as f64 / 7.0).collect()), Dtype::F4),
+        ("distance_matrix", Array::new(vec![b, nodes, nodes], distance.clone()), Dtype::F4),
+        ("duration_matrix", Array::new(vec![b, nodes, nodes], duration.clone()), Dtype::F4),
+        ("demand_linehaul", Array::new(vec![b, 3], vec![0.02, 0.04, 0.18, 0.1, 0.12, 0.14]), Dtype::F4),
+        ("vehicle_capacity", Array::new(vec![b, 1], vec![1.0; b]), Dtype::F4),
+        ("speed", Array::new(vec![b, 1], vec![1.0; b]), Dtype::F4),
+        ("time_windows", Array::new(vec![b, nodes, 2], windows), Dtype::F4),
+        ("service_time", Array::new(vec![b, nodes], vec![0.0, 0.15, 0.16, 0.17, 0.0, 0.15, 0.16, 0.17]), Dtype::F4),
+    ];
+    let dir = temp_dir("rrnco-npz");
+    let path = dir.join("rcvrptw_n3.npz");
+    write_arrays(&path, &arrays).unwrap();
+    let instances = npz::read_dataset(&path).unwrap();
+    assert_eq!(instances.len(), 2);
+    let inst = &instances[1];
+    assert_eq!(inst.variant.to_string(), "AVRPTW");
+    assert!((inst.travel_time(1, 2) - duration[nodes * nodes + nodes + 2]).abs() < 1e-6);
+    assert!((inst.distance(1, 2) - distance[nodes * nodes + nodes + 2]).abs() < 1e-6);
+    // Arrival times follow the durations, costs the distances.
+    let sol = lrm::problem::Solution::new(vec![vec![1], vec![2], vec![3]]);
+    let eval = evaluate(inst, &sol);
+    let cost: f64 = (1..nodes).map(|j| inst.distance(0, j) + inst.distance(j, 0)).sum();
+    assert!(eval.is_feasible() && (eval.cost - cost).abs() < 1e-9, "{eval:?}");
+    let again = dir.join("again.npz");
+    npz::write_dataset(&again, &instances).unwrap();
+    let back = npz::read_dataset(&again).unwrap();
+    assert_eq!(back[1].durations, inst.durations);
+}

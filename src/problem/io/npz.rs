@@ -5,6 +5,9 @@
 //! `b1` flags, stored, as `np.savez` does. RouteFinder stores demands divided by
 //! the capacity with `vehicle_capacity` 1; `capacity_original`, when present,
 //! restores the integer demands, so a dataset reads back to its VRPLIB twin.
+//! Travel times travel as `duration_matrix [B, n+1, n+1]` beside
+//! `distance_matrix` (RRNCO's names; FORMAT.md, "Durations"), so RRNCO's
+//! `rcvrptw` test files read as they are.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -196,6 +199,7 @@ pub fn read_dataset(path: &Path) -> Result<Vec<Instance>> {
         demand: expect("demand", &[nodes])?,
         draft: expect("draft_limit", &[nodes])?,
         matrix: expect("distance_matrix", &[nodes, nodes])?,
+        durations: expect("duration_matrix", &[nodes, nodes])?,
     };
     let stem = path.file_stem().map_or("instance".into(), |s| s.to_string_lossy().into_owned());
     (0..batch)
@@ -219,6 +223,7 @@ struct Shapes<'a> {
     demand: Option<&'a Array>,
     draft: Option<&'a Array>,
     matrix: Option<&'a Array>,
+    durations: Option<&'a Array>,
 }
 
 /// Undo a division by `scale` stored in f32: whole numbers come back whole.
@@ -233,6 +238,7 @@ impl Shapes<'_> {
         let n = coords.len() - 1;
         let mut d = InstanceData { name, coords: Some(coords), rounding: Some(Rounding::Exact), ..Default::default() };
         d.matrix = self.matrix.map(|m| m.row(b).to_vec());
+        d.durations = self.durations.map(|m| m.row(b).to_vec());
         let windows = self.windows.map(|w| w.row(b).chunks(2).map(|p| [p[0], p[1]]).collect::<Vec<[f64; 2]>>());
         let has_windows = windows.as_ref().is_some_and(|w| w.iter().any(|p| p[1].is_finite()));
         if has_windows {
@@ -293,6 +299,10 @@ pub fn write_dataset(path: &Path, instances: &[Instance]) -> Result<()> {
     if any(&|i| matches!(i.weights, crate::problem::distance::Weights::Matrix(_))) {
         let matrix = |i: &Instance| (0..nodes).flat_map(|a| (0..nodes).map(move |b| (a, b))).map(|(a, b)| i.distance(a, b)).collect();
         arrays.push(("distance_matrix", gather(vec![nodes, nodes], &matrix), Dtype::F4));
+    }
+    if any(&|i| i.durations.is_some()) {
+        let durations = |i: &Instance| (0..nodes).flat_map(|a| (0..nodes).map(move |b| (a, b))).map(|(a, b)| i.travel_time(a, b)).collect();
+        arrays.push(("duration_matrix", gather(vec![nodes, nodes], &durations), Dtype::F4));
     }
     if first.variant.is_tsp() {
         if any(&|i| i.draft_limit.is_some()) {
