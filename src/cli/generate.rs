@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::problem::generate::city::{self, City, CitySampling};
 use crate::problem::generate::{Distribution, GeneratorConfig, Hardness, Problem};
 use crate::problem::io::{npz, vrplib};
 use crate::problem::Variant;
@@ -44,6 +45,13 @@ pub struct Args {
     /// With MIXED: mixed backhauls (MB) instead of classic (B).
     #[arg(long)]
     mixed_backhaul: bool,
+    /// Draw instances from road networks (RRNCO): a city file (`lrm city`) or
+    /// a directory of them; distances and durations come from the city.
+    #[arg(long)]
+    city: Option<PathBuf>,
+    /// With --city: uniform points, or a cluster around a random point.
+    #[arg(long, default_value = "uniform", requires = "city")]
+    city_sampling: CitySampling,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -51,7 +59,16 @@ pub fn run(a: Args) -> Result<()> {
     if a.size == 0 || a.count == 0 {
         return Err(Error::bad_input("--size/--count", None, "both must be at least 1"));
     }
-    let instances = config.generate(a.size, a.count, a.seed);
+    let instances = match &a.city {
+        Some(path) => {
+            if a.distribution != Distribution::Uniform || a.asymmetric {
+                return Err(Error::bad_input("--city", None, "a city fixes the points and the matrices: drop --distribution and --asymmetric"));
+            }
+            let cities = City::read_all(path)?;
+            city::generate(&cities, config.problem, a.size, a.count, a.seed, a.city_sampling).map_err(|e| Error::bad_input(path, None, e))?
+        }
+        None => config.generate(a.size, a.count, a.seed),
+    };
     if a.out.extension().is_some_and(|e| e == "npz") {
         if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Error::writing(parent, e))?;

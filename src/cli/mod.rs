@@ -2,6 +2,7 @@
 
 mod bench;
 mod check;
+mod city;
 mod decoding;
 mod eval;
 mod generate;
@@ -41,6 +42,8 @@ enum Command {
     Generate(generate::Args),
     /// Check a solution against an instance: feasibility and cost.
     Check(check::Args),
+    /// Build a synthetic city: road distances and durations between 1,000 points (RRNCO's layout).
+    City(city::Args),
     /// Describe an instance file: variant, size, attributes, distance rule.
     Info(info::Args),
 }
@@ -62,6 +65,7 @@ impl Cli {
         match self.command {
             Command::Generate(a) => generate::run(a).map(|()| 0),
             Command::Check(a) => check::run(a),
+            Command::City(a) => city::run(a).map(|()| 0),
             Command::Info(a) => info::run(a).map(|()| 0),
             Command::Train(a) => train::run(a).map(|()| 0),
             Command::Solve(a) => solve::run(a),

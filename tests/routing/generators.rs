@@ -173,3 +173,94 @@ fn asymmetric_matrices_are_asymmetric_and_metric() {
         assert!(v.asymmetric, "the name says A");
     }
 }
+
+mod cities {
+    use lrm::problem::generate::city::{generate, City, CitySampling};
+    use lrm::problem::generate::Problem;
+    use lrm::problem::{evaluate, Solution};
+
+    use crate::common::{close, lrm, temp_dir, vrpcheck_many};
+
+    #[test]
+    fn a_synthetic_city_is_deterministic_asymmetric_not_metric_and_round_trips() {
+        let city = City::synthetic(5, 300);
+        assert_eq!(city, City::synthetic(5, 300), "same seed, same city");
+        assert_ne!(city.distance, City::synthetic(6, 300).distance);
+        let n = city.len();
+        let d = |i: usize, j: usize| city.distance[i * n + j];
+        let t = |i: usize, j: usize| city.duration[i * n + j];
+        assert!((0..n).all(|i| d(i, i) == 0.0 && t(i, i) == 0.0));
+        let asymmetric = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).filter(|&(i, j)| (d(i, j) - d(j, i)).abs() > 1e-9).count();
+        assert!(asymmetric > n, "one-way streets make the matrix asymmetric ({asymmetric} pairs)");
+        let detours = (0..60).flat_map(|i| (0..60).flat_map(move |j| (0..60).map(move |k| (i, j, k)))).filter(|&(i, j, k)| d(i, k) > d(i, j) + d(j, k) + 1e-9).count();
+        assert!(detours > 0, "distances of fastest routes break the triangle inequality somewhere");
+        let speed = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).filter(|&(i, j)| i != j && t(i, j) > 0.0).map(|(i, j)| 60.0 * d(i, j) / t(i, j));
+        assert!(speed.clone().all(|kmh| (24.9..=60.1).contains(&kmh)), "speeds between 25 and 60 km/h");
+        let path = temp_dir("city").join("c.npz");
+        city.write(&path).unwrap();
+        assert_eq!(City::read(&path).unwrap(), city);
+    }
+
+    #[test]
+    fn city_instances_follow_rrnco_sampling_and_are_feasible_by_construction() {
+        let cities = vec![City::synthetic(7, 400), City::synthetic(8, 400)];
+        let instances = generate(&cities, Problem::Variant("VRPTW".parse().unwrap()), 50, 16, 3, CitySampling::Uniform).unwrap();
+        let again = generate(&cities, Problem::Variant("VRPTW".parse().unwrap()), 50, 16, 3, CitySampling::Uniform).unwrap();
+        for (a, b) in instances.iter().zip(&again) {
+            assert!(a.name == b.name && a.weights == b.weights && a.durations == b.durations && a.time_windows == b.time_windows, "deterministic");
+        }
+        for inst in &instances {
+            assert_eq!(inst.num_customers(), 50);
+            assert_eq!(inst.variant.to_string(), "AVRPTW");
+            let coords = inst.coords.as_ref().unwrap();
+            for axis in 0..2 {
+                let lo = coords.iter().map(|p| p[axis]).fold(f64::INFINITY, f64::min);
+                let hi = coords.iter().map(|p| p[axis]).fold(f64::NEG_INFINITY, f64::max);
+                assert!(lo == 0.0 && close(hi, 1.0), "{}: axis {axis} in [{lo}, {hi}]", inst.name);
+            }
+            let durations = inst.durations.as_ref().unwrap();
+            assert!(close(durations.iter().copied().fold(0.0, f64::max), 1.0), "durations normalised by their largest");
+            let alone = Solution::new((1..=50).map(|c| vec![c]).collect());
+            assert!(evaluate(inst, &alone).is_feasible(), "{}: every customer can be served alone", inst.name);
+        }
+        // Distinct points: no two customers of an instance share a city point.
+        let city = &cities[0];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let drawn = city.draw(50, CitySampling::Uniform, &mut rng);
+        let mut unique = drawn.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 51);
+        // A cluster is the centre and its nearest points.
+        let drawn = city.draw(50, CitySampling::Cluster, &mut rng);
+        let centre = city.points[drawn[0]];
+        let d2 = |i: usize| (city.points[i][0] - centre[0]).powi(2) + (city.points[i][1] - centre[1]).powi(2);
+        let far = drawn.iter().map(|&i| d2(i)).fold(0.0, f64::max);
+        assert!((0..city.len()).filter(|i| !drawn.contains(i)).all(|i| d2(i) >= far));
+        assert!(generate(&cities, Problem::Variant("TSPTW".parse().unwrap()), 10, 1, 1, CitySampling::Uniform).is_err());
+        assert!(generate(&cities, Problem::Variant("CVRP".parse().unwrap()), 400, 1, 1, CitySampling::Uniform).is_err(), "more points than the city has");
+    }
+
+    #[test]
+    fn lrm_city_and_generate_city_make_instances_that_solve_and_check_with_durations() {
+        let dir = temp_dir("city-cli");
+        let city = dir.join("city.npz");
+        assert!(lrm().args(["city", "--seed", "2", "--points", "200", "--out"]).arg(&city).status().unwrap().success());
+        let out = dir.join("instances");
+        let status = lrm().args(["generate", "--problem", "VRPTW", "--size", "30", "--count", "3", "--city"]).arg(&city).arg("--out").arg(&out).status().unwrap();
+        assert!(status.success());
+        let mut files: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let sols = dir.join("sols");
+        let solved = lrm().arg("solve").args(&files).arg("--out").arg(&sols).arg("--json").output().unwrap();
+        assert!(solved.status.success(), "{}", String::from_utf8_lossy(&solved.stderr));
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&solved.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let pairs: Vec<_> = files.iter().zip(&lines).map(|(f, l)| (f.clone(), std::path::PathBuf::from(l["solution"].as_str().unwrap()))).collect();
+        for (line, verdict) in lines.iter().zip(vrpcheck_many(&pairs)) {
+            assert_eq!(verdict.feasible, Some(true), "{}: {:?}", line["instance"], verdict.violation);
+            assert!(close(verdict.cost.unwrap(), line["cost"].as_f64().unwrap()));
+        }
+    }
+
+    use rand::SeedableRng;
+}

@@ -4,6 +4,7 @@
 //! `(s, i)`, so instances are the same whatever the count, the batch split or
 //! the number of threads.
 
+pub mod city;
 pub mod coords;
 pub mod lmask;
 pub mod matrix;
