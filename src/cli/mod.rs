@@ -3,6 +3,7 @@
 mod bench;
 mod check;
 mod city;
+mod completions;
 mod decoding;
 mod eval;
 mod generate;
@@ -46,6 +47,10 @@ enum Command {
     City(city::Args),
     /// Describe an instance file: variant, size, attributes, distance rule.
     Info(info::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::Args),
+    /// Print the manual page (roff).
+    Man,
 }
 
 impl Cli {
@@ -66,6 +71,8 @@ impl Cli {
             Command::Generate(a) => generate::run(a).map(|()| 0),
             Command::Check(a) => check::run(a),
             Command::City(a) => city::run(a).map(|()| 0),
+            Command::Completions(a) => completions::completions(a).map(|()| 0),
+            Command::Man => completions::man().map(|()| 0),
             Command::Info(a) => info::run(a).map(|()| 0),
             Command::Train(a) => train::run(a).map(|()| 0),
             Command::Solve(a) => solve::run(a),
