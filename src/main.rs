@@ -5,6 +5,7 @@ use clap::Parser;
 use lrm::cli::Cli;
 
 fn main() {
+    lrm::backend::keep_freed_memory();
     let cli = Cli::parse();
     cli.init_tracing();
     match cli.run() {

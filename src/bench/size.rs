@@ -6,19 +6,21 @@
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
+use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
 use super::fit;
 use super::memory::peak_during;
 use crate::decode::sampling::rng;
-use crate::decode::{self, Batch, DecodeOptions, Selector, Starts};
+use crate::decode::{self, Batch, DecodeOptions, Phases, Selector, Starts};
 use crate::error::Result;
 use crate::model::features::Features;
 use crate::model::{ModelConfig, Policy};
 use crate::problem::generate::{GeneratorConfig, Problem};
 use crate::problem::{Instance, Variant};
-use crate::train::config::TrainerConfig;
+use crate::train::config::{OptimizerConfig, OptimizerKind, TrainerConfig};
+use crate::train::optim::{clip_global_norm, Optim};
 use crate::train::reinforce::{pomo_loss, RewardNormaliser};
 
 /// Time per instance at one size.
@@ -68,13 +70,21 @@ pub fn growth(points: &[SizePoint]) -> (Option<fit::PowerLaw>, Option<fit::Power
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Throughput {
     pub workload: String,
+    /// Customers per instance.
+    pub n: usize,
     pub instances_per_s: f64,
     pub gflop_per_s: f64,
+    /// Where the time went.
+    pub phases: Phases,
 }
 
-/// Greedy, multi-start x8 and one POMO training step on `batch` CVRP instances of `n` customers.
+/// Greedy, multi-start x8 (every customer a start, as POMO and RL4CO
+/// measure inference) and one POMO training step (multi-start sampling,
+/// shared baseline, backward, global-norm clipping at 1, Adam) on `batch`
+/// instances of `n` customers, the 16 variants mixed in the batch as
+/// RouteFinder trains.
 pub fn throughput<B: AutodiffBackend>(policy: &Policy<B>, config: &ModelConfig, n: usize, batch: usize, device: &B::Device) -> Result<Vec<Throughput>> {
-    let instances = cvrp(n, batch);
+    let instances = GeneratorConfig::new(Problem::Mixed { mixed_backhaul: false }).generate(n, batch, 1);
     let inner = policy.valid();
     let mut out = vec![];
     let mut multi_start_steps = 0;
@@ -83,7 +93,7 @@ pub fn throughput<B: AutodiffBackend>(policy: &Policy<B>, config: &ModelConfig, 
         let b = Batch::new(&inner, config, &instances, augment, device);
         let mut env = b.env(1);
         if starts == Starts::All {
-            let first = decode::multistart::first_nodes(&b, &env, starts);
+            let first = decode::multistart::first_nodes(&b, &env, starts, decode::multistart::FirstNodes::Ranked);
             env = b.env(first.len() / env.num_instances());
             env.reset(Some(&first))?;
         }
@@ -93,17 +103,24 @@ pub fn throughput<B: AutodiffBackend>(policy: &Policy<B>, config: &ModelConfig, 
         let copies = if augment { 8.0 } else { 1.0 };
         multi_start_steps = steps;
         let flops = batch as f64 * copies * (config.encoding_flops(n) as f64 + (env.per_instance() * steps) as f64 * config.decoding_step_flops(n) as f64);
-        out.push(Throughput { workload: name.into(), instances_per_s: batch as f64 / seconds, gflop_per_s: flops / seconds / 1e9 });
+        out.push(Throughput { workload: name.into(), n, instances_per_s: batch as f64 / seconds, gflop_per_s: flops / seconds / 1e9, phases: b.phases() });
     }
     let trainer = TrainerConfig::pomo();
+    let mut optim = Optim::new(&OptimizerConfig { kind: OptimizerKind::Adam, lr: 1e-4, weight_decay: 0.0, epsilon: 1e-8, clip_norm: 1.0 });
     let start = Instant::now();
-    let (loss, _) = pomo_loss(policy, config, &trainer, &instances, &mut RewardNormaliser::default(), &mut rng(1), device)?;
-    let _ = loss.backward();
+    let (loss, stats) = pomo_loss(policy, config, &trainer, &instances, &mut RewardNormaliser::default(), &mut rng(1), device)?;
+    let mut phases = stats.phases;
+    let mark = Instant::now();
+    let mut grads = GradientsParams::from_grads(loss.backward(), policy);
+    let mark = phases.lap(|p| &mut p.backward, mark);
+    let (clipped, _) = clip_global_norm(policy.clone(), &mut grads, 1.0);
+    drop(optim.step(1e-4, clipped, grads));
+    phases.lap(|p| &mut p.optimizer, mark);
     let seconds = start.elapsed().as_secs_f64();
     // Forward and backward: about three forward passes of the POMO rollouts
     // (one per customer), as many steps as the multi-start decoding took.
     let forward = config.encoding_flops(n) as f64 + (n * multi_start_steps) as f64 * config.decoding_step_flops(n) as f64;
     let flops = 3.0 * batch as f64 * forward;
-    out.push(Throughput { workload: "training step (POMO, forward + backward)".into(), instances_per_s: batch as f64 / seconds, gflop_per_s: flops / seconds / 1e9 });
+    out.push(Throughput { workload: "training step".into(), n, instances_per_s: batch as f64 / seconds, gflop_per_s: flops / seconds / 1e9, phases });
     Ok(out)
 }

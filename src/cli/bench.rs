@@ -39,9 +39,10 @@ pub struct Args {
     /// Instances per size (size scaling) and per batch (throughput).
     #[arg(long, default_value_t = 8)]
     count: usize,
-    /// Checkpoints (NAME.toml), one sweep each; default: the compiled-in model.
+    /// Checkpoints (NAME.toml) or preset names (`pomo`, `rf-te`, ...: fresh
+    /// weights, for speed), one sweep each; default: the compiled-in model.
     #[arg(long)]
-    model: Vec<PathBuf>,
+    model: Vec<String>,
     /// Dataset (.npz); default: 32 generated CVRP instances of 20 customers, scored by mean cost.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -125,10 +126,11 @@ impl BackendJob for Measure<'_> {
                 }
             }
             if self.args.throughput {
-                let n = *self.args.sizes.first().expect("clap gives a default");
-                for t in throughput::<B>(&policy, &card.model, n, self.args.count, &device)? {
-                    println!("{name:<24} n={n:<5} {:<42} {:>10.2} instances/s  {:>8.3} GFLOP/s", t.workload, t.instances_per_s, t.gflop_per_s);
-                    m.throughput.push(Throughput { workload: format!("{name}: {}", t.workload), ..t });
+                for &n in &self.args.sizes {
+                    for t in throughput::<B>(&policy, &card.model, n, self.args.count, &device)? {
+                        println!("{name:<12} n={n:<5} {:<16} {:>9.2} instances/s {:>7.2} GFLOP/s  {}", t.workload, t.instances_per_s, t.gflop_per_s, t.phases);
+                        m.throughput.push(Throughput { workload: format!("{name}: {}", t.workload), ..t });
+                    }
                 }
             }
             m.configs.push((name.clone(), card.model));
@@ -192,7 +194,7 @@ pub fn run(a: Args) -> Result<()> {
     } else if a.model.is_empty() {
         vec![(crate::model::shipped::NAME.to_string(), ModelSource::Shipped)]
     } else {
-        a.model.iter().map(|p| (p.file_stem().map_or("model".into(), |s| s.to_string_lossy().to_string()), ModelSource::File(p.clone()))).collect()
+        a.model.iter().map(|m| (model_name(m), ModelSource::parse(m))).collect()
     };
     if a.sizes.is_empty() || a.sizes.contains(&0) || a.count == 0 {
         return Err(Error::bad_input("--sizes/--count", None, "sizes and count must be positive"));
@@ -215,10 +217,23 @@ pub fn run(a: Args) -> Result<()> {
         write_scaling(&a.out, &measured, n, reference.is_some())?;
     }
     if a.throughput {
-        let rows: Vec<[String; 3]> = measured.throughput.iter().map(|t| [t.workload.clone(), t.instances_per_s.to_string(), t.gflop_per_s.to_string()]).collect();
-        write_csv(&a.out.join("throughput.csv"), &["workload", "instances_per_s", "gflop_per_s"], &rows)?;
+        let rows: Vec<[String; 9]> = measured
+            .throughput
+            .iter()
+            .map(|t| {
+                let p = &t.phases;
+                [t.workload.clone(), t.n.to_string(), t.instances_per_s.to_string(), t.gflop_per_s.to_string(), p.encode.to_string(), p.step.to_string(), p.env.to_string(), p.backward.to_string(), p.optimizer.to_string()]
+            })
+            .collect();
+        let header = ["workload", "n", "instances_per_s", "gflop_per_s", "encode_s", "step_s", "env_s", "backward_s", "optimizer_s"];
+        write_csv(&a.out.join("throughput.csv"), &header, &rows)?;
     }
     Ok(())
+}
+
+/// A short name for a checkpoint path or preset.
+fn model_name(text: &str) -> String {
+    Path::new(text).file_stem().map_or_else(|| text.to_string(), |s| s.to_string_lossy().to_string())
 }
 
 fn write_csv<const K: usize>(path: &Path, header: &[&str; K], rows: &[[String; K]]) -> Result<()> {

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use burn::tensor::backend::Backend;
 
-use super::multistart::first_nodes;
+use super::multistart::{first_nodes, FirstNodes};
 use super::{best_of, runner::Batch, DecodeOptions, Outcome, Selector, Starts};
 use crate::env::Env;
 use crate::error::Result;
@@ -212,7 +212,7 @@ pub fn decode<B: Backend>(batch: &Batch<B>, options: &DecodeOptions, selector: &
     let floor = if options.starts == Starts::One {
         0
     } else {
-        let first = first_nodes(batch, &env, options.starts);
+        let first = first_nodes(batch, &env, options.starts, FirstNodes::Ranked);
         env = batch.env(first.len() / env.num_instances());
         env.reset(Some(&first))?;
         1

@@ -13,6 +13,7 @@ pub mod multistart;
 pub mod rrc;
 pub mod runner;
 pub mod sampling;
+pub mod trajectory;
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::model::{ModelConfig, Policy};
 use crate::problem::{evaluate, Evaluation, Instance, Solution};
 
-pub use runner::Batch;
+pub use runner::{Batch, Phases};
 pub use sampling::{Sampling, Selector};
 
 /// The decoding strategies of `lrm solve --decode`.

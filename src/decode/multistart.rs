@@ -9,11 +9,25 @@ use super::{best_of, runner::Batch, Outcome, Selector, Starts};
 use crate::env::Env;
 use crate::error::Result;
 
+/// Which first customers a multi-start with K < n starts takes.
+///
+/// Inference ranks them by the policy's first-step probabilities (its K
+/// favourites); training takes the first K feasible ones in index order, as
+/// POMO does, so that the starts do not depend on the weights being trained.
+/// With every customer a start (`Starts::All`) the two agree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstNodes {
+    /// The policy's favourites (decoding).
+    Ranked,
+    /// Index order (training).
+    IndexOrder,
+}
+
 /// Decode every instance of `batch` from `starts` first nodes with `selector`.
 pub fn decode<B: Backend>(batch: &Batch<B>, starts: Starts, selector: &mut Selector) -> Result<Vec<Outcome>> {
     let mut env = batch.env(1);
     if starts != Starts::One {
-        let first = first_nodes(batch, &env, starts);
+        let first = first_nodes(batch, &env, starts, FirstNodes::Ranked);
         let per_instance = first.len() / env.num_instances();
         env = batch.env(per_instance);
         env.reset(Some(&first))?;
@@ -23,11 +37,11 @@ pub fn decode<B: Backend>(batch: &Batch<B>, starts: Starts, selector: &mut Selec
 }
 
 /// First nodes for every instance of `env` (one rollout each, at the depot),
-/// as a flat list of `P` per instance, instance-major.
-pub fn first_nodes<B: Backend>(batch: &Batch<B>, env: &Env, starts: Starts) -> Vec<usize> {
+/// as a flat list of `P` per instance, instance-major, chosen by `rule`.
+pub fn first_nodes<B: Backend>(batch: &Batch<B>, env: &Env, starts: Starts, rule: FirstNodes) -> Vec<usize> {
     let width = env.width();
-    let log_p = match starts {
-        Starts::Count(_) => Some(batch.log_probs(env, env.mask(), None)),
+    let log_p = match (starts, rule) {
+        (Starts::Count(_), FirstNodes::Ranked) => Some(batch.log_probs(env, env.mask(), None)),
         _ => None,
     };
     let ranked: Vec<Vec<usize>> = (0..env.num_rollouts())

@@ -200,6 +200,19 @@ impl Env {
         self.rollouts.iter().all(Rollout::is_done)
     }
 
+    /// `[rollouts, width]`: `true` for the depot and the customers not yet
+    /// visited (what the heavy decoder re-encodes).
+    pub fn available_mask(&self) -> Vec<bool> {
+        (0..self.num_rollouts())
+            .flat_map(|r| (0..self.width).map(move |j| j < self.instance_of(r).num_nodes() && (j == 0 || !self.rollouts[r].visited(j))))
+            .collect()
+    }
+
+    /// The node every rollout is at.
+    pub fn current_nodes(&self) -> Vec<usize> {
+        self.rollouts.iter().map(|r| r.route().node).collect()
+    }
+
     /// The decoder's context for every rollout.
     pub fn context(&self) -> Context {
         let mut c = Context::default();

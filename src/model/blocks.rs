@@ -104,8 +104,19 @@ impl SpectralLinearConfig {
 
 impl<B: Backend> SpectralLinear<B> {
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        let Some(u_state) = &self.u else { return self.linear.forward(x) };
+        if self.u.is_none() {
+            return self.linear.forward(x);
+        }
+        burn::tensor::module::linear(x, self.weight(), self.bias())
+    }
+
+    /// The weight `[d_input, d_output]` this layer multiplies by: divided by
+    /// its spectral-norm estimate when spectral (one power iteration under
+    /// autodiff, as in `forward`). For algebra done once per encoding
+    /// (`pointer::Pointer::precompute`).
+    pub fn weight(&self) -> Tensor<B, 2> {
         let weight = self.linear.weight.val();
+        let Some(u_state) = &self.u else { return weight };
         let device = weight.device();
         let u = u_state.value();
         let u = if B::ad_enabled(&device) { power_iteration(weight.clone().detach(), u, 1) } else { u };
@@ -113,8 +124,11 @@ impl<B: Backend> SpectralLinear<B> {
             u_state.update(u.clone());
         }
         let sigma = spectral_norm_estimate(weight.clone(), u);
-        let weight = weight / sigma.unsqueeze::<2>();
-        burn::tensor::module::linear(x, weight, self.linear.bias.as_ref().map(|b| b.val()))
+        weight / sigma.unsqueeze::<2>()
+    }
+
+    pub fn bias(&self) -> Option<Tensor<B, 1>> {
+        self.linear.bias.as_ref().map(|b| b.val())
     }
 
     /// The current largest-singular-value estimate (no iteration).

@@ -144,6 +144,13 @@ impl<B: Backend> Features<B> {
     /// budget is spent), LMask's one-hot of both is appended.
     pub fn context(&self, ctx: &Context, per_instance: usize, refinement: Option<&Refinement>, device: &B::Device) -> Tensor<B, 3> {
         let width = CONTEXT_FEATURES + refinement.map_or(0, |_| REFINEMENT_CLASSES);
+        let rows = self.context_rows(ctx, per_instance, refinement);
+        Tensor::from_data(TensorData::new(rows, [self.frames.len(), per_instance, width]), device)
+    }
+
+    /// [`Self::context`] on the host: one row per rollout, flat.
+    pub fn context_rows(&self, ctx: &Context, per_instance: usize, refinement: Option<&Refinement>) -> Vec<f32> {
+        let width = CONTEXT_FEATURES + refinement.map_or(0, |_| REFINEMENT_CLASSES);
         let mut out = Vec::with_capacity(ctx.current.len() * width);
         for r in 0..ctx.current.len() {
             let f = &self.frames[r / per_instance];
@@ -157,7 +164,7 @@ impl<B: Backend> Features<B> {
                 out.extend_from_slice(&one_hot);
             }
         }
-        Tensor::from_data(TensorData::new(out, [self.frames.len(), per_instance, width]), device)
+        out
     }
 }
 
@@ -182,20 +189,30 @@ impl<B: Backend> Features<B> {
     /// one, `[B * P, width]`); `with_available` adds the unvisited nodes. `Policy::step_input`
     /// asks for what its family reads.
     pub fn step_input(&self, env: &Env, allowed: &[bool], refinement: Option<&Refinement>, with_available: bool, device: &B::Device) -> StepInput<B> {
-        let (batch, rollouts, width) = (env.num_instances(), env.per_instance(), env.width());
-        let ctx = env.context();
-        let current: Vec<i64> = ctx.current.iter().map(|&c| c as i64).collect();
-        let available = with_available.then(|| {
-            let rows: Vec<bool> = (0..env.num_rollouts())
-                .flat_map(|r| (0..width).map(move |j| j < env.instance_of(r).num_nodes() && (j == 0 || !env.rollout(r).visited(j))))
-                .collect();
-            Tensor::from_data(TensorData::new(rows, [batch, rollouts, width]), device)
-        });
+        let current: Vec<i64> = env.current_nodes().into_iter().map(|c| c as i64).collect();
+        let context = self.context_rows(&env.context(), env.per_instance(), refinement);
+        let available = with_available.then(|| env.available_mask());
+        StepInput::from_rows([env.num_instances(), env.per_instance(), env.width()], current, context, allowed.to_vec(), available, device)
+    }
+}
+
+impl<B: Backend> StepInput<B> {
+    /// A step input from host rows, `rollouts` rows per instance: the
+    /// current nodes, flat context rows, `[.., nodes]` masks.
+    pub fn from_rows(
+        [batch, rollouts, nodes]: [usize; 3],
+        current: Vec<i64>,
+        context: Vec<f32>,
+        allowed: Vec<bool>,
+        available: Option<Vec<bool>>,
+        device: &B::Device,
+    ) -> StepInput<B> {
+        let width = context.len() / (batch * rollouts);
         StepInput {
             current: Tensor::from_data(TensorData::new(current, [batch, rollouts]), device),
-            context: self.context(&ctx, rollouts, refinement, device),
-            allowed: Tensor::from_data(TensorData::new(allowed.to_vec(), [batch, rollouts, width]), device),
-            available,
+            context: Tensor::from_data(TensorData::new(context, [batch, rollouts, width]), device),
+            allowed: Tensor::from_data(TensorData::new(allowed, [batch, rollouts, nodes]), device),
+            available: available.map(|a| Tensor::from_data(TensorData::new(a, [batch, rollouts, nodes]), device)),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod encoder;
 pub mod features;
 pub mod heavy_decoder;
 pub mod pointer;
+pub mod pointer_host;
 pub mod shipped;
 pub mod svd;
 
@@ -22,6 +23,7 @@ use crate::env::Env;
 use features::{Features, Refinement, StepInput};
 use heavy_decoder::HeavyDecoder;
 use pointer::{Pointer, PointerCache};
+use pointer_host::HostPointer;
 
 /// An encoder + pointer policy (POMO, RouteFinder, LRM-1B, LMask).
 #[derive(Module, Debug)]
@@ -44,6 +46,28 @@ pub enum Policy<B: Backend> {
 pub enum Encoding<B: Backend> {
     Pointer(PointerCache<B>),
     Heavy(Tensor<B, 3>),
+}
+
+impl<B: Backend> Encoding<B> {
+    /// The pointer's fused CPU step ([`pointer_host`]) for this encoding,
+    /// when the device is the CPU's (with or without autodiff: the kernel
+    /// reads values only) and the policy a pointer; `None` leaves the step
+    /// to Burn (the GPUs, the heavy decoder).
+    pub fn on_host(&self) -> Option<HostPointer> {
+        let cpu = std::any::TypeId::of::<B::Device>() == std::any::TypeId::of::<<burn::backend::Flex as burn::tensor::backend::BackendTypes>::Device>();
+        match self {
+            Encoding::Pointer(cache) if cpu => Some(HostPointer::new(cache)),
+            _ => None,
+        }
+    }
+
+    /// The same values, cut from the autodiff graph: steps on it record nothing.
+    pub fn detach(&self) -> Encoding<B> {
+        match self {
+            Encoding::Pointer(c) => Encoding::Pointer(c.detach()),
+            Encoding::Heavy(e) => Encoding::Heavy(e.clone().detach()),
+        }
+    }
 }
 
 impl<B: Backend> Policy<B> {

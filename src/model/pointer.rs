@@ -3,9 +3,17 @@
 //! and the context, an 8-head glimpse over the nodes, single-head logits,
 //! `clip * tanh`, masked log-softmax.
 //!
-//! The glimpse keys and values and the logit keys are computed once per
-//! encoding and shared by all P rollouts of an instance: the rollouts are the
-//! query axis, so nothing is copied per rollout.
+//! Everything linear in the node embeddings is computed once per encoding,
+//! exactly (only float rounding differs from the step-by-step form):
+//! - the query projection of every node's embedding, with the fixed
+//!   (graph) context added, so that a step only adds the context's share;
+//! - the glimpse output projection folded into the logit keys:
+//!   `(g W_o) K^T = g (W_o K^T)`.
+//!
+//! The keys are shared by all P rollouts of an instance: the rollouts are the
+//! query axis, so nothing is copied per rollout. On the CPU the step runs as
+//! one fused kernel ([`super::pointer_host`]); this Burn form is the reference
+//! it is tested against, the form gradients flow through, and the GPU's.
 
 use burn::module::Module;
 use burn::tensor::activation::{log_softmax, softmax};
@@ -19,8 +27,10 @@ use super::heavy_decoder::gather_rows;
 
 #[derive(Module, Debug)]
 pub struct Pointer<B: Backend> {
+    /// `[d + context] -> d`: the current node's embedding and the context.
     pub query: SpectralLinear<B>,
     pub fixed_context: SpectralLinear<B>,
+    /// `d -> 3d`: glimpse keys, glimpse values, logit keys.
     pub keys: SpectralLinear<B>,
     pub glimpse_output: SpectralLinear<B>,
     pub heads: usize,
@@ -30,14 +40,32 @@ pub struct Pointer<B: Backend> {
 /// What the pointer keeps per encoding.
 #[derive(Clone, Debug)]
 pub struct PointerCache<B: Backend> {
-    pub embeddings: Tensor<B, 3>,
-    /// `[batch, heads, head_dim, nodes]`, pre-transposed and contiguous.
-    glimpse_keys: Tensor<B, 4>,
-    glimpse_values: Tensor<B, 4>,
-    /// `[batch, d, nodes]`, pre-transposed.
-    logit_keys: Tensor<B, 3>,
-    /// `[batch, 1, d]`.
-    fixed: Tensor<B, 3>,
+    /// `[batch, nodes, d]`: each node's query share plus the fixed context.
+    pub node_queries: Tensor<B, 3>,
+    /// `[context, d]`: the context's share of the query projection.
+    pub context_weight: Tensor<B, 2>,
+    /// `[batch, heads, head_dim, nodes]`, pre-transposed.
+    pub glimpse_keys: Tensor<B, 4>,
+    /// `[batch, heads, nodes, head_dim]`.
+    pub glimpse_values: Tensor<B, 4>,
+    /// `[batch, d, nodes]`: `W_o K^T`, the logit keys with the glimpse output folded in.
+    pub logit_keys: Tensor<B, 3>,
+    pub heads: usize,
+    pub tanh_clip: f64,
+}
+
+impl<B: Backend> PointerCache<B> {
+    /// The same values, cut from the autodiff graph.
+    pub fn detach(&self) -> PointerCache<B> {
+        PointerCache {
+            node_queries: self.node_queries.clone().detach(),
+            context_weight: self.context_weight.clone().detach(),
+            glimpse_keys: self.glimpse_keys.clone().detach(),
+            glimpse_values: self.glimpse_values.clone().detach(),
+            logit_keys: self.logit_keys.clone().detach(),
+            ..self.clone()
+        }
+    }
 }
 
 impl<B: Backend> Pointer<B> {
@@ -55,38 +83,52 @@ impl<B: Backend> Pointer<B> {
         }
     }
 
-    /// Keys and values of every node, once per encoding.
+    /// Keys, values and query shares of every node, once per encoding.
+    ///
+    /// # Shapes
+    /// - `embeddings`: `[batch, nodes, d]`
     pub fn precompute(&self, embeddings: Tensor<B, 3>) -> PointerCache<B> {
         let [batch, nodes, d] = embeddings.dims();
         let kv = self.keys.forward(embeddings.clone()).reshape([batch, nodes, 3, d]);
         let part = |k: usize| kv.clone().narrow(2, k, 1).reshape([batch, nodes, d]);
         let split = |t: Tensor<B, 3>| t.reshape([batch, nodes, self.heads, d / self.heads]).swap_dims(1, 2);
+        let query = self.query.weight();
+        let context = query.dims()[0] - d;
+        let fixed = self.fixed_context.forward(embeddings.clone().mean_dim(1));
+        let node_queries = burn::tensor::module::linear(embeddings, query.clone().narrow(0, 0, d), None) + fixed;
+        // (W_o K^T)^T = K W_o^T: one linear, no broadcast matmul.
+        let folded = burn::tensor::module::linear(part(2), self.glimpse_output.weight().transpose(), None);
         PointerCache {
+            node_queries,
+            context_weight: query.narrow(0, d, context),
+            // `* 1.0` lays the transposed views out contiguously, once.
             glimpse_keys: split(part(0)).swap_dims(2, 3) * 1.0,
-            glimpse_values: split(part(1)),
-            logit_keys: part(2).swap_dims(1, 2),
-            fixed: self.fixed_context.forward(embeddings.clone().mean_dim(1)),
-            embeddings,
+            glimpse_values: split(part(1)) * 1.0,
+            logit_keys: folded.swap_dims(1, 2) * 1.0,
+            heads: self.heads,
+            tanh_clip: self.tanh_clip,
         }
     }
 
     /// Log-probabilities `[batch, rollouts, nodes]` of the next node.
     pub fn step(&self, cache: &PointerCache<B>, input: StepInput<B>) -> Tensor<B, 3> {
         let [batch, rollouts] = input.current.dims();
-        let d = cache.fixed.dims()[2];
+        let d = cache.context_weight.dims()[1];
         let head_dim = d / self.heads;
-        let at = gather_rows(&cache.embeddings, input.current);
-        let query = self.query.forward(Tensor::cat(vec![at, input.context], 2)) + cache.fixed.clone();
+        let query = gather_rows(&cache.node_queries, input.current) + burn::tensor::module::linear(input.context, cache.context_weight.clone(), None);
         let forbidden = input.allowed.bool_not();
         // Glimpse: rollouts are the queries of a multi-head attention over the nodes.
         let q = query.reshape([batch, rollouts, self.heads, head_dim]).swap_dims(1, 2);
-        let nodes = cache.glimpse_keys.dims()[3];
-        let bias = Tensor::<B, 3>::zeros([batch, rollouts, nodes], &q.device()).mask_fill(forbidden.clone(), MASKED).unsqueeze_dim::<4>(1);
-        let scores = q.matmul(cache.glimpse_keys.clone()) / (head_dim as f64).sqrt() + bias;
+        let scores = q.matmul(cache.glimpse_keys.clone()) / (head_dim as f64).sqrt();
+        let scores = scores.mask_fill(forbidden.clone().unsqueeze_dim::<4>(1).expand(scores_shape(&cache.glimpse_keys, rollouts)), MASKED);
         let glimpse = softmax(scores, 3).matmul(cache.glimpse_values.clone()).swap_dims(1, 2).reshape([batch, rollouts, d]);
-        let glimpse = self.glimpse_output.forward(glimpse);
         let logits = glimpse.matmul(cache.logit_keys.clone()) / (d as f64).sqrt();
         let logits = logits.tanh() * self.tanh_clip;
         log_softmax(logits.mask_fill(forbidden, MASKED), 2)
     }
+}
+
+fn scores_shape<B: Backend>(keys: &Tensor<B, 4>, rollouts: usize) -> [usize; 4] {
+    let [batch, heads, _, nodes] = keys.dims();
+    [batch, heads, rollouts, nodes]
 }

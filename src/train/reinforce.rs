@@ -18,21 +18,21 @@
 //! in a mixed batch.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainerConfig;
 use crate::decode::lazymask::{LazyMask, WhenSpent};
-use crate::decode::multistart::cycle;
+use crate::decode::multistart::{first_nodes, FirstNodes};
+use crate::decode::trajectory::Trajectory;
 use crate::decode::sampling::{Rng, Sampling, Selector};
-use crate::decode::{augment, Starts};
+use crate::decode::{augment, Batch, Phases, Starts};
 use crate::env::{Env, Rollout};
 use crate::error::Result;
-use crate::model::features::{Features, Refinement};
-use crate::model::{Encoding, ModelConfig, Policy};
+use crate::model::{ModelConfig, Policy};
 use crate::problem::Instance;
 
 /// Per-variant moving averages of the mean reward.
@@ -61,6 +61,8 @@ pub struct BatchStats {
     /// Share of rollouts that ended infeasible: a dead end, or a relaxed
     /// finish that broke a rule.
     pub infeasible: f64,
+    /// Where the forward pass spent its time (encode, step, env).
+    pub phases: Phases,
 }
 
 /// The POMO loss of one batch (instances of one size).
@@ -73,24 +75,20 @@ pub fn pomo_loss<B: AutodiffBackend>(
     rng: &mut Rng,
     device: &B::Device,
 ) -> Result<(Tensor<B, 1>, BatchStats)> {
-    let mut features = Features::<B>::new(instances, model.svd_rank, device);
-    let copies = if trainer.augment == augment::DIHEDRAL && instances.iter().all(augment::applies) {
-        features = augment::dihedral(&features);
-        augment::DIHEDRAL
-    } else {
-        1
-    };
-    let expanded: Arc<[Instance]> = instances.iter().flat_map(|i| std::iter::repeat_n(i.clone(), copies)).collect();
-    let encoding = policy.encode(&features);
-    let (mut env, floor) = if trainer.samples > 0 { (Env::new(expanded, trainer.samples), 0) } else { (pomo_starts(expanded, trainer.starts)?, 1) };
+    let batch = Batch::new(policy, model, instances, trainer.augment == augment::DIHEDRAL, device);
+    let copies = batch.copies();
+    let (mut env, floor) = if trainer.samples > 0 { (batch.env(trainer.samples), 0) } else { (pomo_starts(&batch, trainer.starts)?, 1) };
     let (b, p, n) = (env.num_instances(), env.per_instance(), env.num_rollouts());
-    let kept = roll_out(Decoding { policy, model, trainer, features: &features, encoding: &encoding, device }, &mut env, floor, rng)?;
-    let (log_likelihood, entropy) = kept.sums([b, p], trainer.entropy_bonus > 0.0, device);
+    let trajectory = roll_out(&batch, trainer, &mut env, floor, rng)?;
+    let start = Instant::now();
+    let (log_likelihood, entropy) = trajectory.log_likelihood(policy, batch.encoding(), trainer.entropy_bonus > 0.0, device);
+    let mut phases = batch.phases();
+    phases.lap(|p| &mut p.step, start);
 
     let rewards: Vec<f64> = (0..n).map(|r| penalised_reward(env.rollout(r), env.instance_of(r), trainer)).collect();
     let per_instance = copies * p;
     let infeasible = (0..n).filter(|&r| env.rollout(r).is_dead_end() || env.rollout(r).violations() > 0).count();
-    let mut stats = BatchStats { mean_reward: rewards.iter().sum::<f64>() / n as f64, infeasible: infeasible as f64 / n as f64, ..Default::default() };
+    let mut stats = BatchStats { mean_reward: rewards.iter().sum::<f64>() / n as f64, infeasible: infeasible as f64 / n as f64, phases, ..Default::default() };
     let mut by_variant: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, inst) in instances.iter().enumerate() {
         by_variant.entry(inst.variant.to_string()).or_default().push(i);
@@ -118,30 +116,20 @@ pub fn pomo_loss<B: AutodiffBackend>(
     Ok((loss, stats))
 }
 
-/// What sampling a batch's rollouts needs.
-struct Decoding<'a, B: AutodiffBackend> {
-    policy: &'a Policy<B>,
-    model: &'a ModelConfig,
-    trainer: &'a TrainerConfig,
-    features: &'a Features<B>,
-    encoding: &'a Encoding<B>,
-    device: &'a B::Device,
-}
-
 /// Sample every rollout of `env` to its end, under LazyMask when the trainer
 /// has a backtracking budget (steps below `floor` are never undone); the
-/// log-probabilities of the actions each final solution kept.
-fn roll_out<B: AutodiffBackend>(d: Decoding<'_, B>, env: &mut Env, floor: usize, rng: &mut Rng) -> Result<Kept<B>> {
+/// record of what each step saw and which actions each final solution kept.
+fn roll_out<B: AutodiffBackend>(batch: &Batch<B>, trainer: &TrainerConfig, env: &mut Env, floor: usize, rng: &mut Rng) -> Result<Trajectory> {
     let (w, n) = (env.width(), env.num_rollouts());
     let sampling = Sampling { samples: env.per_instance(), ..Sampling::default() };
     let mut selector = Selector::Sample { sampling: &sampling, rng };
-    let mut lazy = d.trainer.backtrack_budget.map(|budget| LazyMask::new(env, 2, budget, floor, WhenSpent::Relax));
-    let mut kept = Kept::new(n);
+    let mut lazy = trainer.backtrack_budget.map(|budget| LazyMask::new(env, 2, budget, floor, WhenSpent::Relax));
+    let mut trajectory = Trajectory::new(env);
     loop {
         let (allowed, moving) = match lazy.as_mut() {
             Some(lazy) => match lazy.next(env)? {
                 Some(step) => {
-                    step.undone.iter().for_each(|&r| kept.undo(r));
+                    step.undone.iter().for_each(|&r| trajectory.undo(r));
                     (step.allowed, step.moving)
                 }
                 None => break,
@@ -149,28 +137,27 @@ fn roll_out<B: AutodiffBackend>(d: Decoding<'_, B>, env: &mut Env, floor: usize,
             None if env.all_done() => break,
             None => (env.mask().to_vec(), vec![true; n]),
         };
-        let refinement = d.model.refinement_intensity.then(|| lazy.as_ref().map_or_else(|| Refinement::none(n), LazyMask::refinement));
-        let log_p = d.policy.step(d.encoding, d.policy.step_input(d.features, env, &allowed, refinement.as_ref(), d.device));
-        let host: Vec<f32> = log_p.clone().inner().into_data().convert::<f32>().to_vec().expect("log-probabilities are floats");
+        let refinement = lazy.as_ref().map(LazyMask::refinement);
+        let log_p = batch.log_probs(env, &allowed, refinement.as_ref());
         let actions: Vec<Option<usize>> =
-            (0..n).map(|r| moving[r].then(|| selector.choose(&host[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w]))).collect();
-        kept.record(&actions);
-        kept.steps.push(log_p);
-        env.step_some(&actions)?;
+            (0..n).map(|r| moving[r].then(|| selector.choose(&log_p[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w]))).collect();
+        trajectory.record(batch, env, &allowed, refinement.as_ref(), &actions);
+        batch.apply(env, &actions)?;
         if let Some(lazy) = lazy.as_mut() {
             lazy.stepped(&moving);
         }
     }
-    Ok(kept)
+    Ok(trajectory)
 }
 
 /// POMO: one rollout per feasible first customer of each instance (`starts`
-/// = 0), or per the first `starts` of them, that step taken.
-fn pomo_starts(instances: Arc<[Instance]>, starts: usize) -> Result<Env> {
-    let env = Env::new(instances, 1);
-    let ranked: Vec<Vec<usize>> = (0..env.num_rollouts()).map(|r| (1..env.width()).filter(|&j| env.mask_row(r)[j]).collect()).collect();
-    let first = cycle(&ranked, if starts == 0 { Starts::All } else { Starts::Count(starts) });
-    let mut env = Env::new(env.instances().clone(), first.len() / env.num_instances());
+/// = 0), or per the first `starts` of them in index order
+/// ([`FirstNodes::IndexOrder`]: training does not rank by the policy it is
+/// training), that step taken.
+fn pomo_starts<B: AutodiffBackend>(batch: &Batch<B>, starts: usize) -> Result<Env> {
+    let env = batch.env(1);
+    let first = first_nodes(batch, &env, if starts == 0 { Starts::All } else { Starts::Count(starts) }, FirstNodes::IndexOrder);
+    let mut env = batch.env(first.len() / env.num_instances());
     env.reset(Some(&first))?;
     Ok(env)
 }
@@ -182,56 +169,4 @@ pub fn penalised_reward(roll: &Rollout, inst: &Instance, trainer: &TrainerConfig
     let unserved = if roll.is_dead_end() { roll.unvisited().len() } else { 0 };
     let broken = (unserved + roll.violations()) as f64;
     -roll.cost(inst) - trainer.penalty_per_customer * broken - trainer.penalty_per_overrun * roll.overrun()
-}
-
-/// The log-probability rows of every decoding step and, per rollout, the
-/// steps and actions its final solution kept (a backtrack drops the last).
-struct Kept<B: AutodiffBackend> {
-    steps: Vec<Tensor<B, 3>>,
-    chosen: Vec<Vec<(usize, usize)>>,
-}
-
-impl<B: AutodiffBackend> Kept<B> {
-    fn new(rollouts: usize) -> Self {
-        Kept { steps: vec![], chosen: vec![vec![]; rollouts] }
-    }
-
-    /// The actions of the step about to be pushed.
-    fn record(&mut self, actions: &[Option<usize>]) {
-        let t = self.steps.len();
-        for (chosen, a) in self.chosen.iter_mut().zip(actions) {
-            if let Some(a) = a {
-                chosen.push((t, *a));
-            }
-        }
-    }
-
-    fn undo(&mut self, r: usize) {
-        self.chosen[r].pop();
-    }
-
-    /// Per rollout: the summed log-likelihood of its kept actions and, with
-    /// `entropy`, the summed entropy of the steps that chose them.
-    fn sums(self, [b, p]: [usize; 2], entropy: bool, device: &B::Device) -> (Tensor<B, 2>, Tensor<B, 2>) {
-        let n = b * p;
-        let mut index = vec![vec![0i64; n]; self.steps.len()];
-        let mut weight = vec![vec![0.0f32; n]; self.steps.len()];
-        for (r, chosen) in self.chosen.iter().enumerate() {
-            for &(t, a) in chosen {
-                index[t][r] = a as i64;
-                weight[t][r] = 1.0;
-            }
-        }
-        let mut log_likelihood = Tensor::<B, 2>::zeros([b, p], device);
-        let mut total_entropy = Tensor::<B, 2>::zeros([b, p], device);
-        for ((log_p, index), weight) in self.steps.into_iter().zip(index).zip(weight) {
-            let index = Tensor::<B, 3, Int>::from_data(TensorData::new(index, [b, p, 1]), device);
-            let weight = Tensor::<B, 2>::from_data(TensorData::new(weight, [b, p]), device);
-            log_likelihood = log_likelihood + log_p.clone().gather(2, index).reshape([b, p]) * weight.clone();
-            if entropy {
-                total_entropy = total_entropy - (log_p.clone().exp() * log_p).sum_dim(2).reshape([b, p]) * weight;
-            }
-        }
-        (log_likelihood, total_entropy)
-    }
 }

@@ -5,4 +5,5 @@ mod blocks;
 mod checkpoint;
 mod config;
 mod features;
+mod pointer_host;
 mod policy;

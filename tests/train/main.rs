@@ -8,4 +8,5 @@ mod common;
 mod configs;
 mod learning;
 mod lmask;
+mod replay;
 mod resume;

@@ -1,0 +1,124 @@
+//! The fused CPU step (`model::pointer_host`) against the Burn step it
+//! replaces at inference: the same log-probabilities within 1e-5 on every
+//! variant, for every pointer preset, with and without LMask's refinement
+//! input; masked nodes at probability 0; greedy picks the Burn argmax.
+
+use std::sync::Arc;
+
+use burn::backend::Flex;
+use burn::tensor::Tensor;
+
+use lrm::env::Env;
+use lrm::model::features::{Features, Refinement, REFINEMENT_LEVELS};
+use lrm::model::pointer_host::{HostPointer, StepRows};
+use lrm::model::{Encoding, ModelConfig};
+use lrm::problem::variant::all_variants;
+use lrm::problem::Variant;
+
+use super::policy::{instances, small};
+
+type B = Flex;
+
+fn host(encoding: &Encoding<B>) -> HostPointer {
+    match encoding {
+        Encoding::Pointer(cache) => HostPointer::new(cache),
+        Encoding::Heavy(_) => panic!("a pointer preset"),
+    }
+}
+
+/// Greedy rollouts of `config` on `variant`, comparing the two steps at every step.
+fn compare(config: &ModelConfig, variant: Variant, refinement_levels: bool) -> usize {
+    let device = Default::default();
+    let policy = config.init::<B>(&device);
+    let insts = instances(variant, 9, 3);
+    let features = Features::<B>::new(&insts, config.svd_rank, &device);
+    let encoding = policy.encode(&features);
+    let fused = host(&encoding);
+    let mut env = Env::new(Arc::from(insts), 4);
+    let (w, n) = (env.width(), env.num_rollouts());
+    let mut compared = 0;
+    let mut step = 0;
+    while !env.all_done() {
+        let refinement = config.refinement_intensity.then(|| {
+            let mut r = Refinement::none(n);
+            if refinement_levels {
+                r.levels = (0..n).map(|k| (k + step) % (REFINEMENT_LEVELS + 1)).collect();
+                r.budget_spent = (0..n).map(|k| (k + step) % 3 == 0).collect();
+            }
+            r
+        });
+        let burn: Tensor<B, 3> = policy.step(&encoding, policy.step_input(&features, &env, env.mask(), refinement.as_ref(), &device));
+        let burn: Vec<f32> = burn.into_data().convert::<f32>().to_vec().unwrap();
+        let context = features.context_rows(&env.context(), env.per_instance(), refinement.as_ref());
+        let current = env.current_nodes();
+        let rows = StepRows { per_instance: env.per_instance(), current: &current, context: &context, allowed: env.mask() };
+        let mine = fused.log_probs(&rows);
+        let chosen = fused.greedy(&rows);
+        for r in 0..n {
+            for j in 0..w {
+                let (a, b) = (burn[r * w + j], mine[r * w + j]);
+                if env.mask_row(r)[j] {
+                    assert!((a - b).abs() <= 1e-5, "{variant}: step {step} rollout {r} node {j}: Burn {a}, fused {b}");
+                    compared += 1;
+                } else {
+                    assert_eq!(b.exp(), 0.0, "{variant}: masked node {j} has probability {}", b.exp());
+                }
+            }
+            let row = &burn[r * w..(r + 1) * w];
+            let best = (0..w).filter(|&j| env.mask_row(r)[j]).map(|j| row[j]).fold(f32::NEG_INFINITY, f32::max);
+            assert!(row[chosen[r]] >= best - 1e-5, "{variant}: greedy chose {} ({}) over a best of {best}", chosen[r], row[chosen[r]]);
+        }
+        env.step(&chosen).unwrap();
+        step += 1;
+    }
+    compared
+}
+
+#[test]
+fn the_fused_step_gives_the_burn_steps_log_probabilities_on_every_variant() {
+    let variants: Vec<Variant> = all_variants().into_iter().filter(|v| !(v.asymmetric && v.is_tsp() && (v.time_windows || v.draft_limit))).collect();
+    for preset in ["pomo", "rf-te", "lrm-1m", "radar"] {
+        let config = small(preset);
+        let compared: usize = variants.iter().map(|&v| compare(&config, v, false)).sum();
+        assert!(compared > 1000, "{preset}: only {compared} log-probabilities compared");
+    }
+}
+
+#[test]
+fn the_fused_step_reads_lmasks_refinement_input() {
+    let config = small("lmask");
+    assert!(config.refinement_intensity);
+    for v in ["TSPTW", "TSPDL"] {
+        let v: Variant = v.parse().unwrap();
+        compare(&config, v, false);
+        compare(&config, v, true);
+    }
+}
+
+#[test]
+fn the_fused_step_matches_at_full_width() {
+    // The preset's own sizes: 128 wide, 8 pointer heads, tiles of 64 nodes and a tail.
+    let config = ModelConfig { n_layers: 1, ..ModelConfig::preset("pomo").unwrap() };
+    let variant: Variant = "VRPBLTW".parse().unwrap();
+    let device = Default::default();
+    let policy = config.init::<B>(&device);
+    let insts = instances(variant, 70, 2);
+    let features = Features::<B>::new(&insts, 0, &device);
+    let encoding = policy.encode(&features);
+    let fused = host(&encoding);
+    let mut env = Env::new(Arc::from(insts), 3);
+    for _ in 0..5 {
+        let burn: Vec<f32> = policy.step(&encoding, policy.step_input(&features, &env, env.mask(), None, &device)).into_data().convert::<f32>().to_vec().unwrap();
+        let context = features.context_rows(&env.context(), 3, None);
+        let current = env.current_nodes();
+        let rows = StepRows { per_instance: 3, current: &current, context: &context, allowed: env.mask() };
+        let mine = fused.log_probs(&rows);
+        for (k, (&a, &b)) in burn.iter().zip(&mine).enumerate() {
+            if env.mask()[k] {
+                assert!((a - b).abs() <= 1e-5, "entry {k}: Burn {a}, fused {b}");
+            }
+        }
+        let chosen = fused.greedy(&rows);
+        env.step(&chosen).unwrap();
+    }
+}
