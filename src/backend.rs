@@ -65,6 +65,8 @@ pub fn keep_freed_memory() {
     // SAFETY: mallopt only sets allocator parameters; called before other threads exist.
     unsafe {
         libc::mallopt(libc::M_MMAP_MAX, 0);
+        // One arena: other threads' arenas are mmap'd heaps that glibc shrinks.
+        libc::mallopt(libc::M_ARENA_MAX, 1);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }

@@ -14,7 +14,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::env::Env;
 use crate::model::features::{Refinement, StepInput};
-use crate::model::{Encoding, Policy};
+use crate::model::{pointer_replay, Encoding, Policy};
 
 use super::runner::Batch;
 
@@ -70,8 +70,17 @@ impl Trajectory {
 
     /// Per rollout `[batch, rollouts]`: the summed log-probability of its kept
     /// actions and, with `entropy`, the summed entropy of the steps that chose them.
+    ///
+    /// A pointer policy on the CPU without the entropy term replays through
+    /// `model::pointer_replay` (one op with its own backward pass); anything
+    /// else through `Policy::step`, many recorded steps per pass.
     pub fn log_likelihood<B: AutodiffBackend>(&self, policy: &Policy<B>, encoding: &Encoding<B>, entropy: bool, device: &B::Device) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let (b, p, w) = (self.instances, self.per_instance, self.width);
+        if let (Encoding::Pointer(cache), false) = (encoding, entropy) {
+            if let Some(ll) = pointer_replay::log_likelihood(cache, self.recorded()) {
+                return (ll, Tensor::zeros([b, p], device));
+            }
+        }
         let mut chosen = vec![vec![None; b * p]; self.steps.len()];
         for (r, kept) in self.kept.iter().enumerate() {
             for &(t, a) in kept {
@@ -97,6 +106,17 @@ impl Trajectory {
             start += k;
         }
         (log_likelihood, total_entropy)
+    }
+
+    /// The record in the form of `model::pointer_replay`.
+    fn recorded(&self) -> pointer_replay::Recorded {
+        pointer_replay::Recorded {
+            per_instance: self.per_instance,
+            width: self.width,
+            context_width: self.steps.first().map_or(0, |s| s.context.len() / (self.instances * self.per_instance)),
+            steps: self.steps.iter().map(|s| (s.current.iter().map(|&c| c as usize).collect(), s.context.clone(), s.allowed.clone())).collect(),
+            kept: self.kept.clone(),
+        }
     }
 
     /// The step input of recorded `steps` as rollouts `[batch, k * P]`

@@ -64,9 +64,23 @@ impl<B: Backend> Norm<B> {
             return n.forward(x);
         }
         if let Some(n) = &self.instance {
-            return n.forward(x.swap_dims(1, 2)).swap_dims(1, 2);
+            return instance_norm(n, x);
         }
         x
+    }
+}
+
+/// Instance normalisation of `x` `[batch, nodes, d]`: each channel over the
+/// nodes, then the affine map; Burn's `InstanceNorm` with its parameters,
+/// computed in this layout (no transposed copies).
+fn instance_norm<B: Backend>(n: &InstanceNorm<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    let mean = x.clone().mean_dim(1);
+    let centred = x - mean;
+    let variance = centred.clone().square().mean_dim(1);
+    let normalised = centred / (variance + n.epsilon).sqrt();
+    match (&n.gamma, &n.beta) {
+        (Some(g), Some(b)) => normalised * g.val().unsqueeze::<3>() + b.val().unsqueeze::<3>(),
+        _ => normalised,
     }
 }
 

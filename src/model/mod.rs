@@ -9,6 +9,7 @@ pub mod features;
 pub mod heavy_decoder;
 pub mod pointer;
 pub mod pointer_host;
+pub mod pointer_replay;
 pub mod shipped;
 pub mod svd;
 

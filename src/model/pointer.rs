@@ -119,16 +119,13 @@ impl<B: Backend> Pointer<B> {
         let forbidden = input.allowed.bool_not();
         // Glimpse: rollouts are the queries of a multi-head attention over the nodes.
         let q = query.reshape([batch, rollouts, self.heads, head_dim]).swap_dims(1, 2);
-        let scores = q.matmul(cache.glimpse_keys.clone()) / (head_dim as f64).sqrt();
-        let scores = scores.mask_fill(forbidden.clone().unsqueeze_dim::<4>(1).expand(scores_shape(&cache.glimpse_keys, rollouts)), MASKED);
+        // The mask as an additive bias shared by the heads: a broadcast add,
+        // not a mask expanded to every head.
+        let bias = Tensor::<B, 3>::zeros(forbidden.dims(), &q.device()).mask_fill(forbidden.clone(), MASKED).unsqueeze_dim::<4>(1);
+        let scores = q.matmul(cache.glimpse_keys.clone()) / (head_dim as f64).sqrt() + bias;
         let glimpse = softmax(scores, 3).matmul(cache.glimpse_values.clone()).swap_dims(1, 2).reshape([batch, rollouts, d]);
         let logits = glimpse.matmul(cache.logit_keys.clone()) / (d as f64).sqrt();
         let logits = logits.tanh() * self.tanh_clip;
         log_softmax(logits.mask_fill(forbidden, MASKED), 2)
     }
-}
-
-fn scores_shape<B: Backend>(keys: &Tensor<B, 4>, rollouts: usize) -> [usize; 4] {
-    let [batch, heads, _, nodes] = keys.dims();
-    [batch, heads, rollouts, nodes]
 }

@@ -59,8 +59,26 @@ pub struct StepRows<'a> {
     pub allowed: &'a [bool],
 }
 
+/// One recorded step of one rollout: what it saw and the node it took.
+#[derive(Clone, Copy)]
+pub(crate) struct Choice<'a> {
+    pub current: usize,
+    pub context: &'a [f32],
+    pub allowed: &'a [bool],
+    pub action: usize,
+}
+
+/// Gradients of one instance's cache entries, in the fused layout.
+pub(crate) struct InstanceGradients {
+    node_queries: Vec<f32>,
+    keys: Vec<f32>,
+    values: Vec<f32>,
+    logit_keys: Vec<f32>,
+    context_weight: Vec<f32>,
+}
+
 /// Per-thread buffers of one rollout's step.
-struct Scratch {
+pub(crate) struct Scratch {
     query: Vec<f32>,
     scores: Vec<f32>,
     glimpse: Vec<f32>,
@@ -99,6 +117,143 @@ impl HostPointer {
 
     pub fn nodes(&self) -> usize {
         self.nodes
+    }
+
+    pub(crate) fn scratch(&self) -> Scratch {
+        Scratch { query: vec![0.0; self.d], scores: vec![0.0; self.heads * self.stride], glimpse: vec![0.0; self.d], logits: vec![0.0; self.stride] }
+    }
+
+    /// The log-probability of `action` at one recorded step of instance `b`
+    /// (`scratch` then holds the step's intermediates).
+    pub(crate) fn choice_log_prob(&self, b: usize, step: Choice, s: &mut Scratch) -> f32 {
+        self.logits_with(Simd::detect(), b, step.current, step.context, step.allowed, s);
+        let (max, lse) = self.log_sum_exp(s, step.allowed);
+        let _ = max;
+        self.tanh_clip * s.logits[step.action].tanh() - lse
+    }
+
+    /// The largest clipped logit over the allowed nodes and their log-sum-exp.
+    fn log_sum_exp(&self, s: &Scratch, allowed: &[bool]) -> (f32, f32) {
+        let clipped = |j: usize| self.tanh_clip * s.logits[j].tanh();
+        let max = (0..self.nodes).filter(|&j| allowed[j]).map(clipped).fold(f32::NEG_INFINITY, f32::max);
+        let sum: f32 = (0..self.nodes).filter(|&j| allowed[j]).map(|j| (clipped(j) - max).exp()).sum();
+        (max, max + sum.ln())
+    }
+
+    /// Add `weight` times the gradient of [`Self::choice_log_prob`] with
+    /// respect to this instance's cache entries to `g`, in the fused layout
+    /// (scaled keys, node-major values); [`Self::cache_gradients`] converts.
+    pub(crate) fn choice_backward(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+        match Simd::detect() {
+            // SAFETY: `Simd::detect` found these instructions on this CPU.
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => unsafe { self.choice_backward_avx512(b, step, weight, s, g) },
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => unsafe { self.choice_backward_avx2(b, step, weight, s, g) },
+            _ => self.choice_backward_inner(b, step, weight, s, g),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn choice_backward_avx512(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+        self.choice_backward_inner(b, step, weight, s, g)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn choice_backward_avx2(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+        self.choice_backward_inner(b, step, weight, s, g)
+    }
+
+    #[inline(always)]
+    fn choice_backward_inner(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+        let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
+        let head_dim = d / heads;
+        self.logits(b, step.current, step.context, step.allowed, s);
+        let (_, lse) = self.log_sum_exp(s, step.allowed);
+        // d/dz of w log p(a), z the pre-tanh logits.
+        let mut dz = vec![0.0f32; stride];
+        for j in (0..n).filter(|&j| step.allowed[j]) {
+            let t = s.logits[j].tanh();
+            let p = (self.tanh_clip * t - lse).exp();
+            let du = weight * (f32::from(j == step.action) - p);
+            dz[j] = du * self.tanh_clip * (1.0 - t * t);
+        }
+        // Logits z_j = sum_i glimpse_i L_ij.
+        let logit_keys = &self.logit_keys[b * d * stride..(b + 1) * d * stride];
+        let mut dglimpse = vec![0.0f32; d];
+        for i in 0..d {
+            let row = &logit_keys[i * stride..(i + 1) * stride];
+            dglimpse[i] = dot(row, &dz);
+            axpy(s.glimpse[i], &dz, &mut g.logit_keys[i * stride..(i + 1) * stride]);
+        }
+        // Glimpse g_h = sum_j a_hj V_hj; scores through the softmax.
+        let values = &self.values[b * n * d..(b + 1) * n * d];
+        let keys = &self.keys[b * d * stride..(b + 1) * d * stride];
+        let mut dscores = vec![0.0f32; stride];
+        let mut dquery = vec![0.0f32; d];
+        for h in 0..heads {
+            let part = h * head_dim..(h + 1) * head_dim;
+            let a = &s.scores[h * stride..(h + 1) * stride];
+            dscores.fill(0.0);
+            let mut mean = 0.0f32;
+            for j in (0..n).filter(|&j| step.allowed[j]) {
+                let row = &values[j * d..(j + 1) * d];
+                let da = dot(&row[part.clone()], &dglimpse[part.clone()]);
+                dscores[j] = da;
+                mean += a[j] * da;
+                axpy(a[j], &dglimpse[part.clone()], &mut g.values[j * d + part.start..j * d + part.end]);
+            }
+            for j in (0..n).filter(|&j| step.allowed[j]) {
+                dscores[j] = a[j] * (dscores[j] - mean);
+            }
+            // Scores s_hj = sum_i q_hi K_hij.
+            for i in part.clone() {
+                let row = &keys[i * stride..(i + 1) * stride];
+                dquery[i] = dot(row, &dscores);
+                axpy(s.query[i], &dscores, &mut g.keys[i * stride..(i + 1) * stride]);
+            }
+        }
+        // Query q = NQ[current] + sum_c context_c W_c.
+        axpy(1.0, &dquery, &mut g.node_queries[step.current * d..(step.current + 1) * d]);
+        for (c, &x) in step.context.iter().enumerate() {
+            axpy(x, &dquery, &mut g.context_weight[c * d..(c + 1) * d]);
+        }
+    }
+
+    /// Empty gradients of one instance's cache entries.
+    pub(crate) fn instance_gradients(&self) -> InstanceGradients {
+        let (d, n, stride) = (self.d, self.nodes, self.stride);
+        InstanceGradients { node_queries: vec![0.0; n * d], keys: vec![0.0; d * stride], values: vec![0.0; n * d], logit_keys: vec![0.0; d * stride], context_weight: vec![0.0; self.context * d] }
+    }
+
+    /// Per-instance gradients in the cache's own layouts: `node_queries`
+    /// `[B, N, d]`, `context_weight` `[context, d]` (summed), `glimpse_keys`
+    /// `[B, H, hd, N]`, `glimpse_values` `[B, H, N, hd]`, `logit_keys` `[B, d, N]`.
+    pub(crate) fn cache_gradients(&self, per_instance: Vec<InstanceGradients>) -> [Vec<f32>; 5] {
+        let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
+        let head_dim = d / heads;
+        let head_scale = 1.0 / (head_dim as f32).sqrt();
+        let logit_scale = 1.0 / (d as f32).sqrt();
+        let (mut nq, mut keys, mut values, mut logits) = (vec![], vec![], vec![], vec![]);
+        let mut context = vec![0.0f32; self.context * d];
+        for g in per_instance {
+            nq.extend_from_slice(&g.node_queries);
+            for row in g.keys.chunks(stride) {
+                keys.extend(row[..n].iter().map(|x| x * head_scale));
+            }
+            for row in g.logit_keys.chunks(stride) {
+                logits.extend(row[..n].iter().map(|x| x * logit_scale));
+            }
+            for h in 0..heads {
+                for j in 0..n {
+                    values.extend_from_slice(&g.values[j * d + h * head_dim..j * d + (h + 1) * head_dim]);
+                }
+            }
+            axpy(1.0, &g.context_weight, &mut context);
+        }
+        [nq, context, keys, values, logits]
     }
 
     /// Log-probabilities `[rollouts, nodes]` of the next node, forbidden
@@ -259,6 +414,34 @@ impl HostPointer {
     }
 }
 
+/// `sum_i a_i`, in 16 lanes (vectorisable: the lanes are summed last).
+#[inline(always)]
+fn sum(a: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let chunks = a.chunks_exact(16);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for x in chunks {
+        for l in 0..16 {
+            acc[l] += x[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `sum_i a_i b_i`, in 16 lanes (vectorisable: the lanes are summed last).
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = a16.remainder().iter().zip(b16.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a16.zip(b16) {
+        for l in 0..16 {
+            acc[l] = x[l].mul_add(y[l], acc[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 /// `y += a x`.
 #[inline(always)]
 fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
@@ -295,20 +478,42 @@ fn combine_rows(coefficients: &[f32], rows: &[f32], stride: usize, out: &mut [f3
 }
 
 /// Softmax of `scores` over the allowed entries in place; the others get
-/// weight 0 without being exponentiated. With `any` false, over all of them.
+/// weight 0 (computed on a clamped value and discarded, so no slow path of
+/// `exp`). With `any` false, over all of them.
 #[inline(always)]
 fn softmax_allowed(scores: &mut [f32], allowed: &[bool], any: bool) {
-    let counts = |j: usize| allowed[j] || !any;
-    let max = (0..scores.len()).filter(|&j| counts(j)).map(|j| scores[j]).fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
-    for (j, x) in scores.iter_mut().enumerate() {
-        *x = if counts(j) { (*x - max).exp() } else { 0.0 };
-        sum += *x;
+    let max = scores.iter().zip(allowed).filter(|(_, &a)| a || !any).map(|(&x, _)| x).fold(f32::NEG_INFINITY, f32::max);
+    for (x, &a) in scores.iter_mut().zip(allowed) {
+        let e = exp_non_positive(*x - max);
+        *x = if a || !any { e } else { 0.0 };
     }
-    let inverse = 1.0 / sum;
+    let inverse = 1.0 / sum(scores);
     for x in scores.iter_mut() {
         *x *= inverse;
     }
+}
+
+/// `exp(x)` for `x <= 0` (larger `x` is taken as 0), within 2 ulp, without
+/// branches so that loops over it vectorise: Cody-Waite reduction by `ln 2`
+/// and Cephes' degree-6 polynomial; below -87 it gives about 1e-38.
+#[inline(always)]
+fn exp_non_positive(x: f32) -> f32 {
+    const SHIFTER: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
+    let x = x.clamp(-87.0, 0.0);
+    let t = x.mul_add(std::f32::consts::LOG2_E, SHIFTER);
+    let n = t - SHIFTER;
+    let r = n.mul_add(-0.693_359_4, x);
+    let r = n.mul_add(2.121_944_4e-4, r);
+    let p = 1.987_569_1e-4_f32.mul_add(r, 1.398_199_9e-3);
+    let p = p.mul_add(r, 8.333_452e-3);
+    let p = p.mul_add(r, 4.166_579_6e-2);
+    let p = p.mul_add(r, 1.666_666_5e-1);
+    let p = p.mul_add(r, 5.000_000_1e-1);
+    let e = p.mul_add(r * r, r) + 1.0;
+    // The integer n sits in the low mantissa bits of t.
+    let n = t.to_bits().wrapping_sub(SHIFTER.to_bits()) as i32;
+    let scale = f32::from_bits(((n + 127) as u32) << 23);
+    e * scale
 }
 
 /// Index of the largest allowed entry (the first on ties); 0 when none is
@@ -322,4 +527,21 @@ fn argmax_allowed(logits: &[f32], allowed: &[bool]) -> usize {
         }
     }
     best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exp_non_positive;
+
+    #[test]
+    fn the_vectorisable_exp_is_within_two_ulp_of_libm() {
+        for k in 0..=87_000 {
+            let x = -(k as f32) / 1000.0;
+            let (mine, libm) = (exp_non_positive(x), x.exp());
+            let ulp = (libm.to_bits() as i64 - mine.to_bits() as i64).abs();
+            assert!(ulp <= 2, "exp({x}): {mine} against {libm}, {ulp} ulp");
+        }
+        assert_eq!(exp_non_positive(0.0), 1.0);
+        assert!(exp_non_positive(-1e9) < 1e-37 && exp_non_positive(5.0) == 1.0);
+    }
 }
