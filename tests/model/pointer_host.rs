@@ -1,5 +1,6 @@
 //! The fused CPU step (`model::pointer_host`) against the Burn step it
-//! replaces at inference: the same log-probabilities within 1e-5 on every
+//! replaces at inference: the same log-probabilities within 1e-5 (relative
+//! below -1) on every
 //! variant, for every pointer preset, with and without LMask's refinement
 //! input; masked nodes at probability 0; greedy picks the Burn argmax.
 
@@ -18,6 +19,12 @@ use lrm::problem::Variant;
 use super::policy::{instances, small};
 
 type B = Flex;
+
+/// Within 1e-5, relative for log-probabilities below -1 (float rounding of
+/// sums in another order, and the kernel's own `exp`, 2 ulp).
+fn close(a: f32, b: f32) -> bool {
+    (a - b).abs() <= 1e-5 * a.abs().max(1.0)
+}
 
 fn host(encoding: &Encoding<B>) -> HostPointer {
     match encoding {
@@ -58,7 +65,7 @@ fn compare(config: &ModelConfig, variant: Variant, refinement_levels: bool) -> u
             for j in 0..w {
                 let (a, b) = (burn[r * w + j], mine[r * w + j]);
                 if env.mask_row(r)[j] {
-                    assert!((a - b).abs() <= 1e-5, "{variant}: step {step} rollout {r} node {j}: Burn {a}, fused {b}");
+                    assert!(close(a, b), "{variant}: step {step} rollout {r} node {j}: Burn {a}, fused {b}");
                     compared += 1;
                 } else {
                     assert_eq!(b.exp(), 0.0, "{variant}: masked node {j} has probability {}", b.exp());
@@ -115,7 +122,7 @@ fn the_fused_step_matches_at_full_width() {
         let mine = fused.log_probs(&rows);
         for (k, (&a, &b)) in burn.iter().zip(&mine).enumerate() {
             if env.mask()[k] {
-                assert!((a - b).abs() <= 1e-5, "entry {k}: Burn {a}, fused {b}");
+                assert!(close(a, b), "entry {k}: Burn {a}, fused {b}");
             }
         }
         let chosen = fused.greedy(&rows);
