@@ -45,6 +45,20 @@ pub struct HostPointer {
     values: Vec<f32>,
     /// `[batch, d, stride]`, scaled by `1 / sqrt(d)`.
     logit_keys: Vec<f32>,
+    /// The layouts the backward pass reads ([`Self::for_training`]).
+    transposed: Option<Transposed>,
+}
+
+/// The per-encoding arrays in the other orientation, so that every product
+/// of the backward pass is a run of vector operations over contiguous rows.
+#[derive(Clone, Debug)]
+struct Transposed {
+    /// `[batch, nodes, d]`, scaled as `keys`.
+    keys: Vec<f32>,
+    /// `[batch, d, stride]`.
+    values: Vec<f32>,
+    /// `[batch, nodes, d]`, scaled as `logit_keys`.
+    logit_keys: Vec<f32>,
 }
 
 /// What one decoding step reads, per rollout, in the env's order (rollout
@@ -112,7 +126,36 @@ impl HostPointer {
             keys: padded(&keys, nodes, stride, head_scale),
             values,
             logit_keys: padded(&logit_keys, nodes, stride, logit_scale),
+            transposed: None,
         }
+    }
+
+    /// [`Self::new`] with the layouts of the backward pass as well.
+    pub(crate) fn for_training<B: Backend>(cache: &PointerCache<B>) -> Self {
+        let mut host = Self::new(cache);
+        let (b, n, d, stride) = (host.instances, host.nodes, host.d, host.stride);
+        // [b][d][stride] <-> [b][n][d], padding dropped or added.
+        let node_major = |x: &[f32]| -> Vec<f32> {
+            let mut out = vec![0.0f32; b * n * d];
+            for k in 0..b {
+                for i in 0..d {
+                    for j in 0..n {
+                        out[(k * n + j) * d + i] = x[(k * d + i) * stride + j];
+                    }
+                }
+            }
+            out
+        };
+        let mut values = vec![0.0f32; b * d * stride];
+        for k in 0..b {
+            for j in 0..n {
+                for i in 0..d {
+                    values[(k * d + i) * stride + j] = host.values[(k * n + j) * d + i];
+                }
+            }
+        }
+        host.transposed = Some(Transposed { keys: node_major(&host.keys), values, logit_keys: node_major(&host.logit_keys) });
+        host
     }
 
     pub fn nodes(&self) -> usize {
@@ -180,38 +223,37 @@ impl HostPointer {
             let du = weight * (f32::from(j == step.action) - p);
             dz[j] = du * self.tanh_clip * (1.0 - t * t);
         }
+        let t = self.transposed.as_ref().expect("a HostPointer made for training");
+        let allowed: Vec<usize> = (0..n).filter(|&j| step.allowed[j]).collect();
         // Logits z_j = sum_i glimpse_i L_ij.
-        let logit_keys = &self.logit_keys[b * d * stride..(b + 1) * d * stride];
+        let logit_keys = &t.logit_keys[b * n * d..(b + 1) * n * d];
         let mut dglimpse = vec![0.0f32; d];
+        for &j in &allowed {
+            axpy(dz[j], &logit_keys[j * d..(j + 1) * d], &mut dglimpse);
+        }
         for i in 0..d {
-            let row = &logit_keys[i * stride..(i + 1) * stride];
-            dglimpse[i] = dot(row, &dz);
             axpy(s.glimpse[i], &dz, &mut g.logit_keys[i * stride..(i + 1) * stride]);
         }
         // Glimpse g_h = sum_j a_hj V_hj; scores through the softmax.
-        let values = &self.values[b * n * d..(b + 1) * n * d];
-        let keys = &self.keys[b * d * stride..(b + 1) * d * stride];
+        let values = &t.values[b * d * stride..(b + 1) * d * stride];
+        let keys = &t.keys[b * n * d..(b + 1) * n * d];
         let mut dscores = vec![0.0f32; stride];
         let mut dquery = vec![0.0f32; d];
         for h in 0..heads {
             let part = h * head_dim..(h + 1) * head_dim;
             let a = &s.scores[h * stride..(h + 1) * stride];
-            dscores.fill(0.0);
-            let mut mean = 0.0f32;
-            for j in (0..n).filter(|&j| step.allowed[j]) {
-                let row = &values[j * d..(j + 1) * d];
-                let da = dot(&row[part.clone()], &dglimpse[part.clone()]);
-                dscores[j] = da;
-                mean += a[j] * da;
-                axpy(a[j], &dglimpse[part.clone()], &mut g.values[j * d + part.start..j * d + part.end]);
-            }
-            for j in (0..n).filter(|&j| step.allowed[j]) {
+            // da_hj = dglimpse_h . V_hj for every node at once.
+            combine_rows(&dglimpse[part.clone()], &values[part.start * stride..part.end * stride], stride, &mut dscores);
+            let mean = dot(a, &dscores);
+            for j in 0..stride {
                 dscores[j] = a[j] * (dscores[j] - mean);
             }
+            for &j in &allowed {
+                axpy(a[j], &dglimpse[part.clone()], &mut g.values[j * d + part.start..j * d + part.end]);
+                axpy(dscores[j], &keys[j * d + part.start..j * d + part.end], &mut dquery[part.clone()]);
+            }
             // Scores s_hj = sum_i q_hi K_hij.
-            for i in part.clone() {
-                let row = &keys[i * stride..(i + 1) * stride];
-                dquery[i] = dot(row, &dscores);
+            for i in part {
                 axpy(s.query[i], &dscores, &mut g.keys[i * stride..(i + 1) * stride]);
             }
         }

@@ -124,7 +124,7 @@ impl Backward<Flex, 5> for PointerReplay {
 pub fn log_likelihood<B: AutodiffBackend>(cache: &PointerCache<B>, recorded: Recorded) -> Option<Tensor<B, 2>> {
     let cache = (cache as &dyn Any).downcast_ref::<PointerCache<Cpu>>()?;
     let (b, p) = (recorded.kept.len() / recorded.per_instance, recorded.per_instance);
-    let replay = Arc::new(Replay { host: HostPointer::new(cache), recorded });
+    let replay = Arc::new(Replay { host: HostPointer::for_training(cache), recorded });
     let values = replay.forward();
     let output = Tensor::<Flex, 1>::from_data(TensorData::new(values, [b * p]), &Default::default()).reshape([b, p]).into_primitive().tensor();
     let inputs = [

@@ -83,7 +83,6 @@ pub fn pomo_loss<B: AutodiffBackend>(
     let start = Instant::now();
     let (log_likelihood, entropy) = trajectory.log_likelihood(policy, batch.encoding(), trainer.entropy_bonus > 0.0, device);
     let mut phases = batch.phases();
-    if std::env::var("LRM_DEBUG_REPLAY").is_ok() { eprintln!("sampling {phases} replay {:.3}s", start.elapsed().as_secs_f64()); }
     phases.lap(|p| &mut p.step, start);
 
     let rewards: Vec<f64> = (0..n).map(|r| penalised_reward(env.rollout(r), env.instance_of(r), trainer)).collect();
