@@ -47,7 +47,7 @@ fn main() {
         let start = Instant::now();
         let e = policy.encode(&features);
         if let Encoding::Pointer(cache) = &e {
-            let _ = cache.embeddings.clone().into_data();
+            let _ = cache.node_queries.clone().into_data();
         }
         encode.push(start.elapsed().as_secs_f64());
         encoding = Some(e);
