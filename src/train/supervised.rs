@@ -9,20 +9,18 @@
 //! lrm's best decoding under a budget, the best solutions kept); each step
 //! takes the next `batch` instances, cyclically.
 
-use std::sync::Arc;
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::Tensor;
 use rand::{Rng as _, SeedableRng};
 
 use super::config::LabelSource;
 use crate::decode::sampling::Rng;
-use crate::decode::{self, DecodeOptions, Starts, Strategy};
-use crate::env::Env;
+use crate::decode::trajectory::Trajectory;
+use crate::decode::{self, Batch, DecodeOptions, Starts, Strategy};
 use crate::error::{Error, Result};
-use crate::model::features::{Features, Refinement};
 use crate::model::{ModelConfig, Policy};
 use crate::problem::generate::GeneratorConfig;
 use crate::problem::io::npz::{read_dataset, read_reference, write_dataset, write_reference};
@@ -123,9 +121,8 @@ pub fn loss<B: AutodiffBackend>(policy: &Policy<B>, model: &ModelConfig, labels:
     let picked: Vec<usize> = (0..batch.min(count)).map(|k| (step * batch + k) % count).collect();
     let instances: Vec<Instance> = picked.iter().map(|&i| labels.instances[i].clone()).collect();
     let mut targets: Vec<Vec<usize>> = picked.iter().map(|&i| actions_of(&labels.solutions[i])).collect();
-    let features = Features::<B>::new(&instances, model.svd_rank, device);
-    let encoding = policy.encode(&features);
-    let mut env = Env::new(Arc::from(instances), 1);
+    let batch = Batch::new(policy, model, &instances, false, device);
+    let mut env = batch.env(1);
     if matches!(policy, Policy::Heavy(_)) {
         let mut rng = Rng::seed_from_u64(step as u64);
         let prefixes: Vec<usize> = targets.iter().map(|t| rng.random_range(0..=t.len().saturating_sub(4))).collect();
@@ -137,19 +134,18 @@ pub fn loss<B: AutodiffBackend>(policy: &Policy<B>, model: &ModelConfig, labels:
             t.drain(..p);
         }
     }
-    let (b, w) = (env.num_instances(), env.width());
-    let refinement = model.refinement_intensity.then(|| Refinement::none(b));
-    let mut total = Tensor::<B, 1>::zeros([1], device);
+    // Teacher forcing through the rollout driver: record the label's steps,
+    // then their log-likelihood in one replay.
+    let mut trajectory = Trajectory::new(&env);
     let mut decided = 0usize;
     for k in 0..targets.iter().map(Vec::len).max().unwrap_or(0) {
-        let actions: Vec<usize> = targets.iter().map(|t| t.get(k).copied().unwrap_or(0)).collect();
-        let log_p = policy.step(&encoding, policy.step_input(&features, &env, env.mask(), refinement.as_ref(), device));
-        let index = Tensor::<B, 2, Int>::from_data(TensorData::new(actions.iter().map(|&a| a as i64).collect::<Vec<_>>(), [b, 1]), device);
-        total = total + log_p.reshape([b, w]).gather(1, index).sum();
-        decided += targets.iter().filter(|t| k < t.len()).count();
-        env.step(&actions).map_err(|e| label_error(&picked, e))?;
+        let actions: Vec<Option<usize>> = targets.iter().map(|t| t.get(k).copied()).collect();
+        trajectory.record(&batch, &env, env.mask(), None, &actions);
+        decided += actions.iter().flatten().count();
+        batch.apply(&mut env, &actions).map_err(|e| label_error(&picked, e))?;
     }
-    Ok((total.neg() / decided.max(1) as f64, b))
+    let (log_likelihood, _) = trajectory.log_likelihood(policy, batch.encoding(), false, device);
+    Ok((log_likelihood.sum().neg() / decided.max(1) as f64, env.num_instances()))
 }
 
 fn label_error(picked: &[usize], e: Error) -> Error {

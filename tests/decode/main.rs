@@ -6,4 +6,5 @@ mod common;
 
 mod cli;
 mod lazymask;
+mod multistart;
 mod strategies;
