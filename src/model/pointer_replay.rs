@@ -87,9 +87,9 @@ impl Replay {
             .map(|b| {
                 let mut g = self.host.instance_gradients();
                 let mut s = self.host.scratch();
-                for r in b * p..(b + 1) * p {
+                for (r, weight) in upstream.iter().enumerate().skip(b * p).take(p) {
                     for &(t, a) in &self.recorded.kept[r] {
-                        self.host.choice_backward(b, self.recorded.choice(r, t, a), upstream[r], &mut s, &mut g);
+                        self.host.choice_backward(b, self.recorded.choice(r, t, a), *weight, &mut s, &mut g);
                     }
                 }
                 g

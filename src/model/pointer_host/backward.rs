@@ -1,0 +1,202 @@
+//! The backward pass of the fused step, for training replays
+//! (`model::pointer_replay`): each recorded step is recomputed and the
+//! gradients of `log p(action)` with respect to the per-encoding tensors are
+//! accumulated, every product a run of vector operations over contiguous
+//! rows of the transposed layouts made once per encoding.
+
+use burn::tensor::backend::Backend;
+
+use super::{axpy, combine_rows, dot, HostPointer, Scratch, Simd};
+use crate::model::pointer::PointerCache;
+
+/// The per-encoding arrays in the other orientation, so that every product
+/// of the backward pass is a run of vector operations over contiguous rows.
+#[derive(Clone, Debug)]
+pub(super) struct Transposed {
+    /// `[batch, nodes, d]`, scaled as `keys`.
+    pub(super) keys: Vec<f32>,
+    /// `[batch, d, stride]`.
+    pub(super) values: Vec<f32>,
+    /// `[batch, nodes, d]`, scaled as `logit_keys`.
+    pub(super) logit_keys: Vec<f32>,
+}
+
+/// One recorded step of one rollout: what it saw and the node it took.
+#[derive(Clone, Copy)]
+pub(crate) struct Choice<'a> {
+    pub current: usize,
+    pub context: &'a [f32],
+    pub allowed: &'a [bool],
+    pub action: usize,
+}
+
+/// Gradients of one instance's cache entries, in the fused layout.
+pub(crate) struct InstanceGradients {
+    node_queries: Vec<f32>,
+    keys: Vec<f32>,
+    values: Vec<f32>,
+    logit_keys: Vec<f32>,
+    context_weight: Vec<f32>,
+}
+
+impl HostPointer {
+    /// [`Self::new`] with the layouts of the backward pass as well.
+    pub(crate) fn for_training<B: Backend>(cache: &PointerCache<B>) -> Self {
+        let mut host = Self::new(cache);
+        let (b, n, d, stride) = (host.instances, host.nodes, host.d, host.stride);
+        // [b][d][stride] <-> [b][n][d], padding dropped or added.
+        let node_major = |x: &[f32]| -> Vec<f32> {
+            let mut out = vec![0.0f32; b * n * d];
+            for k in 0..b {
+                for i in 0..d {
+                    for j in 0..n {
+                        out[(k * n + j) * d + i] = x[(k * d + i) * stride + j];
+                    }
+                }
+            }
+            out
+        };
+        let mut values = vec![0.0f32; b * d * stride];
+        for k in 0..b {
+            for j in 0..n {
+                for i in 0..d {
+                    values[(k * d + i) * stride + j] = host.values[(k * n + j) * d + i];
+                }
+            }
+        }
+        host.transposed = Some(Transposed { keys: node_major(&host.keys), values, logit_keys: node_major(&host.logit_keys) });
+        host
+    }
+
+    /// The log-probability of `action` at one recorded step of instance `b`
+    /// (`scratch` then holds the step's intermediates).
+    pub(crate) fn choice_log_prob(&self, b: usize, step: Choice, s: &mut Scratch) -> f32 {
+        self.logits_with(Simd::detect(), b, step.current, step.context, step.allowed, s);
+        let (max, lse) = self.log_sum_exp(s, step.allowed);
+        let _ = max;
+        self.tanh_clip * s.logits[step.action].tanh() - lse
+    }
+
+    /// The largest clipped logit over the allowed nodes and their log-sum-exp.
+    fn log_sum_exp(&self, s: &Scratch, allowed: &[bool]) -> (f32, f32) {
+        let clipped = |j: usize| self.tanh_clip * s.logits[j].tanh();
+        let max = (0..self.nodes).filter(|&j| allowed[j]).map(clipped).fold(f32::NEG_INFINITY, f32::max);
+        let sum: f32 = (0..self.nodes).filter(|&j| allowed[j]).map(|j| (clipped(j) - max).exp()).sum();
+        (max, max + sum.ln())
+    }
+
+    /// Add `weight` times the gradient of [`Self::choice_log_prob`] with
+    /// respect to this instance's cache entries to `g`, in the fused layout
+    /// (scaled keys, node-major values); [`Self::cache_gradients`] converts.
+    pub(crate) fn choice_backward(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+        match Simd::detect() {
+            // SAFETY: `Simd::detect` found these instructions on this CPU.
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => unsafe { self.choice_backward_avx512(b, step, weight, s, g) },
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => unsafe { self.choice_backward_avx2(b, step, weight, s, g) },
+            _ => self.choice_backward_inner(b, step, weight, s, g),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn choice_backward_avx512(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+        self.choice_backward_inner(b, step, weight, s, g)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn choice_backward_avx2(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+        self.choice_backward_inner(b, step, weight, s, g)
+    }
+
+    #[inline(always)]
+    fn choice_backward_inner(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+        let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
+        let head_dim = d / heads;
+        self.logits(b, step.current, step.context, step.allowed, s);
+        let (_, lse) = self.log_sum_exp(s, step.allowed);
+        // d/dz of w log p(a), z the pre-tanh logits.
+        let mut dz = vec![0.0f32; stride];
+        for j in (0..n).filter(|&j| step.allowed[j]) {
+            let t = s.logits[j].tanh();
+            let p = (self.tanh_clip * t - lse).exp();
+            let du = weight * (f32::from(j == step.action) - p);
+            dz[j] = du * self.tanh_clip * (1.0 - t * t);
+        }
+        let t = self.transposed.as_ref().expect("a HostPointer made for training");
+        let allowed: Vec<usize> = (0..n).filter(|&j| step.allowed[j]).collect();
+        // Logits z_j = sum_i glimpse_i L_ij.
+        let logit_keys = &t.logit_keys[b * n * d..(b + 1) * n * d];
+        let mut dglimpse = vec![0.0f32; d];
+        for &j in &allowed {
+            axpy(dz[j], &logit_keys[j * d..(j + 1) * d], &mut dglimpse);
+        }
+        for i in 0..d {
+            axpy(s.glimpse[i], &dz, &mut g.logit_keys[i * stride..(i + 1) * stride]);
+        }
+        // Glimpse g_h = sum_j a_hj V_hj; scores through the softmax.
+        let values = &t.values[b * d * stride..(b + 1) * d * stride];
+        let keys = &t.keys[b * n * d..(b + 1) * n * d];
+        let mut dscores = vec![0.0f32; stride];
+        let mut dquery = vec![0.0f32; d];
+        for h in 0..heads {
+            let part = h * head_dim..(h + 1) * head_dim;
+            let a = &s.scores[h * stride..(h + 1) * stride];
+            // da_hj = dglimpse_h . V_hj for every node at once.
+            combine_rows(&dglimpse[part.clone()], &values[part.start * stride..part.end * stride], stride, &mut dscores);
+            let mean = dot(a, &dscores);
+            for j in 0..stride {
+                dscores[j] = a[j] * (dscores[j] - mean);
+            }
+            for &j in &allowed {
+                axpy(a[j], &dglimpse[part.clone()], &mut g.values[j * d + part.start..j * d + part.end]);
+                axpy(dscores[j], &keys[j * d + part.start..j * d + part.end], &mut dquery[part.clone()]);
+            }
+            // Scores s_hj = sum_i q_hi K_hij.
+            for i in part {
+                axpy(s.query[i], &dscores, &mut g.keys[i * stride..(i + 1) * stride]);
+            }
+        }
+        // Query q = NQ[current] + sum_c context_c W_c.
+        axpy(1.0, &dquery, &mut g.node_queries[step.current * d..(step.current + 1) * d]);
+        for (c, &x) in step.context.iter().enumerate() {
+            axpy(x, &dquery, &mut g.context_weight[c * d..(c + 1) * d]);
+        }
+    }
+
+    /// Empty gradients of one instance's cache entries.
+    pub(crate) fn instance_gradients(&self) -> InstanceGradients {
+        let (d, n, stride) = (self.d, self.nodes, self.stride);
+        InstanceGradients { node_queries: vec![0.0; n * d], keys: vec![0.0; d * stride], values: vec![0.0; n * d], logit_keys: vec![0.0; d * stride], context_weight: vec![0.0; self.context * d] }
+    }
+
+    /// Per-instance gradients in the cache's own layouts: `node_queries`
+    /// `[B, N, d]`, `context_weight` `[context, d]` (summed), `glimpse_keys`
+    /// `[B, H, hd, N]`, `glimpse_values` `[B, H, N, hd]`, `logit_keys` `[B, d, N]`.
+    pub(crate) fn cache_gradients(&self, per_instance: Vec<InstanceGradients>) -> [Vec<f32>; 5] {
+        let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
+        let head_dim = d / heads;
+        let head_scale = 1.0 / (head_dim as f32).sqrt();
+        let logit_scale = 1.0 / (d as f32).sqrt();
+        let (mut nq, mut keys, mut values, mut logits) = (vec![], vec![], vec![], vec![]);
+        let mut context = vec![0.0f32; self.context * d];
+        for g in per_instance {
+            nq.extend_from_slice(&g.node_queries);
+            for row in g.keys.chunks(stride) {
+                keys.extend(row[..n].iter().map(|x| x * head_scale));
+            }
+            for row in g.logit_keys.chunks(stride) {
+                logits.extend(row[..n].iter().map(|x| x * logit_scale));
+            }
+            for h in 0..heads {
+                for j in 0..n {
+                    values.extend_from_slice(&g.values[j * d + h * head_dim..j * d + (h + 1) * head_dim]);
+                }
+            }
+            axpy(1.0, &g.context_weight, &mut context);
+        }
+        [nq, context, keys, values, logits]
+    }
+}
