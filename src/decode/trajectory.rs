@@ -38,22 +38,47 @@ pub struct Trajectory {
     steps: Vec<Recorded>,
     /// Per rollout: the `(step, action)` pairs its final solution kept.
     kept: Vec<Vec<(usize, usize)>>,
+    /// Per rollout: the log-probability of each kept action when it was
+    /// sampled, while every step gave them (the replay's values then need
+    /// no recomputation, only its gradients do).
+    sampled: Option<Vec<Vec<f32>>>,
 }
 
 impl Trajectory {
     /// An empty record for the rollouts of `env`.
     pub fn new(env: &Env) -> Self {
-        Trajectory { instances: env.num_instances(), per_instance: env.per_instance(), width: env.width(), steps: vec![], kept: vec![vec![]; env.num_rollouts()] }
+        Trajectory { instances: env.num_instances(), per_instance: env.per_instance(), width: env.width(), steps: vec![], kept: vec![vec![]; env.num_rollouts()], sampled: Some(vec![vec![]; env.num_rollouts()]) }
     }
 
     /// Record the step about to be taken on `env`: its inputs under
-    /// `allowed` and `refinement`, and `actions` (`None`: the rollout is held).
-    pub fn record<B: burn::tensor::backend::Backend>(&mut self, batch: &Batch<B>, env: &Env, allowed: &[bool], refinement: Option<&Refinement>, actions: &[Option<usize>]) {
+    /// `allowed` and `refinement`, `actions` (`None`: the rollout is held)
+    /// and, when they were sampled, the log-probabilities `[R, width]` they
+    /// were sampled from.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record<B: burn::tensor::backend::Backend>(
+        &mut self,
+        batch: &Batch<B>,
+        env: &Env,
+        allowed: &[bool],
+        refinement: Option<&Refinement>,
+        actions: &[Option<usize>],
+        log_p: Option<&[f32]>,
+    ) {
         let t = self.steps.len();
         for (kept, a) in self.kept.iter_mut().zip(actions) {
             if let Some(a) = a {
                 kept.push((t, *a));
             }
+        }
+        match (log_p, self.sampled.as_mut()) {
+            (Some(log_p), Some(sampled)) => {
+                for (r, a) in actions.iter().enumerate() {
+                    if let Some(a) = a {
+                        sampled[r].push(log_p[r * self.width + a]);
+                    }
+                }
+            }
+            _ => self.sampled = None,
         }
         self.steps.push(Recorded {
             current: env.current_nodes().into_iter().map(|c| c as i64).collect(),
@@ -66,6 +91,9 @@ impl Trajectory {
     /// Drop rollout `r`'s last kept action (LazyMask backtracked it).
     pub fn undo(&mut self, r: usize) {
         self.kept[r].pop();
+        if let Some(sampled) = self.sampled.as_mut() {
+            sampled[r].pop();
+        }
     }
 
     /// Per rollout `[batch, rollouts]`: the summed log-probability of its kept
@@ -116,6 +144,7 @@ impl Trajectory {
             context_width: self.steps.first().map_or(0, |s| s.context.len() / (self.instances * self.per_instance)),
             steps: self.steps.iter().map(|s| (s.current.iter().map(|&c| c as usize).collect(), s.context.clone(), s.allowed.clone())).collect(),
             kept: self.kept.clone(),
+            log_likelihoods: self.sampled.as_ref().map(|s| s.iter().map(|l| l.iter().sum()).collect()),
         }
     }
 

@@ -44,6 +44,10 @@ pub struct Recorded {
     pub steps: Vec<(Vec<usize>, Vec<f32>, Vec<bool>)>,
     /// Per rollout: `(step, action)` pairs.
     pub kept: Vec<Vec<(usize, usize)>>,
+    /// Per rollout: the summed log-probabilities of its kept choices when
+    /// they were recorded as they were sampled (by the same kernel); the
+    /// forward pass then returns them instead of recomputing.
+    pub log_likelihoods: Option<Vec<f32>>,
 }
 
 impl Recorded {
@@ -68,6 +72,9 @@ struct Replay {
 impl Replay {
     /// `[B * P]` summed log-probabilities of each rollout's kept choices.
     fn forward(&self) -> Vec<f32> {
+        if let Some(known) = &self.recorded.log_likelihoods {
+            return known.clone();
+        }
         let p = self.recorded.per_instance;
         (0..self.recorded.kept.len())
             .into_par_iter()

@@ -141,7 +141,7 @@ fn roll_out<B: AutodiffBackend>(batch: &Batch<B>, trainer: &TrainerConfig, env: 
         let log_p = batch.log_probs(env, &allowed, refinement.as_ref());
         let actions: Vec<Option<usize>> =
             (0..n).map(|r| moving[r].then(|| selector.choose(&log_p[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w]))).collect();
-        trajectory.record(batch, env, &allowed, refinement.as_ref(), &actions);
+        trajectory.record(batch, env, &allowed, refinement.as_ref(), &actions, Some(&log_p));
         batch.apply(env, &actions)?;
         if let Some(lazy) = lazy.as_mut() {
             lazy.stepped(&moving);

@@ -140,7 +140,7 @@ pub fn loss<B: AutodiffBackend>(policy: &Policy<B>, model: &ModelConfig, labels:
     let mut decided = 0usize;
     for k in 0..targets.iter().map(Vec::len).max().unwrap_or(0) {
         let actions: Vec<Option<usize>> = targets.iter().map(|t| t.get(k).copied()).collect();
-        trajectory.record(&batch, &env, env.mask(), None, &actions);
+        trajectory.record(&batch, &env, env.mask(), None, &actions, None);
         decided += actions.iter().flatten().count();
         batch.apply(&mut env, &actions).map_err(|e| label_error(&picked, e))?;
     }

@@ -62,6 +62,8 @@ fn compare(config: &ModelConfig, instances: &[Instance], refinement: bool) {
     let batch = Batch::new(&policy, config, instances, false, &device);
     let mut env = batch.env(p);
     let mut trajectory = Trajectory::new(&env);
+    // The same steps with the log-probabilities they were chosen from.
+    let mut sampled = Trajectory::new(&env);
     let mut taken: Vec<(Vec<Option<usize>>, Option<Refinement>)> = vec![];
     let mut t = 0;
     while !env.all_done() {
@@ -69,13 +71,18 @@ fn compare(config: &ModelConfig, instances: &[Instance], refinement: bool) {
         let rf = refinement.then(|| Refinement { levels: (0..n).map(|r| (r + t) % 6).collect(), budget_spent: (0..n).map(|r| (r + t) % 4 == 0).collect() });
         let chosen = batch.greedy(&env);
         let actions: Vec<Option<usize>> = (0..n).map(|r| (r % 3 != 0 || t % 2 == 0 || env.rollout(r).is_done()).then_some(chosen[r])).collect();
-        trajectory.record(&batch, &env, env.mask(), rf.as_ref(), &actions);
+        trajectory.record(&batch, &env, env.mask(), rf.as_ref(), &actions, None);
+        let log_p = batch.log_probs(&env, env.mask(), rf.as_ref());
+        sampled.record(&batch, &env, env.mask(), rf.as_ref(), &actions, Some(&log_p));
         taken.push((actions.clone(), rf));
         env.step_some(&actions).unwrap();
         t += 1;
     }
     let (b, _) = (env.num_instances(), ());
     let (replayed, _) = trajectory.log_likelihood(&policy, batch.encoding(), false, &device);
+    let (known, _) = sampled.log_likelihood(&policy, batch.encoding(), false, &device);
+    let close = |a: Vec<f32>, b: Vec<f32>| a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 1e-4 * y.abs().max(1.0));
+    assert!(close(known.into_data().convert::<f32>().to_vec().unwrap(), replayed.clone().into_data().convert::<f32>().to_vec().unwrap()), "recorded and recomputed log-likelihoods");
     // Step by step, with gradients.
     let features = Features::<Ad>::new(instances, config.svd_rank, &device);
     let encoding = policy.encode(&features);

@@ -30,14 +30,37 @@ pub(crate) struct Choice<'a> {
     pub action: usize,
 }
 
-/// Gradients of one instance's cache entries, in the fused layout.
+/// Gradients of one instance's cache entries, in the fused layout, and the
+/// factors of the rank-one updates not yet added (see [`Deferred`]).
 pub(crate) struct InstanceGradients {
     node_queries: Vec<f32>,
     keys: Vec<f32>,
     values: Vec<f32>,
     logit_keys: Vec<f32>,
     context_weight: Vec<f32>,
+    deferred: Deferred,
 }
+
+/// Each recorded step adds rank-one terms to three gradients (`glimpse x
+/// dz` to the logit keys, `query_h x dscores_h` to the keys, `weights_h x
+/// dglimpse_h` to the values). Their factors are kept, [`CHUNK`] steps at a
+/// time, and added as three matrix products: far fewer memory passes over
+/// the gradients than one outer product per step.
+struct Deferred {
+    rows: usize,
+    /// `[CHUNK, d]` each.
+    glimpse: Vec<f32>,
+    query: Vec<f32>,
+    dglimpse: Vec<f32>,
+    /// `[CHUNK, stride]`.
+    dz: Vec<f32>,
+    /// `[CHUNK, heads, stride]` each.
+    dscores: Vec<f32>,
+    weights: Vec<f32>,
+}
+
+/// Recorded steps whose rank-one terms are added together.
+const CHUNK: usize = 256;
 
 impl HostPointer {
     /// [`Self::new`] with the layouts of the backward pass as well.
@@ -72,17 +95,15 @@ impl HostPointer {
     /// (`scratch` then holds the step's intermediates).
     pub(crate) fn choice_log_prob(&self, b: usize, step: Choice, s: &mut Scratch) -> f32 {
         self.logits_with(Simd::detect(), b, step.current, step.context, step.allowed, s);
-        let (max, lse) = self.log_sum_exp(s, step.allowed);
-        let _ = max;
-        self.tanh_clip * s.logits[step.action].tanh() - lse
+        self.tanh_clip * s.logits[step.action].tanh() - self.log_sum_exp(s, step.allowed)
     }
 
-    /// The largest clipped logit over the allowed nodes and their log-sum-exp.
-    fn log_sum_exp(&self, s: &Scratch, allowed: &[bool]) -> (f32, f32) {
-        let clipped = |j: usize| self.tanh_clip * s.logits[j].tanh();
-        let max = (0..self.nodes).filter(|&j| allowed[j]).map(clipped).fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = (0..self.nodes).filter(|&j| allowed[j]).map(|j| (clipped(j) - max).exp()).sum();
-        (max, max + sum.ln())
+    /// The log-sum-exp of the clipped logits over the allowed nodes.
+    fn log_sum_exp(&self, s: &Scratch, allowed: &[bool]) -> f32 {
+        let clipped: Vec<f32> = (0..self.nodes).map(|j| self.tanh_clip * s.logits[j].tanh()).collect();
+        let max = (0..self.nodes).filter(|&j| allowed[j]).map(|j| clipped[j]).fold(f32::NEG_INFINITY, f32::max);
+        let sum: f32 = (0..self.nodes).filter(|&j| allowed[j]).map(|j| (clipped[j] - max).exp()).sum();
+        max + sum.ln()
     }
 
     /// Add `weight` times the gradient of [`Self::choice_log_prob`] with
@@ -116,14 +137,19 @@ impl HostPointer {
         let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
         let head_dim = d / heads;
         self.logits(b, step.current, step.context, step.allowed, s);
-        let (_, lse) = self.log_sum_exp(s, step.allowed);
-        // d/dz of w log p(a), z the pre-tanh logits.
+        // d/dz of w log p(a), z the pre-tanh logits, u = clip tanh z.
+        let tanh: Vec<f32> = s.logits[..n].iter().map(|z| z.tanh()).collect();
+        let max = (0..n).filter(|&j| step.allowed[j]).map(|j| self.tanh_clip * tanh[j]).fold(f32::NEG_INFINITY, f32::max);
         let mut dz = vec![0.0f32; stride];
+        let mut total = 0.0f32;
         for j in (0..n).filter(|&j| step.allowed[j]) {
-            let t = s.logits[j].tanh();
-            let p = (self.tanh_clip * t - lse).exp();
+            dz[j] = (self.tanh_clip * tanh[j] - max).exp();
+            total += dz[j];
+        }
+        for j in (0..n).filter(|&j| step.allowed[j]) {
+            let p = dz[j] / total;
             let du = weight * (f32::from(j == step.action) - p);
-            dz[j] = du * self.tanh_clip * (1.0 - t * t);
+            dz[j] = du * self.tanh_clip * (1.0 - tanh[j] * tanh[j]);
         }
         let t = self.transposed.as_ref().expect("a HostPointer made for training");
         let allowed: Vec<usize> = (0..n).filter(|&j| step.allowed[j]).collect();
@@ -133,9 +159,13 @@ impl HostPointer {
         for &j in &allowed {
             axpy(dz[j], &logit_keys[j * d..(j + 1) * d], &mut dglimpse);
         }
-        for i in 0..d {
-            axpy(s.glimpse[i], &dz, &mut g.logit_keys[i * stride..(i + 1) * stride]);
-        }
+        let row = g.deferred.rows;
+        let f = &mut g.deferred;
+        f.glimpse[row * d..(row + 1) * d].copy_from_slice(&s.glimpse);
+        f.query[row * d..(row + 1) * d].copy_from_slice(&s.query);
+        f.dglimpse[row * d..(row + 1) * d].copy_from_slice(&dglimpse);
+        f.dz[row * stride..(row + 1) * stride].copy_from_slice(&dz);
+        f.weights[row * heads * stride..(row + 1) * heads * stride].copy_from_slice(&s.scores);
         // Glimpse g_h = sum_j a_hj V_hj; scores through the softmax.
         let values = &t.values[b * d * stride..(b + 1) * d * stride];
         let keys = &t.keys[b * n * d..(b + 1) * n * d];
@@ -151,13 +181,14 @@ impl HostPointer {
                 dscores[j] = a[j] * (dscores[j] - mean);
             }
             for &j in &allowed {
-                axpy(a[j], &dglimpse[part.clone()], &mut g.values[j * d + part.start..j * d + part.end]);
                 axpy(dscores[j], &keys[j * d + part.start..j * d + part.end], &mut dquery[part.clone()]);
             }
-            // Scores s_hj = sum_i q_hi K_hij.
-            for i in part {
-                axpy(s.query[i], &dscores, &mut g.keys[i * stride..(i + 1) * stride]);
-            }
+            let at = (row * heads + h) * stride;
+            g.deferred.dscores[at..at + stride].copy_from_slice(&dscores);
+        }
+        g.deferred.rows += 1;
+        if g.deferred.rows == CHUNK {
+            self.add_deferred(g);
         }
         // Query q = NQ[current] + sum_c context_c W_c.
         axpy(1.0, &dquery, &mut g.node_queries[step.current * d..(step.current + 1) * d]);
@@ -169,7 +200,33 @@ impl HostPointer {
     /// Empty gradients of one instance's cache entries.
     pub(crate) fn instance_gradients(&self) -> InstanceGradients {
         let (d, n, stride) = (self.d, self.nodes, self.stride);
-        InstanceGradients { node_queries: vec![0.0; n * d], keys: vec![0.0; d * stride], values: vec![0.0; n * d], logit_keys: vec![0.0; d * stride], context_weight: vec![0.0; self.context * d] }
+        let deferred = Deferred {
+            rows: 0,
+            glimpse: vec![0.0; CHUNK * d],
+            query: vec![0.0; CHUNK * d],
+            dglimpse: vec![0.0; CHUNK * d],
+            dz: vec![0.0; CHUNK * stride],
+            dscores: vec![0.0; CHUNK * self.heads * stride],
+            weights: vec![0.0; CHUNK * self.heads * stride],
+        };
+        InstanceGradients { node_queries: vec![0.0; n * d], keys: vec![0.0; d * stride], values: vec![0.0; n * d], logit_keys: vec![0.0; d * stride], context_weight: vec![0.0; self.context * d], deferred }
+    }
+
+    /// Add the deferred rank-one terms of `g` as matrix products.
+    fn add_deferred(&self, g: &mut InstanceGradients) {
+        let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
+        let head_dim = d / heads;
+        let f = &mut g.deferred;
+        let k = std::mem::take(&mut f.rows);
+        // Logit keys [d, stride] += glimpse^T dz.
+        add_transposed_product(&mut g.logit_keys, stride, &f.glimpse, d, &f.dz, stride, [d, stride, k]);
+        for h in 0..heads {
+            let (part, scores) = (h * head_dim, h * stride);
+            // Keys [hd, stride] of head h += query_h^T dscores_h.
+            add_transposed_product(&mut g.keys[part * stride..], stride, &f.query[part..], d, &f.dscores[scores..], heads * stride, [head_dim, stride, k]);
+            // Values [n, hd] of head h (node-major rows of d) += weights_h^T dglimpse_h.
+            add_transposed_product(&mut g.values[part..], d, &f.weights[scores..], heads * stride, &f.dglimpse[part..], d, [n, head_dim, k]);
+        }
     }
 
     /// Per-instance gradients in the cache's own layouts: `node_queries`
@@ -182,7 +239,8 @@ impl HostPointer {
         let logit_scale = 1.0 / (d as f32).sqrt();
         let (mut nq, mut keys, mut values, mut logits) = (vec![], vec![], vec![], vec![]);
         let mut context = vec![0.0f32; self.context * d];
-        for g in per_instance {
+        for mut g in per_instance {
+            self.add_deferred(&mut g);
             nq.extend_from_slice(&g.node_queries);
             for row in g.keys.chunks(stride) {
                 keys.extend(row[..n].iter().map(|x| x * head_scale));
@@ -198,5 +256,40 @@ impl HostPointer {
             axpy(1.0, &g.context_weight, &mut context);
         }
         [nq, context, keys, values, logits]
+    }
+}
+
+/// `dst[i, j] += sum_p a[p, i] b[p, j]` for `i < m`, `j < n`, `p < k`, each
+/// matrix row-major with the given row strides (`gemm`).
+fn add_transposed_product(dst: &mut [f32], dst_stride: usize, a: &[f32], a_stride: usize, b: &[f32], b_stride: usize, [m, n, k]: [usize; 3]) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    assert!(dst.len() >= (m - 1) * dst_stride + n, "destination too short");
+    assert!(a.len() >= (k - 1) * a_stride + m && b.len() >= (k - 1) * b_stride + n, "factors too short");
+    // SAFETY: the asserts above keep every element gemm reads or writes
+    // inside the slices; `dst` does not alias `a` or `b` (a `&mut` borrow).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_stride as isize,
+            true,
+            a.as_ptr(),
+            a_stride as isize,
+            1,
+            b.as_ptr(),
+            1,
+            b_stride as isize,
+            1.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
     }
 }
