@@ -137,19 +137,25 @@ impl<'a, B: Backend> Batch<'a, B> {
         log_p
     }
 
+    /// The fused CPU step `run` on the rows of `env` under `allowed`: the
+    /// rows timed as env work, the step as step work.
+    fn on_host<R>(&self, host: &HostPointer, env: &Env, allowed: &[bool], refinement: Option<&Refinement>, run: fn(&HostPointer, &StepRows) -> R) -> R {
+        let start = Instant::now();
+        let context = self.context_rows(env, refinement);
+        let current = env.current_nodes();
+        let start = self.phases.borrow_mut().lap(|p| &mut p.env, start);
+        let out = run(host, &StepRows { per_instance: env.per_instance(), current: &current, context: &context, allowed });
+        self.phases.borrow_mut().lap(|p| &mut p.step, start);
+        out
+    }
+
     /// The policy's log-probabilities, one row of `env.width()` per rollout,
     /// on the host, with `allowed` as the mask (the env's, or a search's
     /// stricter one). Policies with LMask's refinement embedding get
     /// `refinement`, or "no backtracking yet" without one.
     pub fn log_probs(&self, env: &Env, allowed: &[bool], refinement: Option<&Refinement>) -> Vec<f32> {
         if let Some(host) = &self.host {
-            let start = Instant::now();
-            let context = self.context_rows(env, refinement);
-            let current = env.current_nodes();
-            let start = self.phases.borrow_mut().lap(|p| &mut p.env, start);
-            let log_p = host.log_probs(&StepRows { per_instance: env.per_instance(), current: &current, context: &context, allowed });
-            self.phases.borrow_mut().lap(|p| &mut p.step, start);
-            return log_p;
+            return self.on_host(host, env, allowed, refinement, HostPointer::log_probs);
         }
         let log_p = self.step(env, allowed, refinement);
         let start = Instant::now();
@@ -162,13 +168,7 @@ impl<'a, B: Backend> Batch<'a, B> {
     /// chosen where the step runs, so only the nodes come back.
     pub fn greedy(&self, env: &Env) -> Vec<usize> {
         if let Some(host) = &self.host {
-            let start = Instant::now();
-            let context = self.context_rows(env, None);
-            let current = env.current_nodes();
-            let start = self.phases.borrow_mut().lap(|p| &mut p.env, start);
-            let chosen = host.greedy(&StepRows { per_instance: env.per_instance(), current: &current, context: &context, allowed: env.mask() });
-            self.phases.borrow_mut().lap(|p| &mut p.step, start);
-            return chosen;
+            return self.on_host(host, env, env.mask(), None, HostPointer::greedy);
         }
         let log_p = self.step(env, env.mask(), None);
         let start = Instant::now();

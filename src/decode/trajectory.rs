@@ -24,7 +24,7 @@ const PASS_FLOATS: usize = 1 << 26;
 
 /// One recorded step of every rollout.
 struct Recorded {
-    current: Vec<i64>,
+    current: Vec<usize>,
     context: Vec<f32>,
     allowed: Vec<bool>,
     available: Option<Vec<bool>>,
@@ -81,7 +81,7 @@ impl Trajectory {
             _ => self.sampled = None,
         }
         self.steps.push(Recorded {
-            current: env.current_nodes().into_iter().map(|c| c as i64).collect(),
+            current: env.current_nodes(),
             context: batch.context_rows(env, refinement),
             allowed: allowed.to_vec(),
             available: batch.reads_available().then(|| env.available_mask()),
@@ -100,13 +100,14 @@ impl Trajectory {
     /// actions and, with `entropy`, the summed entropy of the steps that chose them.
     ///
     /// A pointer policy on the CPU without the entropy term replays through
-    /// `model::pointer_replay` (one op with its own backward pass); anything
-    /// else through `Policy::step`, many recorded steps per pass.
-    pub fn log_likelihood<B: AutodiffBackend>(&self, policy: &Policy<B>, encoding: &Encoding<B>, entropy: bool, device: &B::Device) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    /// `model::pointer_replay` (one op with its own backward pass, which
+    /// takes the record over); anything else through `Policy::step`, many
+    /// recorded steps per pass.
+    pub fn log_likelihood<B: AutodiffBackend>(self, policy: &Policy<B>, encoding: &Encoding<B>, entropy: bool, device: &B::Device) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let (b, p, w) = (self.instances, self.per_instance, self.width);
         if let (Encoding::Pointer(cache), false) = (encoding, entropy) {
-            if let Some(ll) = pointer_replay::log_likelihood(cache, self.recorded()) {
-                return (ll, Tensor::zeros([b, p], device));
+            if pointer_replay::applies(cache) {
+                return (pointer_replay::log_likelihood(cache, self.into_recorded()), Tensor::zeros([b, p], device));
             }
         }
         let mut chosen = vec![vec![None; b * p]; self.steps.len()];
@@ -137,14 +138,14 @@ impl Trajectory {
     }
 
     /// The record in the form of `model::pointer_replay`.
-    fn recorded(&self) -> pointer_replay::Recorded {
+    fn into_recorded(self) -> pointer_replay::Recorded {
         pointer_replay::Recorded {
             per_instance: self.per_instance,
             width: self.width,
             context_width: self.steps.first().map_or(0, |s| s.context.len() / (self.instances * self.per_instance)),
-            steps: self.steps.iter().map(|s| (s.current.iter().map(|&c| c as usize).collect(), s.context.clone(), s.allowed.clone())).collect(),
-            kept: self.kept.clone(),
-            log_likelihoods: self.sampled.as_ref().map(|s| s.iter().map(|l| l.iter().sum()).collect()),
+            log_likelihoods: self.sampled.map(|s| s.iter().map(|l| l.iter().sum()).collect()),
+            steps: self.steps.into_iter().map(|s| (s.current, s.context, s.allowed)).collect(),
+            kept: self.kept,
         }
     }
 
@@ -164,7 +165,7 @@ impl Trajectory {
             for t in steps.clone() {
                 let s = &self.steps[t];
                 for r in i * p..(i + 1) * p {
-                    current.push(s.current[r]);
+                    current.push(s.current[r] as i64);
                     context.extend_from_slice(&s.context[r * cw..(r + 1) * cw]);
                     allowed.extend_from_slice(&s.allowed[r * w..(r + 1) * w]);
                     if let (Some(out), Some(a)) = (available.as_mut(), s.available.as_ref()) {

@@ -121,7 +121,7 @@ impl<B: Backend> SpectralLinear<B> {
         if self.u.is_none() {
             return self.linear.forward(x);
         }
-        burn::tensor::module::linear(x, self.weight(), self.bias())
+        burn::tensor::module::linear(x, self.weight(), self.linear.bias.as_ref().map(|b| b.val()))
     }
 
     /// The weight `[d_input, d_output]` this layer multiplies by: divided by
@@ -139,10 +139,6 @@ impl<B: Backend> SpectralLinear<B> {
         }
         let sigma = spectral_norm_estimate(weight.clone(), u);
         weight / sigma.unsqueeze::<2>()
-    }
-
-    pub fn bias(&self) -> Option<Tensor<B, 1>> {
-        self.linear.bias.as_ref().map(|b| b.val())
     }
 
     /// The current largest-singular-value estimate (no iteration).

@@ -138,17 +138,11 @@ impl<B: Backend> Features<B> {
         }
     }
 
-    /// The decoder context `[batch, rollouts, features]` of the env's rollouts
-    /// (`per_instance` rollouts of each instance, in order). With `refinement`
-    /// (LazyMask's per-rollout refinement level and whether its backtracking
-    /// budget is spent), LMask's one-hot of both is appended.
-    pub fn context(&self, ctx: &Context, per_instance: usize, refinement: Option<&Refinement>, device: &B::Device) -> Tensor<B, 3> {
-        let width = CONTEXT_FEATURES + refinement.map_or(0, |_| REFINEMENT_CLASSES);
-        let rows = self.context_rows(ctx, per_instance, refinement);
-        Tensor::from_data(TensorData::new(rows, [self.frames.len(), per_instance, width]), device)
-    }
-
-    /// [`Self::context`] on the host: one row per rollout, flat.
+    /// The decoder context of the env's rollouts (`per_instance` rollouts of
+    /// each instance, in order), one row per rollout, flat: `[rollouts,
+    /// features]`. With `refinement` (LazyMask's per-rollout refinement level
+    /// and whether its backtracking budget is spent), LMask's one-hot of both
+    /// is appended.
     pub fn context_rows(&self, ctx: &Context, per_instance: usize, refinement: Option<&Refinement>) -> Vec<f32> {
         let width = CONTEXT_FEATURES + refinement.map_or(0, |_| REFINEMENT_CLASSES);
         let mut out = Vec::with_capacity(ctx.current.len() * width);

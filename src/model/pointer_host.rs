@@ -72,6 +72,8 @@ pub(crate) struct Scratch {
     scores: Vec<f32>,
     glimpse: Vec<f32>,
     logits: Vec<f32>,
+    /// The backward pass's gradient of the query.
+    dquery: Vec<f32>,
 }
 
 impl HostPointer {
@@ -105,12 +107,8 @@ impl HostPointer {
         }
     }
 
-    pub fn nodes(&self) -> usize {
-        self.nodes
-    }
-
     pub(crate) fn scratch(&self) -> Scratch {
-        Scratch { query: vec![0.0; self.d], scores: vec![0.0; self.heads * self.stride], glimpse: vec![0.0; self.d], logits: vec![0.0; self.stride] }
+        Scratch { query: vec![0.0; self.d], scores: vec![0.0; self.heads * self.stride], glimpse: vec![0.0; self.d], logits: vec![0.0; self.stride], dquery: vec![0.0; self.d] }
     }
 
     /// Log-probabilities `[rollouts, nodes]` of the next node, forbidden
@@ -140,12 +138,7 @@ impl HostPointer {
         let chunk = count.div_ceil(4 * rayon::current_num_threads()).clamp(1, 256);
         let simd = Simd::detect();
         out.par_chunks_mut(chunk * width).enumerate().for_each(|(k, block)| {
-            let mut scratch = Scratch {
-                query: vec![0.0; self.d],
-                scores: vec![0.0; self.heads * self.stride],
-                glimpse: vec![0.0; self.d],
-                logits: vec![0.0; self.stride],
-            };
+            let mut scratch = self.scratch();
             for (i, out) in block.chunks_mut(width).enumerate() {
                 let r = k * chunk + i;
                 let allowed = &rows.allowed[r * self.nodes..(r + 1) * self.nodes];

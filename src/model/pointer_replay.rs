@@ -125,11 +125,18 @@ impl Backward<Flex, 5> for PointerReplay {
     }
 }
 
+/// Whether [`log_likelihood`] applies: the backend is `Autodiff<Flex>`.
+pub fn applies<B: AutodiffBackend>(cache: &PointerCache<B>) -> bool {
+    (cache as &dyn Any).is::<PointerCache<Cpu>>()
+}
+
 /// `[batch, P]`: each rollout's summed log-probability of its kept choices
-/// under `cache`, with this module's backward pass; `None` on backends other
-/// than the CPU's, which replay through Burn.
-pub fn log_likelihood<B: AutodiffBackend>(cache: &PointerCache<B>, recorded: Recorded) -> Option<Tensor<B, 2>> {
-    let cache = (cache as &dyn Any).downcast_ref::<PointerCache<Cpu>>()?;
+/// under `cache`, with this module's backward pass.
+///
+/// # Panics
+/// On backends other than the CPU's ([`applies`] says which), which replay through Burn.
+pub fn log_likelihood<B: AutodiffBackend>(cache: &PointerCache<B>, recorded: Recorded) -> Tensor<B, 2> {
+    let cache = (cache as &dyn Any).downcast_ref::<PointerCache<Cpu>>().expect("pointer_replay on the CPU backend only (see `applies`)");
     let (b, p) = (recorded.kept.len() / recorded.per_instance, recorded.per_instance);
     let replay = Arc::new(Replay { host: HostPointer::for_training(cache), recorded });
     let values = replay.forward();
@@ -148,5 +155,5 @@ pub fn log_likelihood<B: AutodiffBackend>(cache: &PointerCache<B>, recorded: Rec
         OpsKind::UnTracked(prep) => prep.finish(output),
     };
     let tensor: Box<dyn Any> = Box::new(Tensor::<Cpu, 2>::from_primitive(TensorPrimitive::Float(result)));
-    tensor.downcast::<Tensor<B, 2>>().ok().map(|t| *t)
+    *tensor.downcast::<Tensor<B, 2>>().expect("B is Autodiff<Flex>")
 }

@@ -95,12 +95,17 @@ impl HostPointer {
     /// (`scratch` then holds the step's intermediates).
     pub(crate) fn choice_log_prob(&self, b: usize, step: Choice, s: &mut Scratch) -> f32 {
         self.logits_with(Simd::detect(), b, step.current, step.context, step.allowed, s);
-        self.tanh_clip * s.logits[step.action].tanh() - self.log_sum_exp(s, step.allowed)
+        let lse = self.clip_and_log_sum_exp(s, step.allowed);
+        s.logits[step.action] - lse
     }
 
-    /// The log-sum-exp of the clipped logits over the allowed nodes.
-    fn log_sum_exp(&self, s: &Scratch, allowed: &[bool]) -> f32 {
-        let clipped: Vec<f32> = (0..self.nodes).map(|j| self.tanh_clip * s.logits[j].tanh()).collect();
+    /// Turn the logits in `scratch` into clipped logits `clip * tanh z` in
+    /// place; their log-sum-exp over the allowed nodes.
+    fn clip_and_log_sum_exp(&self, s: &mut Scratch, allowed: &[bool]) -> f32 {
+        for z in &mut s.logits[..self.nodes] {
+            *z = self.tanh_clip * z.tanh();
+        }
+        let clipped = &s.logits[..self.nodes];
         let max = (0..self.nodes).filter(|&j| allowed[j]).map(|j| clipped[j]).fold(f32::NEG_INFINITY, f32::max);
         let sum: f32 = (0..self.nodes).filter(|&j| allowed[j]).map(|j| (clipped[j] - max).exp()).sum();
         max + sum.ln()
@@ -137,63 +142,57 @@ impl HostPointer {
         let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
         let head_dim = d / heads;
         self.logits(b, step.current, step.context, step.allowed, s);
-        // d/dz of w log p(a), z the pre-tanh logits, u = clip tanh z.
-        let tanh: Vec<f32> = s.logits[..n].iter().map(|z| z.tanh()).collect();
-        let max = (0..n).filter(|&j| step.allowed[j]).map(|j| self.tanh_clip * tanh[j]).fold(f32::NEG_INFINITY, f32::max);
-        let mut dz = vec![0.0f32; stride];
-        let mut total = 0.0f32;
-        for j in (0..n).filter(|&j| step.allowed[j]) {
-            dz[j] = (self.tanh_clip * tanh[j] - max).exp();
-            total += dz[j];
-        }
-        for j in (0..n).filter(|&j| step.allowed[j]) {
-            let p = dz[j] / total;
-            let du = weight * (f32::from(j == step.action) - p);
-            dz[j] = du * self.tanh_clip * (1.0 - tanh[j] * tanh[j]);
-        }
         let t = self.transposed.as_ref().expect("a HostPointer made for training");
-        let allowed: Vec<usize> = (0..n).filter(|&j| step.allowed[j]).collect();
-        // Logits z_j = sum_i glimpse_i L_ij.
-        let logit_keys = &t.logit_keys[b * n * d..(b + 1) * n * d];
-        let mut dglimpse = vec![0.0f32; d];
-        for &j in &allowed {
-            axpy(dz[j], &logit_keys[j * d..(j + 1) * d], &mut dglimpse);
-        }
         let row = g.deferred.rows;
         let f = &mut g.deferred;
         f.glimpse[row * d..(row + 1) * d].copy_from_slice(&s.glimpse);
         f.query[row * d..(row + 1) * d].copy_from_slice(&s.query);
-        f.dglimpse[row * d..(row + 1) * d].copy_from_slice(&dglimpse);
-        f.dz[row * stride..(row + 1) * stride].copy_from_slice(&dz);
         f.weights[row * heads * stride..(row + 1) * heads * stride].copy_from_slice(&s.scores);
+        // d/dz of w log p(a), z the pre-tanh logits, u = clip tanh z, p = softmax u.
+        let lse = self.clip_and_log_sum_exp(s, step.allowed);
+        let dz = &mut f.dz[row * stride..(row + 1) * stride];
+        dz.fill(0.0);
+        for j in (0..n).filter(|&j| step.allowed[j]) {
+            let tanh = s.logits[j] / self.tanh_clip;
+            let p = (s.logits[j] - lse).exp();
+            let du = weight * (f32::from(j == step.action) - p);
+            dz[j] = du * self.tanh_clip * (1.0 - tanh * tanh);
+        }
+        // Logits z_j = sum_i glimpse_i L_ij.
+        let logit_keys = &t.logit_keys[b * n * d..(b + 1) * n * d];
+        let dglimpse = &mut f.dglimpse[row * d..(row + 1) * d];
+        dglimpse.fill(0.0);
+        for j in (0..n).filter(|&j| step.allowed[j]) {
+            axpy(dz[j], &logit_keys[j * d..(j + 1) * d], dglimpse);
+        }
         // Glimpse g_h = sum_j a_hj V_hj; scores through the softmax.
         let values = &t.values[b * d * stride..(b + 1) * d * stride];
         let keys = &t.keys[b * n * d..(b + 1) * n * d];
-        let mut dscores = vec![0.0f32; stride];
-        let mut dquery = vec![0.0f32; d];
+        let dquery = &mut s.dquery;
+        dquery.fill(0.0);
         for h in 0..heads {
             let part = h * head_dim..(h + 1) * head_dim;
             let a = &s.scores[h * stride..(h + 1) * stride];
+            let at = (row * heads + h) * stride;
+            let dscores = &mut f.dscores[at..at + stride];
             // da_hj = dglimpse_h . V_hj for every node at once.
-            combine_rows(&dglimpse[part.clone()], &values[part.start * stride..part.end * stride], stride, &mut dscores);
-            let mean = dot(a, &dscores);
-            for j in 0..stride {
-                dscores[j] = a[j] * (dscores[j] - mean);
+            combine_rows(&dglimpse[part.clone()], &values[part.start * stride..part.end * stride], stride, dscores);
+            let mean = dot(a, dscores);
+            for (ds, &a) in dscores.iter_mut().zip(a) {
+                *ds = a * (*ds - mean);
             }
-            for &j in &allowed {
+            for j in (0..n).filter(|&j| step.allowed[j]) {
                 axpy(dscores[j], &keys[j * d + part.start..j * d + part.end], &mut dquery[part.clone()]);
             }
-            let at = (row * heads + h) * stride;
-            g.deferred.dscores[at..at + stride].copy_from_slice(&dscores);
+        }
+        // Query q = NQ[current] + sum_c context_c W_c.
+        axpy(1.0, dquery, &mut g.node_queries[step.current * d..(step.current + 1) * d]);
+        for (c, &x) in step.context.iter().enumerate() {
+            axpy(x, dquery, &mut g.context_weight[c * d..(c + 1) * d]);
         }
         g.deferred.rows += 1;
         if g.deferred.rows == CHUNK {
             self.add_deferred(g);
-        }
-        // Query q = NQ[current] + sum_c context_c W_c.
-        axpy(1.0, &dquery, &mut g.node_queries[step.current * d..(step.current + 1) * d]);
-        for (c, &x) in step.context.iter().enumerate() {
-            axpy(x, &dquery, &mut g.context_weight[c * d..(c + 1) * d]);
         }
     }
 
