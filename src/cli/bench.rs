@@ -22,7 +22,7 @@ use crate::problem::io::npz::{read_dataset, read_reference};
 use crate::problem::io::write_atomic;
 use crate::problem::{Instance, Variant};
 use crate::train::config::{ModelChoice, TrainConfig};
-use crate::train::Trainer;
+use crate::train::{Start, Trainer};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -158,7 +158,7 @@ impl BackendJob for Rung {
                 flag.store(true, Ordering::SeqCst);
             });
         }
-        let mut trainer = Trainer::<B>::new(self.config, &self.root, false, &device)?;
+        let mut trainer = Trainer::<B>::new(self.config, &self.root, Start::Fresh, &device)?;
         trainer.run(&stop, true)?;
         println!("ladder: {} trained {} steps in {:.1} s", self.root.display(), trainer.state.step, trainer.state.wall_seconds);
         Ok(())

@@ -1,4 +1,5 @@
-//! `lrm train --config NAME.toml [--resume RUN_DIR] [--out RUN_DIR] [--device ...]`.
+//! `lrm train --config NAME.toml [--init MODEL.toml] [--out RUN_DIR] [--device ...]`
+//! or `lrm train --resume RUN_DIR`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use burn::tensor::backend::AutodiffBackend;
 use crate::backend::{run_on, BackendJob, DeviceSpec};
 use crate::error::{Error, Result};
 use crate::train::config::TrainConfig;
-use crate::train::Trainer;
+use crate::train::{Start, Trainer};
 
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["config", "resume"])))]
@@ -21,6 +22,11 @@ pub struct Args {
     /// Continue the run in this directory from its last checkpoint, with the config it was started with.
     #[arg(long, conflicts_with = "config")]
     resume: Option<PathBuf>,
+    /// Start from this model checkpoint (e.g. models/mtvrp20-cpu.toml) instead
+    /// of fresh weights: a new optimizer, the card's training history carried
+    /// on. The config's [model] must be the checkpoint's.
+    #[arg(long, conflicts_with = "resume")]
+    init: Option<PathBuf>,
     /// The run directory (default: runs/NAME for configs/NAME.toml).
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
@@ -32,14 +38,14 @@ pub struct Args {
 struct Train {
     config: TrainConfig,
     root: PathBuf,
-    resume: bool,
+    start: Start,
     stop: Arc<AtomicBool>,
 }
 
 impl BackendJob for Train {
     type Output = ();
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
-        let mut trainer = Trainer::<B>::new(self.config, &self.root, self.resume, &device)?;
+        let mut trainer = Trainer::<B>::new(self.config, &self.root, self.start, &device)?;
         trainer.run(&self.stop, std::io::stderr().is_terminal())?;
         let best = trainer.state.best_score.map_or("no validation".to_string(), |s| format!("best validation score {s:.4}"));
         println!("{}: step {} of {}, {best}; checkpoints in {}", self.root.display(), trainer.state.step, trainer.total_steps(), self.root.display());
@@ -48,11 +54,12 @@ impl BackendJob for Train {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let (config, root, resume) = match (&a.config, &a.resume) {
-        (_, Some(dir)) => (TrainConfig::read(&dir.join("config.toml"))?, dir.clone(), true),
+    let (config, root, start) = match (&a.config, &a.resume) {
+        (_, Some(dir)) => (TrainConfig::read(&dir.join("config.toml"))?, dir.clone(), Start::Resume),
         (Some(path), None) => {
             let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "run".into());
-            (TrainConfig::read(path)?, a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(stem)), false)
+            let start = a.init.clone().map_or(Start::Fresh, Start::Init);
+            (TrainConfig::read(path)?, a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(stem)), start)
         }
         (None, None) => unreachable!("clap requires one of them"),
     };
@@ -60,5 +67,5 @@ pub fn run(a: Args) -> Result<()> {
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .map_err(|e| Error::Failure(format!("cannot catch Ctrl-C: {e}")))?;
-    run_on(a.device, Train { config, root, resume, stop })
+    run_on(a.device, Train { config, root, start, stop })
 }

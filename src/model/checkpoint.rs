@@ -38,9 +38,72 @@ pub struct TrainedOn {
     pub steps: usize,
     #[serde(default)]
     pub wall_seconds: f64,
+    /// Training instances seen, over every stretch.
+    #[serde(default)]
+    pub instances: u64,
+    /// Coordinates the generator drew (uniform, clustered or mixed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<String>,
+    /// The decoder validation used and `lrm solve` should use (`auto` resolves to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoder: Option<String>,
     /// The last validation: score per set (mean gap %, or mean cost without references).
     #[serde(default)]
     pub validation: std::collections::BTreeMap<String, f64>,
+    /// Every training stretch, oldest first (`lrm train --init` carries them on);
+    /// `steps`, `instances` and `wall_seconds` above are their sums.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stretches: Vec<Stretch>,
+}
+
+impl TrainedOn {
+    /// The history of a model trained as `self` describes, then by `next`
+    /// (one stretch): stretches appended, totals summed, sizes and variants
+    /// the union (what the model has seen), validation and distribution from
+    /// `next`. A card written before stretches were recorded counts as one.
+    pub fn followed_by(self, next: TrainedOn) -> TrainedOn {
+        let mut stretches = self.stretches.clone();
+        if stretches.is_empty() && self.steps > 0 {
+            stretches.push(Stretch { config: "(unrecorded)".into(), steps: self.steps, instances: self.instances, wall_seconds: self.wall_seconds, hardware: String::new(), score: self.validation.get("score").copied() });
+        }
+        stretches.extend(next.stretches);
+        let mut variants = self.variants;
+        for v in next.variants {
+            if !variants.contains(&v) {
+                variants.push(v);
+            }
+        }
+        TrainedOn {
+            variants,
+            sizes: [self.sizes[0].min(next.sizes[0]), self.sizes[1].max(next.sizes[1])],
+            max_demand_ratio: match (self.max_demand_ratio, next.max_demand_ratio) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
+            steps: stretches.iter().map(|s| s.steps).sum(),
+            instances: stretches.iter().map(|s| s.instances).sum(),
+            wall_seconds: stretches.iter().map(|s| s.wall_seconds).sum(),
+            distribution: next.distribution,
+            decoder: next.decoder,
+            validation: next.validation,
+            stretches,
+        }
+    }
+}
+
+/// One training run from its start (fresh weights or `--init`) to this checkpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stretch {
+    /// The config's file name.
+    pub config: String,
+    pub steps: usize,
+    pub instances: u64,
+    pub wall_seconds: f64,
+    /// Where it ran: backend and processor.
+    pub hardware: String,
+    /// The validation score at its end (mean gap % over the sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
 }
 
 /// `path` with its extension replaced: `NAME.toml` and `NAME.safetensors` from

@@ -26,7 +26,7 @@ use rand::SeedableRng;
 use crate::decode::sampling::Rng;
 use crate::decode::{self, DecodeOptions, Starts, Strategy};
 use crate::error::{Error, Result};
-use crate::model::checkpoint::{self, TrainedOn};
+use crate::model::checkpoint::{self, Stretch, TrainedOn};
 use crate::model::{ModelConfig, Policy};
 use crate::problem::generate::{GeneratorConfig, Problem};
 use crate::problem::io::npz::{read_dataset, read_reference};
@@ -50,6 +50,23 @@ struct Validation {
     reference: Option<Vec<f64>>,
 }
 
+/// Where a run's weights come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Start {
+    /// Fresh weights drawn from the config's seed.
+    Fresh,
+    /// The last checkpoint of the run directory, with its optimizer state.
+    Resume,
+    /// A model checkpoint (`NAME.toml` + `NAME.safetensors`, e.g. a shipped
+    /// model): its weights, a new optimizer, and its card's training history
+    /// carried on into this run's cards.
+    Init(std::path::PathBuf),
+}
+
+/// The card a run started from (`--init`), kept in the run directory so a
+/// resumed run still knows it.
+const INIT_CARD: &str = "init.toml";
+
 /// What one step did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepOutcome {
@@ -72,35 +89,56 @@ pub struct Trainer<B: AutodiffBackend> {
     metrics: Metrics,
     device: B::Device,
     bad_steps: usize,
+    /// The training history of the model this run started from (`Start::Init`).
+    prior: Option<TrainedOn>,
 }
 
 type Bytes = NamedMpkBytesRecorder<FullPrecisionSettings>;
 
 impl<B: AutodiffBackend> Trainer<B> {
-    /// A new run in `root`, or with `resume` the continuation of the one there.
-    pub fn new(config: TrainConfig, root: &Path, resume: bool, device: &B::Device) -> Result<Self> {
+    /// A run in `root`: a new one (`Fresh` or `Init`), or the continuation
+    /// of the one there (`Resume`).
+    ///
+    /// # Errors
+    /// A run directory that already holds a run (unless resuming) or holds
+    /// none (when resuming); an `Init` checkpoint that cannot be read or
+    /// whose model differs from the config's (the differing fields named).
+    pub fn new(config: TrainConfig, root: &Path, start: Start, device: &B::Device) -> Result<Self> {
         let model = config.model_config().map_err(|e| Error::bad_input("config", None, e))?;
         let generators = config.generators().map_err(|e| Error::bad_input("config", None, e))?;
         let run = RunDir::create(root)?;
         let latest = run.latest()?;
-        let (policy, optim, state) = match (resume, latest) {
-            (true, Some(dir)) => Self::load(&model, &config, &dir, device)?,
-            (true, None) => return Err(Error::bad_input(root, None, "no checkpoint to resume from in this run directory")),
-            (false, Some(_)) => {
+        let (policy, optim, state) = match (&start, latest) {
+            (Start::Resume, Some(dir)) => Self::load(&model, &config, &dir, device)?,
+            (Start::Resume, None) => return Err(Error::bad_input(root, None, "no checkpoint to resume from in this run directory")),
+            (_, Some(_)) => {
                 return Err(Error::bad_input(root, None, "this run directory already holds a run: pass --resume to continue it, or choose another --out"))
             }
-            (false, None) => {
+            (Start::Fresh, None) => {
                 // Burn's random numbers come from one global generator per backend:
                 // seed and draw under a lock, so that models built at the same time
                 // on other threads do not take numbers from this one.
                 let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
                 B::seed(device, config.seed);
-                let text = toml::to_string_pretty(&config).map_err(|e| Error::Failure(format!("cannot write the config: {e}")))?;
-                write_atomic(&run.path("config.toml"), text.as_bytes())?;
                 let policy = model.init::<B>(device);
                 drop(_guard);
+                write_config(&run, &config)?;
                 (policy, Optim::new(&config.optimizer), TrainState::default())
             }
+            (Start::Init(path), None) => {
+                let (policy, card) = checkpoint::load::<B>(path, device)?;
+                if card.model != model {
+                    return Err(Error::bad_input(path, None, model_mismatch(&card.model, &model)));
+                }
+                let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
+                write_atomic(&run.path(INIT_CARD), text.as_bytes())?;
+                write_config(&run, &config)?;
+                (policy, Optim::new(&config.optimizer), TrainState::default())
+            }
+        };
+        let prior = match run.path(INIT_CARD) {
+            p if p.exists() => checkpoint::read_card(&p)?.trained_on,
+            _ => None,
         };
         let validation = load_validation(&config)?;
         let labels = match (&config.trainer.labels, run.latest()?) {
@@ -108,12 +146,12 @@ impl<B: AutodiffBackend> Trainer<B> {
             (None, Some(dir)) if state.labels_round.is_some() => Some(supervised::Labels::read_files(&dir.join("labels.npz"), &dir.join("labels_sol_lrm.npz"))?),
             _ => None,
         };
-        let mut columns: Vec<String> = ["step", "epoch", "loss", "reward", "infeasible", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
+        let mut columns: Vec<String> = ["step", "epoch", "instances", "loss", "reward", "infeasible", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
         columns.extend(variant_names(&generators).into_iter().map(|v| format!("reward_{v}")));
         columns.extend(validation.iter().flat_map(|v| [format!("val_{}", v.name), format!("val_{}_infeasible", v.name)]));
         columns.push("val_score".into());
         let metrics = Metrics::open(run.path("metrics.csv"), columns, state.step)?;
-        Ok(Trainer { config, model, policy, optim, state, generators, validation, labels, last_validation: BTreeMap::new(), run, metrics, device: device.clone(), bad_steps: 0 })
+        Ok(Trainer { config, model, policy, optim, state, generators, validation, labels, last_validation: BTreeMap::new(), run, metrics, device: device.clone(), bad_steps: 0, prior })
     }
 
     fn load(model: &ModelConfig, config: &TrainConfig, dir: &Path, device: &B::Device) -> Result<(Policy<B>, Optim<B>, TrainState)> {
@@ -154,12 +192,14 @@ impl<B: AutodiffBackend> Trainer<B> {
             TrainerKind::Pomo => {
                 let instances = self.batch(self.state.step, &mut rng);
                 let (loss, stats) = reinforce::pomo_loss(&self.policy, &self.model, &self.config.trainer, &instances, &mut self.state.normaliser, &mut rng, &self.device)?;
+                self.state.instances += instances.len() as u64;
                 (loss, stats, instances.len())
             }
             TrainerKind::Supervised => {
                 self.improve_labels()?;
                 let labels = self.labels.as_ref().expect("validated: supervised runs have labels");
                 let (loss, count) = supervised::loss(&self.policy, &self.model, labels, self.config.batch.size, self.state.step, &self.device)?;
+                self.state.instances += count as u64;
                 (loss, reinforce::BatchStats::default(), count)
             }
         };
@@ -294,16 +334,35 @@ impl<B: AutodiffBackend> Trainer<B> {
         ratios.reduce(f64::max)
     }
 
-    /// The model card with what this run trained on.
+    /// The model card with what this run trained on, after the history of
+    /// the model it started from (`Start::Init`).
     fn write_card(&self, path: &Path) -> Result<()> {
         let mut card = checkpoint::read_card(path)?;
-        card.trained_on = Some(TrainedOn {
+        let t = &self.config.trainer;
+        let decoder = if t.backtrack_budget.is_some() { "lazymask" } else { "greedy" };
+        let stretch = Stretch {
+            config: self.run.root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
+            steps: self.state.step,
+            instances: self.state.instances,
+            wall_seconds: self.state.wall_seconds,
+            hardware: hardware::<B>(&self.device),
+            score: self.last_validation.get("score").copied(),
+        };
+        let now = TrainedOn {
             variants: variant_names(&self.generators),
             sizes: self.config.problem.sizes.bounds(),
             max_demand_ratio: self.max_demand_ratio(),
-            steps: self.state.step,
-            wall_seconds: self.state.wall_seconds,
+            steps: stretch.steps,
+            wall_seconds: stretch.wall_seconds,
+            instances: stretch.instances,
+            distribution: Some(self.config.problem.distribution.clone()),
+            decoder: Some(decoder.to_string()),
             validation: self.last_validation.clone(),
+            stretches: vec![stretch],
+        };
+        card.trained_on = Some(match &self.prior {
+            Some(prior) => prior.clone().followed_by(now),
+            None => now,
         });
         let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
         write_atomic(path, text.as_bytes())
@@ -327,6 +386,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             let mut row = BTreeMap::from([
                 ("step".to_string(), self.state.step as f64),
                 ("epoch".to_string(), ((self.state.step - 1) / self.steps_per_epoch()) as f64),
+                ("instances".to_string(), self.state.instances as f64),
                 ("reward".to_string(), stats.mean_reward),
                 ("infeasible".to_string(), stats.infeasible),
                 ("instances_per_s".to_string(), count as f64 / t.elapsed().as_secs_f64()),
@@ -375,6 +435,33 @@ impl<B: AutodiffBackend> Trainer<B> {
             .collect();
         write_atomic(&self.run.path("curves.svg"), crate::plot::line_chart(&panels).as_bytes())
     }
+}
+
+/// Write the config as run (paths resolved) into the run directory.
+fn write_config(run: &RunDir, config: &TrainConfig) -> Result<()> {
+    let text = toml::to_string_pretty(config).map_err(|e| Error::Failure(format!("cannot write the config: {e}")))?;
+    write_atomic(&run.path("config.toml"), text.as_bytes())
+}
+
+/// Why a checkpoint's model cannot start a run of this config: the fields that differ.
+fn model_mismatch(card: &ModelConfig, config: &ModelConfig) -> String {
+    let (a, b) = (toml::Table::try_from(card).unwrap_or_default(), toml::Table::try_from(config).unwrap_or_default());
+    let fields: Vec<String> = a
+        .iter()
+        .filter(|(k, v)| b.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k} = {v} (config: {})", b.get(k).map_or("absent".to_string(), |w| w.to_string())))
+        .collect();
+    format!("the checkpoint's model differs from the config's in {}: give the config the checkpoint's [model] (preset and overrides)", fields.join(", "))
+}
+
+/// The backend and processor a run used, for the model card.
+fn hardware<B: AutodiffBackend>(device: &B::Device) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{} on {cores} cores of {cpu}", B::name(device))
 }
 
 /// The variant names the generators produce (RouteFinder's 16 for MIXED).

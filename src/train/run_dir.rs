@@ -28,6 +28,9 @@ pub struct TrainState {
     /// The best validation score so far (mean gap %, or mean cost without references).
     pub best_score: Option<f64>,
     pub wall_seconds: f64,
+    /// Training instances seen so far.
+    #[serde(default)]
+    pub instances: u64,
     /// Self-improvement: the round whose labels the checkpoint holds.
     #[serde(default)]
     pub labels_round: Option<usize>,

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use lrm::train::config::{Sizes, TrainConfig, TrainerKind};
-use lrm::train::{StepOutcome, Trainer};
+use lrm::train::{Start, StepOutcome, Trainer};
 
 use crate::common::temp_dir;
 use crate::learning::Ad;
@@ -38,7 +38,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         if config.validation.iter().all(|v| present(&v.data) && v.reference.as_deref().is_none_or(present)) {
             TrainConfig::read(&path).unwrap_or_else(|e| panic!("{e}"));
         }
-        let mut trainer = Trainer::<Ad>::new(tiny(config), &dir.join(&name), false, &Default::default()).unwrap();
+        let mut trainer = Trainer::<Ad>::new(tiny(config), &dir.join(&name), Start::Fresh, &Default::default()).unwrap();
         let (outcome, _, count) = trainer.train_step().unwrap();
         assert!(matches!(outcome, StepOutcome::Applied { .. }), "{name}: {outcome:?}");
         assert_eq!(count, 2, "{name}");
@@ -111,7 +111,7 @@ checkpoint_every = 100
         );
         let path = dir.join(format!("{preset}.toml"));
         std::fs::write(&path, text).unwrap();
-        let mut trainer = Trainer::<Ad>::new(TrainConfig::read(&path).unwrap(), &dir.join(preset), false, &Default::default()).unwrap();
+        let mut trainer = Trainer::<Ad>::new(TrainConfig::read(&path).unwrap(), &dir.join(preset), Start::Fresh, &Default::default()).unwrap();
         let losses: Vec<f64> = (0..100)
             .map(|_| match trainer.train_step().unwrap().0 {
                 StepOutcome::Applied { loss, .. } => loss,
@@ -158,17 +158,17 @@ checkpoint_every = 5
     std::fs::write(&path, text).unwrap();
     let config = TrainConfig::read(&path).unwrap();
     let device = Default::default();
-    let mut straight = Trainer::<Ad>::new(config.clone(), &dir.join("straight"), false, &device).unwrap();
+    let mut straight = Trainer::<Ad>::new(config.clone(), &dir.join("straight"), Start::Fresh, &device).unwrap();
     straight.run(&AtomicBool::new(false), false).unwrap();
     assert_eq!((straight.state.step, straight.state.labels_round), (10, Some(2)));
-    let mut first = Trainer::<Ad>::new(config.clone(), &dir.join("split"), false, &device).unwrap();
+    let mut first = Trainer::<Ad>::new(config.clone(), &dir.join("split"), Start::Fresh, &device).unwrap();
     for _ in 0..5 {
         first.train_step().unwrap();
     }
     first.checkpoint(None).unwrap();
     drop(first);
     assert!(dir.join("split/checkpoints/step-00000005/labels.npz").exists());
-    let mut second = Trainer::<Ad>::new(config, &dir.join("split"), true, &device).unwrap();
+    let mut second = Trainer::<Ad>::new(config, &dir.join("split"), Start::Resume, &device).unwrap();
     second.run(&AtomicBool::new(false), false).unwrap();
     let weights = |run: &str| std::fs::read(dir.join(run).join("latest.safetensors")).unwrap();
     assert!(weights("straight") == weights("split"), "a resumed self-improvement run continues exactly");

@@ -10,7 +10,7 @@ use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::io::npz::write_dataset;
 use lrm::problem::{evaluate, Instance, Solution};
 use lrm::train::config::TrainConfig;
-use lrm::train::Trainer;
+use lrm::train::{Start, Trainer};
 
 use crate::common::temp_dir;
 
@@ -82,7 +82,7 @@ fn a_tiny_policy_learns_tsp_and_cvrp_beyond_nearest_neighbour() {
         let dir = temp_dir(&format!("learn-{variant}"));
         let (val, instances) = validation_set(&dir, variant, 64);
         let config = tiny_config(variant, &val, 10);
-        let mut trainer = Trainer::<Ad>::new(config, &dir.join("run"), false, &Default::default()).unwrap();
+        let mut trainer = Trainer::<Ad>::new(config, &dir.join("run"), Start::Fresh, &Default::default()).unwrap();
         let before = trainer.validate().unwrap()["score"];
         trainer.run(&AtomicBool::new(false), false).unwrap();
         let after = trainer.validate().unwrap()["score"];

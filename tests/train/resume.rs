@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 use burn::tensor::Tensor;
 
 use lrm::train::config::TrainConfig;
-use lrm::train::{StepOutcome, Trainer};
+use lrm::train::{Start, StepOutcome, Trainer};
 
 use crate::common::{lrm, temp_dir};
 use crate::learning::{tiny_config, validation_set, Ad};
@@ -23,19 +23,19 @@ fn n_steps_then_resume_for_n_more_equals_2n_steps_in_one_run() {
     config.run.checkpoint_every = 6;
     config.trainer.reward_ema = 0.25;
     let device = Default::default();
-    let mut straight = Trainer::<Ad>::new(config.clone(), &dir.join("straight"), false, &device).unwrap();
+    let mut straight = Trainer::<Ad>::new(config.clone(), &dir.join("straight"), Start::Fresh, &device).unwrap();
     straight.run(&AtomicBool::new(false), false).unwrap();
     assert_eq!(straight.state.step, 12);
 
-    let mut first = Trainer::<Ad>::new(config.clone(), &dir.join("split"), false, &device).unwrap();
+    let mut first = Trainer::<Ad>::new(config.clone(), &dir.join("split"), Start::Fresh, &device).unwrap();
     for _ in 0..6 {
         first.train_step().unwrap();
     }
     first.checkpoint(None).unwrap();
     drop(first);
-    let err = Trainer::<Ad>::new(config.clone(), &dir.join("split"), false, &device).err().unwrap();
+    let err = Trainer::<Ad>::new(config.clone(), &dir.join("split"), Start::Fresh, &device).err().unwrap();
     assert!(err.to_string().contains("--resume"), "{err}");
-    let mut second = Trainer::<Ad>::new(config, &dir.join("split"), true, &device).unwrap();
+    let mut second = Trainer::<Ad>::new(config, &dir.join("split"), Start::Resume, &device).unwrap();
     assert_eq!(second.state.step, 6);
     second.run(&AtomicBool::new(false), false).unwrap();
     assert!(weights(&dir.join("straight")) == weights(&dir.join("split")), "resumed weights differ from the uninterrupted run's");
@@ -73,7 +73,7 @@ fn a_non_finite_loss_skips_the_step_and_repeats_roll_back() {
     let (val, _) = validation_set(&dir, "TSP", 4);
     let config = tiny_config("TSP", &val, 1);
     let device = Default::default();
-    let mut trainer = Trainer::<Ad>::new(config, &dir.join("run"), false, &device).unwrap();
+    let mut trainer = Trainer::<Ad>::new(config, &dir.join("run"), Start::Fresh, &device).unwrap();
     trainer.train_step().unwrap();
     trainer.checkpoint(None).unwrap();
     let saved = std::fs::read(dir.join("run/latest.safetensors")).unwrap();
@@ -87,4 +87,71 @@ fn a_non_finite_loss_skips_the_step_and_repeats_roll_back() {
     }
     trainer.checkpoint(None).unwrap();
     assert!(std::fs::read(dir.join("run/latest.safetensors")).unwrap() == saved, "three bad steps in a row restore the last checkpoint");
+}
+
+/// The model card of a run's latest checkpoint.
+fn card(run: &std::path::Path) -> lrm::model::checkpoint::ModelCard {
+    lrm::model::checkpoint::read_card(&run.join("latest.toml")).unwrap()
+}
+
+#[test]
+fn init_starts_from_the_checkpoint_and_carries_its_history_on() {
+    let dir = temp_dir("init");
+    let (val, _) = validation_set(&dir, "CVRP", 4);
+    let first_config = tiny_config("CVRP", &val, 1);
+    let device = Default::default();
+    let mut first = Trainer::<Ad>::new(first_config.clone(), &dir.join("first"), Start::Fresh, &device).unwrap();
+    for _ in 0..3 {
+        first.train_step().unwrap();
+    }
+    first.checkpoint(None).unwrap();
+    drop(first);
+
+    let mut config = first_config.clone();
+    config.seed = 8;
+    config.problem.sizes = lrm::train::config::Sizes::List(vec![8, 12]);
+    let start = Start::Init(dir.join("first/latest.toml"));
+    let mut second = Trainer::<Ad>::new(config.clone(), &dir.join("second"), start, &device).unwrap();
+    second.checkpoint(None).unwrap();
+    assert!(weights(&dir.join("second")) == weights(&dir.join("first")), "an --init run starts from the checkpoint's weights");
+    for _ in 0..2 {
+        second.train_step().unwrap();
+    }
+    second.checkpoint(None).unwrap();
+    assert!(weights(&dir.join("second")) != weights(&dir.join("first")), "the run trains the loaded weights");
+    let t = card(&dir.join("second")).trained_on.unwrap();
+    let (first_t, second_instances) = (card(&dir.join("first")).trained_on.unwrap(), second.state.instances);
+    assert_eq!(t.stretches.len(), 2, "{t:?}");
+    assert_eq!((t.stretches[0].config.as_str(), t.stretches[1].config.as_str()), ("first", "second"));
+    assert_eq!(t.steps, 5);
+    assert_eq!(t.instances, first_t.instances + second_instances);
+    assert!(first_t.instances == 3 * 32 && second_instances > 0);
+    assert_eq!(t.sizes, [8, 12]);
+    drop(second);
+
+    let mut resumed = Trainer::<Ad>::new(config, &dir.join("second"), Start::Resume, &device).unwrap();
+    resumed.train_step().unwrap();
+    resumed.checkpoint(None).unwrap();
+    let t = card(&dir.join("second")).trained_on.unwrap();
+    assert_eq!((t.stretches.len(), t.steps, t.stretches[1].steps), (2, 6, 3), "a resumed --init run keeps the history: {t:?}");
+}
+
+#[test]
+fn init_from_another_model_or_a_missing_file_fails_clearly() {
+    let dir = temp_dir("init-bad");
+    let (val, _) = validation_set(&dir, "TSP", 4);
+    let config = tiny_config("TSP", &val, 1);
+    let device = Default::default();
+    let mut first = Trainer::<Ad>::new(config.clone(), &dir.join("first"), Start::Fresh, &device).unwrap();
+    first.checkpoint(None).unwrap();
+    drop(first);
+    let mut wider = config.clone();
+    wider.model.overrides.insert("d_model".into(), toml::Value::Integer(64));
+    let err = Trainer::<Ad>::new(wider, &dir.join("wider"), Start::Init(dir.join("first/latest.toml")), &device).err().unwrap().to_string();
+    assert!(err.contains("d_model = 32 (config: 64)") && err.contains("latest.toml"), "{err}");
+
+    let config_path = val.with_extension("toml");
+    let out = lrm().args(["train", "--config"]).arg(&config_path).args(["--init", "no-such-model.toml", "--out"]).arg(dir.join("cli")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-model.toml"), "{}", String::from_utf8_lossy(&out.stderr));
 }
