@@ -14,7 +14,7 @@ use crate::backend::{run_on, BackendJob, DeviceSpec};
 use crate::bench::size::{growth, size_scaling, throughput, SizePoint, Throughput};
 use crate::bench::{fit, inference_fits, inference_scaling, model_scaling, sweep, Point};
 use crate::error::{Error, Result};
-use crate::model::shipped::ModelSource;
+use crate::model::zoo::{self, ModelSource};
 use crate::model::ModelConfig;
 use crate::plot::{line_chart, Panel};
 use crate::problem::generate::{GeneratorConfig, Problem};
@@ -192,7 +192,7 @@ pub fn run(a: Args) -> Result<()> {
     let models: Vec<(String, ModelSource)> = if let Some(config) = &a.train_ladder {
         train_ladder(&a, config)?
     } else if a.model.is_empty() {
-        vec![(crate::model::shipped::NAME.to_string(), ModelSource::Shipped)]
+        vec![(zoo::ZOO[0].name.to_string(), ModelSource::Shipped(zoo::ZOO[0].name))]
     } else {
         a.model.iter().map(|m| (model_name(m), ModelSource::parse(m))).collect()
     };

@@ -1,20 +1,20 @@
 //! What `lrm solve` and `lrm eval` share: the model to load, the device, and
 //! the decoding options.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::backend::DeviceSpec;
 use crate::decode::{DecodeOptions, Sampling, Starts, Strategy};
 use crate::error::{Error, Result};
-use crate::model::shipped::ModelSource;
+use crate::model::zoo::ModelSource;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DecodeArgs {
-    /// A checkpoint (NAME.toml, with NAME.safetensors beside it); default: the
-    /// model compiled into lrm (models/mtvrp20-cpu).
+    /// A checkpoint (NAME.toml, with NAME.safetensors beside it) or a shipped
+    /// model's name (`lrm info --models`); default: the shipped model for each
+    /// instance's problem.
     #[arg(long)]
-    pub model: Option<PathBuf>,
+    pub model: Option<String>,
     /// cpu, cuda[:N] or wgpu[:N].
     #[arg(long, default_value = "cpu")]
     pub device: DeviceSpec,
@@ -95,6 +95,6 @@ impl DecodeArgs {
 
     /// The model to decode with.
     pub fn model(&self) -> ModelSource {
-        self.model.clone().map_or(ModelSource::Shipped, ModelSource::File)
+        self.model.as_deref().map_or(ModelSource::Auto, ModelSource::parse)
     }
 }

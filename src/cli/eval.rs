@@ -12,7 +12,7 @@ use super::decoding::DecodeArgs;
 use crate::backend::{run_on, BackendJob};
 use crate::decode::{self, DecodeOptions, Outcome};
 use crate::error::{Error, Result};
-use crate::model::shipped::ModelSource;
+use crate::model::zoo::ModelSource;
 use crate::problem::io::npz::{read_dataset, read_reference};
 use crate::problem::io::write_atomic;
 use crate::problem::Instance;
@@ -41,6 +41,8 @@ struct Evaluated {
     instances: Vec<Instance>,
     reference: Option<Vec<f64>>,
     outcomes: Vec<Outcome>,
+    /// The model that decoded each instance.
+    models: Vec<String>,
     seconds: f64,
 }
 
@@ -53,12 +55,20 @@ struct Eval<'a> {
 impl BackendJob for Eval<'_> {
     type Output = Vec<Evaluated>;
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<Evaluated>> {
-        let (policy, card) = self.model.load::<B::InnerBackend>(&device)?;
         let mut out = vec![];
         for (path, instances, reference) in self.datasets {
             let start = Instant::now();
-            let outcomes = decode::solve(&policy, &card.model, &instances, self.options, &device)?;
-            out.push(Evaluated { path, instances, reference, outcomes, seconds: start.elapsed().as_secs_f64() });
+            let mut outcomes: Vec<Option<Outcome>> = (0..instances.len()).map(|_| None).collect();
+            let mut models = vec![String::new(); instances.len()];
+            for (source, members) in self.model.assign(&instances) {
+                let (policy, card) = source.load::<B::InnerBackend>(&device)?;
+                let subset: Vec<Instance> = members.iter().map(|&k| instances[k].clone()).collect();
+                for (&k, o) in members.iter().zip(decode::solve(&policy, &card.model, &subset, self.options, &device)?) {
+                    (outcomes[k], models[k]) = (Some(o), source.name());
+                }
+            }
+            let outcomes = outcomes.into_iter().map(|o| o.expect("every instance is in one group")).collect();
+            out.push(Evaluated { path, instances, reference, outcomes, models, seconds: start.elapsed().as_secs_f64() });
         }
         Ok(out)
     }
@@ -169,6 +179,7 @@ fn rows_of(e: &Evaluated) -> Vec<serde_json::Value> {
                 "instance_infeasible_percent": 100.0 * (members.len() - solved.len()) as f64 / members.len() as f64,
                 "solution_infeasible_percent": 100.0 * dead as f64 / rollouts.max(1) as f64,
                 "time_s": share * members.len() as f64,
+                "model": e.models[members[0]],
             })
         })
         .collect()
@@ -177,7 +188,7 @@ fn rows_of(e: &Evaluated) -> Vec<serde_json::Value> {
 fn text(r: &serde_json::Value) -> String {
     let num = |k: &str, digits: usize| r[k].as_f64().map_or("-".to_string(), |v| format!("{v:.digits$}"));
     format!(
-        "{:<10} n={:<4} {:>4} instances  cost {}  ref {}  gap {}%  infeasible: instances {}% solutions {}%  time {}s  ({})",
+        "{:<10} n={:<4} {:>4} instances  cost {}  ref {}  gap {}%  infeasible: instances {}% solutions {}%  time {}s  ({}, model {})",
         r["variant"].as_str().unwrap_or_default(),
         r["size"],
         r["instances"],
@@ -188,11 +199,12 @@ fn text(r: &serde_json::Value) -> String {
         num("solution_infeasible_percent", 1),
         num("time_s", 2),
         r["dataset"].as_str().unwrap_or_default(),
+        r["model"].as_str().unwrap_or_default(),
     )
 }
 
 /// The columns of the CSV, in order: stable, scripts read them.
-pub const COLUMNS: [&str; 10] = [
+pub const COLUMNS: [&str; 11] = [
     "dataset",
     "variant",
     "size",
@@ -203,6 +215,7 @@ pub const COLUMNS: [&str; 10] = [
     "instance_infeasible_percent",
     "solution_infeasible_percent",
     "time_s",
+    "model",
 ];
 
 fn write_results(path: &Path, rows: &[serde_json::Value]) -> Result<()> {

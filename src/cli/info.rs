@@ -1,4 +1,5 @@
-//! `lrm info INSTANCE`: variant, size, attributes, distance rule.
+//! `lrm info INSTANCE`: variant, size, attributes, distance rule;
+//! `lrm info --model M`: a model's size and cost; `lrm info --models`: the zoo.
 
 use std::path::PathBuf;
 
@@ -7,13 +8,13 @@ use burn::tensor::backend::AutodiffBackend;
 
 use crate::backend::{run_on, BackendJob, DeviceSpec};
 use crate::error::{Error, Result};
-use crate::model::{checkpoint, ModelConfig};
+use crate::model::{checkpoint, zoo, ModelConfig};
 use crate::problem::instance::fmt_num;
 use crate::problem::io::read_instance;
 use crate::problem::{Instance, Rounding};
 
 #[derive(clap::Args, Debug)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["instance", "model"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["instance", "model", "models"])))]
 pub struct Args {
     /// VRPLIB/TSPLIB instance (.vrp .tsp .atsp) or Solomon .txt.
     instance: Option<PathBuf>,
@@ -21,6 +22,9 @@ pub struct Args {
     /// checkpoint (NAME.toml): its size and its FLOPs at --size.
     #[arg(long)]
     model: Option<String>,
+    /// The shipped models: what each serves and its card's numbers.
+    #[arg(long)]
+    models: bool,
     /// Customers for the FLOP counts of --model.
     #[arg(long, default_value_t = 100)]
     size: usize,
@@ -36,6 +40,9 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    if a.models {
+        return zoo_table(a.json);
+    }
     let facts = match (&a.instance, &a.model) {
         (Some(path), _) => facts(&read_instance(path, a.round)?),
         (None, Some(model)) => model_facts(model, a.size, a.device)?,
@@ -81,6 +88,50 @@ fn model_facts(model: &str, n: usize, device: Option<DeviceSpec>) -> Result<Vec<
         facts.push(("built_parameters", json!(built)));
     }
     Ok(facts)
+}
+
+/// One line (or JSON object) per shipped model, from its card.
+fn zoo_table(as_json: bool) -> Result<()> {
+    use serde_json::json;
+    for m in zoo::ZOO {
+        let card = m.card()?;
+        let t = card.trained_on.clone().unwrap_or_else(checkpoint::TrainedOn::untrained);
+        let score = t.validation.get("score").copied();
+        let row = json!({
+            "name": m.name,
+            "serves": m.domain.name(),
+            "parameters": card.model.num_params(),
+            "variants": t.variants,
+            "sizes": t.sizes,
+            "distribution": t.distribution,
+            "decoder": t.decoder,
+            "steps": t.steps,
+            "instances": t.instances,
+            "wall_hours": t.wall_seconds / 3600.0,
+            "stretches": t.stretches.len(),
+            "validation_score": score,
+            "validation": t.validation,
+        });
+        if as_json {
+            println!("{}", crate::cli::json_line(&row));
+        } else {
+            let variants = if t.variants.len() > 4 { format!("{} variants", t.variants.len()) } else { t.variants.join(",") };
+            println!(
+                "{:<14} {:<12} {:>9} params  {variants}  n={}..{}  {} steps, {} instances, {:.1} h in {} stretch(es)  validation score {}",
+                m.name,
+                m.domain.name(),
+                card.model.num_params(),
+                t.sizes[0],
+                t.sizes[1],
+                t.steps,
+                t.instances,
+                t.wall_seconds / 3600.0,
+                t.stretches.len(),
+                score.map_or("-".into(), |s| format!("{s:.2}%")),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Builds a policy on the chosen backend and counts its tensors' entries.

@@ -15,7 +15,7 @@ use crate::backend::{run_on, BackendJob};
 use crate::decode::{augment, DecodeOptions, Found};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelCard;
-use crate::model::shipped::ModelSource;
+use crate::model::zoo::ModelSource;
 use crate::problem::instance::fmt_num;
 use crate::problem::io::{read_instance, read_text, solution};
 use crate::problem::{evaluate, Instance, Rounding};
@@ -65,9 +65,22 @@ struct Solve<'a> {
 
 impl BackendJob for Solve<'_> {
     type Output = Vec<Solved>;
+    /// Each group of instances with its model (see [`ModelSource::assign`]);
+    /// a time limit is shared among the groups by their number of instances.
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<Solved>> {
-        let (policy, card) = self.model.load::<B::InnerBackend>(&device)?;
-        search::solve(&policy, &card.model, self.instances, self.decoding, self.search, &device, self.stop, self.on_improve)
+        let mut solved: Vec<Option<Solved>> = (0..self.instances.len()).map(|_| None).collect();
+        for (source, members) in self.model.assign(self.instances) {
+            let (policy, card) = source.load::<B::InnerBackend>(&device)?;
+            let subset: Vec<Instance> = members.iter().map(|&k| self.instances[k].clone()).collect();
+            let share = members.len() as f64 / self.instances.len() as f64;
+            let search = SearchOptions { time_limit: self.search.time_limit.map(|t| t.mul_f64(share)), ..self.search.clone() };
+            let mut on_improve = |j: usize, found: &Found, seconds: f64| (self.on_improve)(members[j], found, seconds);
+            let out = search::solve(&policy, &card.model, &subset, self.decoding, &search, &device, self.stop, &mut on_improve)?;
+            for (&k, s) in members.iter().zip(out) {
+                solved[k] = Some(s);
+            }
+        }
+        Ok(solved.into_iter().map(|s| s.expect("every instance is in one group")).collect())
     }
 }
 
@@ -84,9 +97,8 @@ pub fn run(a: Args) -> Result<i32> {
     let mut decoding = a.decoding.options()?;
     let search = SearchOptions { time_limit: decoding.time_limit.take(), iterations: a.iterations, neural_share: a.neural_share, seed: decoding.seed, ..SearchOptions::default() };
     let model = a.decoding.model();
-    let card = model.card()?;
     for inst in &instances {
-        warn_outside_training(&card, inst);
+        warn_outside_training(&model.resolve(inst).card()?, inst);
         if decoding.augment && !augment::applies(inst) {
             tracing::warn!("{}: x8 augmentation does not apply to an explicit matrix; decoding it without", inst.name);
         }
@@ -123,7 +135,8 @@ pub fn run(a: Args) -> Result<i32> {
             None => None,
         };
         all_feasible &= s.outcome.best.is_some();
-        let line = report(inst, s, bks[k], written);
+        let mut line = report(inst, s, bks[k], written);
+        line["model"] = json!(model.resolve(inst).name());
         if a.json {
             println!("{}", super::json_line(&line));
         } else {
@@ -197,6 +210,9 @@ fn text(r: &serde_json::Value) -> String {
     match r["search_iterations"].as_u64() {
         Some(k) if k > 0 => line += &format!(", {k} search iterations)"),
         _ => line += ")",
+    }
+    if let Some(m) = r["model"].as_str() {
+        line += &format!("  model {m}");
     }
     if let Some(p) = r["solution"].as_str() {
         line += &format!("  -> {p}");

@@ -57,6 +57,22 @@ pub struct TrainedOn {
 }
 
 impl TrainedOn {
+    /// Nothing recorded.
+    pub fn untrained() -> TrainedOn {
+        TrainedOn {
+            variants: vec![],
+            sizes: [0, 0],
+            max_demand_ratio: None,
+            steps: 0,
+            wall_seconds: 0.0,
+            instances: 0,
+            distribution: None,
+            decoder: None,
+            validation: Default::default(),
+            stretches: vec![],
+        }
+    }
+
     /// The history of a model trained as `self` describes, then by `next`
     /// (one stretch): stretches appended, totals summed, sizes and variants
     /// the union (what the model has seen), validation and distribution from

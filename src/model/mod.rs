@@ -10,7 +10,7 @@ pub mod heavy_decoder;
 pub mod pointer;
 pub mod pointer_host;
 pub mod pointer_replay;
-pub mod shipped;
+pub mod zoo;
 pub mod svd;
 
 use burn::module::{Module, ModuleVisitor, Param};

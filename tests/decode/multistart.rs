@@ -36,10 +36,10 @@ fn decoding_ranks_first_nodes_by_the_policy_and_training_takes_index_order() {
 /// nodes tie within float rounding (counted; at most one instance in 32 per set).
 #[test]
 fn greedy_costs_equal_the_burn_steps_on_the_valsets() {
-    use lrm::model::shipped::ModelSource;
+    use lrm::model::zoo::ModelSource;
     use lrm::problem::io::npz::read_dataset;
     let device = Default::default();
-    let (policy, card) = ModelSource::Shipped.load::<burn::backend::Flex>(&device).unwrap();
+    let (policy, card) = ModelSource::Shipped("mtvrp20-cpu").load::<burn::backend::Flex>(&device).unwrap();
     let mut differ = vec![];
     for set in ["cvrp", "vrpbltw", "ovrpltw"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../shared/valsets/{set}/20.npz"));

@@ -1,5 +1,9 @@
 //! Tests of the policy network, mirroring `src/model`.
 
+#[path = "../routing/common.rs"]
+#[allow(dead_code)]
+mod common;
+
 mod backends;
 mod blocks;
 mod checkpoint;
@@ -7,3 +11,4 @@ mod config;
 mod features;
 mod pointer_host;
 mod policy;
+mod zoo;

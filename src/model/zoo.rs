@@ -1,0 +1,180 @@
+//! The model zoo: checkpoints compiled into the binary (`models/`), one per
+//! problem domain, so that `lrm solve x.vrp` works with no `--model` and
+//! uses the model trained for what the file holds. `models/README.md` gives
+//! each model's training history; its card carries the numbers.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::Backend;
+
+use super::checkpoint::{self, ModelCard};
+use super::{ModelConfig, Policy};
+use crate::error::{Error, Result};
+use crate::problem::{Instance, Weights};
+
+/// The problem domain a shipped model is trained for; every instance belongs to one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Domain {
+    /// The 16 capacitated variants (classic and mixed backhauls) and TSP, on coordinates.
+    Capacitated,
+    /// TSP with time windows (LMask).
+    Tsptw,
+    /// TSP with draft limits (LMask).
+    Tspdl,
+    /// An explicit (possibly asymmetric) weight matrix, or road durations.
+    Matrix,
+}
+
+impl Domain {
+    pub fn of(inst: &Instance) -> Domain {
+        if matches!(inst.weights, Weights::Matrix(_)) || inst.coords.is_none() || inst.durations.is_some() {
+            Domain::Matrix
+        } else if inst.variant.is_tsp() && inst.variant.time_windows {
+            Domain::Tsptw
+        } else if inst.variant.is_tsp() && inst.variant.draft_limit {
+            Domain::Tspdl
+        } else {
+            Domain::Capacitated
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Domain::Capacitated => "capacitated",
+            Domain::Tsptw => "TSPTW",
+            Domain::Tspdl => "TSPDL",
+            Domain::Matrix => "matrix",
+        }
+    }
+}
+
+/// A model compiled into the binary.
+pub struct Shipped {
+    pub name: &'static str,
+    pub domain: Domain,
+    card: &'static str,
+    weights: &'static [u8],
+}
+
+impl Shipped {
+    pub fn card(&self) -> Result<ModelCard> {
+        checkpoint::parse_card(Path::new(self.name), self.card)
+    }
+}
+
+/// Every shipped model; the first serves any domain without its own.
+pub static ZOO: &[Shipped] = &[Shipped {
+    name: "mtvrp20-cpu",
+    domain: Domain::Capacitated,
+    card: include_str!("../../models/mtvrp20-cpu.toml"),
+    weights: include_bytes!("../../models/mtvrp20-cpu.safetensors"),
+}];
+
+/// The shipped model for `domain`: its own, else the capacitated one.
+pub fn for_domain(domain: Domain) -> &'static Shipped {
+    ZOO.iter().find(|m| m.domain == domain).unwrap_or(&ZOO[0])
+}
+
+/// A shipped model by name.
+pub fn named(name: &str) -> Option<&'static Shipped> {
+    ZOO.iter().find(|m| m.name == name)
+}
+
+/// A model to decode with: a checkpoint file, a shipped one, the shipped one
+/// for each instance's domain, or a preset with fresh (untrained, seeded)
+/// weights, for speed measurements.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelSource {
+    File(PathBuf),
+    Shipped(&'static str),
+    /// The zoo's model for each instance's domain ([`ModelSource::resolve`]).
+    Auto,
+    /// A preset name of [`ModelConfig::preset`]; weights drawn from the backend's seed.
+    Preset(String),
+}
+
+impl ModelSource {
+    /// `self`, with `Auto` replaced by the zoo's model for `inst`.
+    pub fn resolve(&self, inst: &Instance) -> ModelSource {
+        match self {
+            ModelSource::Auto => ModelSource::Shipped(for_domain(Domain::of(inst)).name),
+            other => other.clone(),
+        }
+    }
+
+    /// The instances (by index) that each model decodes: `Auto` split by
+    /// domain, in the order of first appearance; any other source takes all.
+    pub fn assign(&self, instances: &[Instance]) -> Vec<(ModelSource, Vec<usize>)> {
+        let mut groups: Vec<(ModelSource, Vec<usize>)> = vec![];
+        for (k, inst) in instances.iter().enumerate() {
+            let source = self.resolve(inst);
+            match groups.iter_mut().find(|(s, _)| *s == source) {
+                Some((_, members)) => members.push(k),
+                None => groups.push((source, vec![k])),
+            }
+        }
+        groups
+    }
+
+    /// What reports call it: the shipped name, the file, or the preset.
+    pub fn name(&self) -> String {
+        match self {
+            ModelSource::File(p) => p.display().to_string(),
+            ModelSource::Shipped(name) => name.to_string(),
+            ModelSource::Auto => "auto".into(),
+            ModelSource::Preset(name) => format!("{name} (untrained)"),
+        }
+    }
+
+    /// # Errors
+    /// An unreadable card, or `Auto` (resolve it per instance first).
+    pub fn card(&self) -> Result<ModelCard> {
+        match self {
+            ModelSource::File(p) => checkpoint::read_card(p),
+            ModelSource::Shipped(name) => shipped(name)?.card(),
+            ModelSource::Auto => Err(Error::Failure("the automatic model choice depends on the instance: resolve it first".into())),
+            ModelSource::Preset(name) => {
+                let model = ModelConfig::preset(name).map_err(Error::Failure)?;
+                Ok(ModelCard { lrm_version: env!("CARGO_PKG_VERSION").to_string(), model, trained_on: None })
+            }
+        }
+    }
+
+    /// A shipped model's name, a preset name (when no such file exists), or a checkpoint path.
+    pub fn parse(text: &str) -> ModelSource {
+        let path = PathBuf::from(text);
+        if path.exists() || text.ends_with(".toml") {
+            return ModelSource::File(path);
+        }
+        if let Some(m) = named(text) {
+            return ModelSource::Shipped(m.name);
+        }
+        if ModelConfig::preset(text).is_ok() {
+            return ModelSource::Preset(text.to_string());
+        }
+        ModelSource::File(path)
+    }
+
+    pub fn load<B: Backend>(&self, device: &B::Device) -> Result<(Policy<B>, ModelCard)> {
+        match self {
+            ModelSource::File(p) => checkpoint::load(p, device),
+            ModelSource::Shipped(name) => {
+                let m = shipped(name)?;
+                let card = m.card()?;
+                Ok((checkpoint::from_bytes(&card, Path::new(m.name), m.weights.to_vec(), device)?, card))
+            }
+            ModelSource::Auto => Err(Error::Failure("the automatic model choice depends on the instance: resolve it first".into())),
+            ModelSource::Preset(_) => {
+                let card = self.card()?;
+                Ok((card.model.init(device), card))
+            }
+        }
+    }
+}
+
+fn shipped(name: &str) -> Result<&'static Shipped> {
+    named(name).ok_or_else(|| {
+        let names: Vec<&str> = ZOO.iter().map(|m| m.name).collect();
+        Error::bad_input("--model", None, format!("no shipped model {name:?} (shipped: {})", names.join(", ")))
+    })
+}
