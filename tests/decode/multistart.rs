@@ -42,7 +42,7 @@ fn greedy_costs_equal_the_burn_steps_on_the_valsets() {
     let (policy, card) = ModelSource::Shipped("mtvrp20-cpu").load::<burn::backend::Flex>(&device).unwrap();
     let mut differ = vec![];
     for set in ["cvrp", "vrpbltw", "ovrpltw"] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../shared/valsets/{set}/20.npz"));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("data/valsets/{set}/20.npz"));
         let insts = read_dataset(&path).unwrap();
         let batch = Batch::new(&policy, &card.model, &insts, false, &device);
         let mut fused = batch.env(1);

@@ -41,7 +41,7 @@ fn generated_unit_square_instances_keep_their_frame() {
 #[test]
 fn benchmark_coordinates_are_scaled_into_the_unit_square_with_their_aspect_ratio() {
     let device = Default::default();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/benchmarks/cvrp/A-n32-k5.vrp");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/benchmarks/cvrp/A-n32-k5.vrp");
     let inst = read_instance(&path, None).unwrap();
     let f = Features::<Flex>::new(std::slice::from_ref(&inst), 0, &device);
     let frame = f.frames[0];

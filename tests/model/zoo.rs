@@ -6,7 +6,7 @@ use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::io::read_instance;
 use lrm::problem::Instance;
 
-use crate::common::{lrm, shared};
+use crate::common::{lrm, data};
 
 fn generated(variant: &str, asymmetric: bool) -> Instance {
     let mut g = GeneratorConfig::new(Problem::Variant(variant.parse().unwrap()));
@@ -22,7 +22,7 @@ fn each_instance_belongs_to_the_domain_of_its_problem() {
     assert_eq!(Domain::of(&generated("TSPTW", false)), Domain::Tsptw);
     assert_eq!(Domain::of(&generated("TSPDL", false)), Domain::Tspdl);
     assert_eq!(Domain::of(&generated("ATSP", true)), Domain::Matrix);
-    let matrix = read_instance(&shared().join("cases/matrix-cvrp.vrp"), None).unwrap();
+    let matrix = read_instance(&data().join("cases/matrix-cvrp.vrp"), None).unwrap();
     assert_eq!(Domain::of(&matrix), Domain::Matrix);
 }
 
@@ -72,7 +72,7 @@ fn solve_and_info_name_the_shipped_models() {
 
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("zoo-cli");
     std::fs::create_dir_all(&dir).unwrap();
-    let tsptw = shared().join("benchmarks/tsptw/n20w20.001.vrp");
+    let tsptw = data().join("benchmarks/tsptw/n20w20.001.vrp");
     let out = lrm().arg("solve").arg(&tsptw).arg("--out").arg(&dir).arg("--json").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let line: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();

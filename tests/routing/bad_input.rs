@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use lrm::problem::io::{npz, read_instance, solomon, solution, vrplib};
 
-use crate::common::{lrm, shared};
+use crate::common::{lrm, data};
 
 fn bad(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad").join(name)
@@ -49,7 +49,7 @@ fn every_bad_instance_file_fails_with_file_line_and_exit_2() {
             None => format!("{}: ", path.display()),
         };
         assert!(err.contains(&place) && err.contains(words), "{file}: expected {place:?} and {words:?} in {err}");
-        let check = lrm().arg("check").arg(&path).arg(shared().join("tools/testdata/cvrp_ok.sol")).output().unwrap();
+        let check = lrm().arg("check").arg(&path).arg(data().join("checker/cvrp_ok.sol")).output().unwrap();
         assert_eq!(check.status.code(), Some(2), "check {file}");
     }
 }
@@ -71,11 +71,11 @@ fn bad_solutions_datasets_and_missing_files_exit_2() {
 fn no_prefix_of_a_valid_file_panics_the_readers() {
     let files = [
         valid(),
-        shared().join("tools/testdata/vrpbltw.vrp"),
-        shared().join("tools/testdata/explicit_lower_diag_row.tsp"),
-        shared().join("tools/testdata/solomon.txt"),
-        shared().join("tools/testdata/tspdl.vrp"),
-        shared().join("benchmarks/atsp/br17.atsp"),
+        data().join("checker/vrpbltw.vrp"),
+        data().join("checker/explicit_lower_diag_row.tsp"),
+        data().join("checker/solomon.txt"),
+        data().join("checker/tspdl.vrp"),
+        data().join("benchmarks/atsp/br17.atsp"),
     ];
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();

@@ -6,7 +6,7 @@ use std::path::Path;
 use lrm::problem::io::{npz, read_instance, solution};
 use lrm::problem::{evaluate, Rounding};
 
-use crate::common::{close, shared};
+use crate::common::{close, data};
 
 /// `bks.csv` rows: (file, bks).
 fn bks(dir: &Path) -> Vec<(String, f64)> {
@@ -19,7 +19,7 @@ fn bks(dir: &Path) -> Vec<(String, f64)> {
 
 #[test]
 fn every_benchmark_reads_and_known_solutions_cost_exactly_the_bks() {
-    let root = shared().join("benchmarks");
+    let root = data().join("benchmarks");
     let mut checked = 0;
     for set in ["cvrp", "tsp", "tsptw", "atsp", "vrptw"] {
         let dir = root.join(set);
@@ -39,7 +39,7 @@ fn every_benchmark_reads_and_known_solutions_cost_exactly_the_bks() {
 
 #[test]
 fn solomon_files_read_with_the_dimacs_rounding() {
-    let dir = shared().join("benchmarks/vrptw");
+    let dir = data().join("benchmarks/vrptw");
     for (file, _) in bks(&dir) {
         let inst = read_instance(&dir.join(&file), Some(Rounding::Trunc1)).unwrap();
         assert_eq!(inst.num_customers(), 100);
@@ -50,8 +50,8 @@ fn solomon_files_read_with_the_dimacs_rounding() {
 
 #[test]
 fn validation_sets_reference_solutions_evaluate_to_their_costs_in_both_formats() {
-    let root = shared().join("valsets");
-    let mut sets = 0;
+    let root = data().join("valsets");
+    let (mut sets, mut twin_sets) = (0, 0);
     for entry in std::fs::read_dir(&root).unwrap() {
         let dir = entry.unwrap().path();
         if !dir.is_dir() {
@@ -68,30 +68,46 @@ fn validation_sets_reference_solutions_evaluate_to_their_costs_in_both_formats()
             });
             let (costs, solutions) = npz::read_reference(&reference.unwrap()).unwrap();
             let solutions = solutions.expect("reference actions");
-            let mut files: Vec<_> = std::fs::read_dir(dir.join(size)).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "vrp")).collect();
-            files.sort();
-            assert_eq!(files.len(), from_npz.len());
-            for (k, file) in files.iter().enumerate() {
-                let inst = read_instance(file, None).unwrap();
-                let twin = &from_npz[k];
-                assert_eq!(inst.variant, twin.variant, "{}", file.display());
-                assert_eq!(inst.coords, twin.coords, "{}", file.display());
-                assert_eq!(inst.linehaul, twin.linehaul, "{}", file.display());
-                assert_eq!(inst.capacity, twin.capacity, "{}", file.display());
-                assert_eq!(inst.time_windows, twin.time_windows, "{}", file.display());
-                assert_eq!(inst.draft_limit, twin.draft_limit, "{}", file.display());
-                let sol_file = file.with_extension("sol");
-                if !costs[k].is_finite() || !sol_file.exists() {
-                    continue; // proven infeasible TSPTW-medium instances have no reference
+            for (k, twin) in from_npz.iter().enumerate() {
+                if costs[k].is_finite() {
+                    let on_npz = evaluate(twin, &solutions[k]);
+                    assert!(on_npz.is_feasible() && close(on_npz.cost, costs[k]), "{} #{k}: {:?} {} vs {}", data.display(), on_npz.violation, on_npz.cost, costs[k]);
                 }
-                let eval = evaluate(&inst, &solution::read(&sol_file).unwrap().solution);
-                assert!(eval.is_feasible(), "{}: {:?}", file.display(), eval.violation);
-                assert!((eval.cost - costs[k]).abs() <= 1e-6 * costs[k], "{}: {} vs {}", file.display(), eval.cost, costs[k]);
-                let on_npz = evaluate(twin, &solutions[k]);
-                assert!(on_npz.is_feasible() && close(on_npz.cost, eval.cost), "{} (npz twin)", file.display());
+            }
+            // The VRPLIB twins: in data/ for cvrp/20, the others in ../shared when it is beside the checkout.
+            let set = dir.file_name().unwrap().to_string_lossy().to_string();
+            let twins = [dir.join(size), Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../shared/valsets/{set}/{size}"))];
+            if let Some(folder) = twins.iter().find(|d| d.is_dir()) {
+                check_twins(folder, &from_npz, &costs);
+                twin_sets += 1;
             }
             sets += 1;
         }
     }
     assert!(sets >= 42, "every validation set was read: {sets}");
+    assert!(twin_sets >= 1, "at least data/valsets/cvrp/20 has its VRPLIB twins");
+}
+
+/// Each VRPLIB file of `folder` reads as its npz twin, and its `.sol` evaluates to the reference cost.
+fn check_twins(folder: &Path, from_npz: &[lrm::problem::Instance], costs: &[f64]) {
+    let mut files: Vec<_> = std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "vrp")).collect();
+    files.sort();
+    assert_eq!(files.len(), from_npz.len());
+    for (k, file) in files.iter().enumerate() {
+        let inst = read_instance(file, None).unwrap();
+        let twin = &from_npz[k];
+        assert_eq!(inst.variant, twin.variant, "{}", file.display());
+        assert_eq!(inst.coords, twin.coords, "{}", file.display());
+        assert_eq!(inst.linehaul, twin.linehaul, "{}", file.display());
+        assert_eq!(inst.capacity, twin.capacity, "{}", file.display());
+        assert_eq!(inst.time_windows, twin.time_windows, "{}", file.display());
+        assert_eq!(inst.draft_limit, twin.draft_limit, "{}", file.display());
+        let sol_file = file.with_extension("sol");
+        if !costs[k].is_finite() || !sol_file.exists() {
+            continue; // proven infeasible TSPTW-medium instances have no reference
+        }
+        let eval = evaluate(&inst, &solution::read(&sol_file).unwrap().solution);
+        assert!(eval.is_feasible(), "{}: {:?}", file.display(), eval.violation);
+        assert!((eval.cost - costs[k]).abs() <= 1e-6 * costs[k], "{}: {} vs {}", file.display(), eval.cost, costs[k]);
+    }
 }

@@ -1,12 +1,12 @@
-//! The independent checker's own hand-made cases (`shared/tools/testdata/cases.txt`:
+//! The independent checker's own hand-made cases (`data/checker/cases.txt`:
 //! every rule, every weight format, every rounding, bad input) run through
 //! `lrm check`: same exit status and the same text.
 
-use crate::common::{lrm, shared};
+use crate::common::{lrm, data};
 
 #[test]
 fn lrm_check_agrees_with_every_vrpcheck_case() {
-    let dir = shared().join("tools/testdata");
+    let dir = data().join("checker");
     let cases = std::fs::read_to_string(dir.join("cases.txt")).unwrap();
     let mut failures = vec![];
     let mut count = 0;

@@ -11,7 +11,7 @@ use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::io::read_instance;
 use lrm::problem::{Instance, Rule};
 
-use crate::common::shared;
+use crate::common::data;
 
 fn instances(name: &str, n: usize, count: usize) -> Arc<[Instance]> {
     Arc::from(GeneratorConfig::new(Problem::Variant(name.parse().unwrap())).generate(n, count, 21))
@@ -62,7 +62,7 @@ fn masked_actions_are_errors_that_change_nothing() {
 
 #[test]
 fn a_rule_that_forbids_a_customer_is_named() {
-    let inst = read_instance(&shared().join("tools/testdata/vrptw.vrp"), None).unwrap();
+    let inst = read_instance(&data().join("checker/vrptw.vrp"), None).unwrap();
     let mut env = Env::new(Arc::from(vec![inst]), 1);
     // Customer 3 (window [0, 6]) after customer 2 (reached at 10) is too late.
     env.step(&[2]).unwrap();
@@ -141,7 +141,7 @@ fn tsp_tours_close_only_at_the_end_and_dead_ends_are_reported() {
 
 #[test]
 fn rollouts_never_use_more_vehicles_than_the_fleet() {
-    let mut inst = read_instance(&shared().join("benchmarks/vrptw/C101.vrp"), None).unwrap();
+    let mut inst = read_instance(&data().join("benchmarks/vrptw/C101.vrp"), None).unwrap();
     inst.vehicles = Some(12);
     let mut env = Env::new(Arc::from(vec![inst]), 64);
     run_to_end(&mut env, &mut ChaCha8Rng::seed_from_u64(4));

@@ -158,7 +158,7 @@ fn generate_command_writes_vrplib_files_and_datasets() {
 
 #[test]
 fn duration_matrices_read_in_both_row_layouts_and_round_trip() {
-    let data = crate::common::shared().join("tools/testdata");
+    let data = crate::common::data().join("checker");
     let plain = read_instance(&data.join("vrptw_durations.vrp"), None).unwrap();
     let indexed = read_instance(&data.join("vrptw_durations_indexed.vrp"), None).unwrap();
     assert_eq!(plain.durations, indexed.durations);
@@ -173,7 +173,7 @@ fn duration_matrices_read_in_both_row_layouts_and_round_trip() {
 
 #[test]
 fn a_comment_over_several_lines_reads_and_its_tour_checks_at_the_right_cost() {
-    let cases = crate::common::shared().join("cases");
+    let cases = crate::common::data().join("cases");
     let inst = read_instance(&cases.join("multi-comment.tsp"), None).unwrap();
     let tour = solution::read(&cases.join("multi-comment.opt.tour")).unwrap();
     let eval = evaluate(&inst, &tour.solution);
