@@ -6,6 +6,7 @@
 
 pub mod fit;
 pub mod memory;
+pub mod report;
 pub mod size;
 
 use std::time::Instant;
@@ -25,6 +26,8 @@ pub struct Point {
     /// `trajectories`, `beam` or `rrc`.
     pub axis: &'static str,
     pub x: f64,
+    /// Decoded with x8 augmentation (the trajectories axis counts its copies).
+    pub augmented: bool,
     /// Mean gap to the reference in %, or the mean cost without one.
     pub score: f64,
     pub seconds: f64,
@@ -80,7 +83,7 @@ pub fn inference_scaling<B: Backend>(
             Some(r) => solved.iter().map(|&(i, c)| 100.0 * (c - r[i]) / r[i]).sum::<f64>() / solved.len().max(1) as f64,
             None => solved.iter().map(|&(_, c)| c).sum::<f64>() / solved.len().max(1) as f64,
         };
-        let point = Point { model: name.to_string(), axis, x, score, seconds, infeasible: instances.len() - solved.len() };
+        let point = Point { model: name.to_string(), axis, x, augmented: options.augment, score, seconds, infeasible: instances.len() - solved.len() };
         progress(&point);
         points.push(point);
     }

@@ -11,15 +11,13 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::backend::{run_on, BackendJob, DeviceSpec};
-use crate::bench::size::{growth, size_scaling, throughput, SizePoint, Throughput};
-use crate::bench::{fit, inference_fits, inference_scaling, model_scaling, sweep, Point};
+use crate::bench::report::{self, Measured};
+use crate::bench::size::{size_scaling, throughput, Throughput};
+use crate::bench::{inference_scaling, sweep, Point};
 use crate::error::{Error, Result};
 use crate::model::zoo::{self, ModelSource};
-use crate::model::ModelConfig;
-use crate::plot::{line_chart, Panel};
 use crate::problem::generate::{GeneratorConfig, Problem};
 use crate::problem::io::npz::{read_dataset, read_reference};
-use crate::problem::io::write_atomic;
 use crate::problem::{Instance, Variant};
 use crate::train::config::{ModelChoice, TrainConfig};
 use crate::train::{Start, Trainer};
@@ -81,15 +79,6 @@ struct Measure<'a> {
     instances: &'a [Instance],
     reference: Option<&'a [f64]>,
     args: &'a Args,
-}
-
-/// What one `lrm bench` run measured.
-#[derive(Default)]
-struct Measured {
-    points: Vec<Point>,
-    configs: Vec<(String, ModelConfig)>,
-    sizes: Vec<SizePoint>,
-    throughput: Vec<Throughput>,
 }
 
 impl Measure<'_> {
@@ -214,19 +203,10 @@ pub fn run(a: Args) -> Result<()> {
     std::fs::create_dir_all(&a.out).map_err(|e| Error::writing(&a.out, e))?;
     if a.scaling {
         let n = instances.iter().map(Instance::num_customers).max().unwrap_or(1);
-        write_scaling(&a.out, &measured, n, reference.is_some())?;
+        report::write_scaling(&a.out, &measured, n, reference.is_some())?;
     }
     if a.throughput {
-        let rows: Vec<[String; 9]> = measured
-            .throughput
-            .iter()
-            .map(|t| {
-                let p = &t.phases;
-                [t.workload.clone(), t.n.to_string(), t.instances_per_s.to_string(), t.gflop_per_s.to_string(), p.encode.to_string(), p.step.to_string(), p.env.to_string(), p.backward.to_string(), p.optimizer.to_string()]
-            })
-            .collect();
-        let header = ["workload", "n", "instances_per_s", "gflop_per_s", "encode_s", "step_s", "env_s", "backward_s", "optimizer_s"];
-        write_csv(&a.out.join("throughput.csv"), &header, &rows)?;
+        report::write_throughput(&a.out, &measured.throughput)?;
     }
     Ok(())
 }
@@ -234,67 +214,4 @@ pub fn run(a: Args) -> Result<()> {
 /// A short name for a checkpoint path or preset.
 fn model_name(text: &str) -> String {
     Path::new(text).file_stem().map_or_else(|| text.to_string(), |s| s.to_string_lossy().to_string())
-}
-
-fn write_csv<const K: usize>(path: &Path, header: &[&str; K], rows: &[[String; K]]) -> Result<()> {
-    let mut text = header.join(",") + "\n";
-    for r in rows {
-        text += &(r.join(",") + "\n");
-    }
-    write_atomic(path, text.as_bytes())
-}
-
-fn write_scaling(out: &Path, m: &Measured, n: usize, gaps: bool) -> Result<()> {
-    let rows: Vec<[String; 6]> = m.points.iter().map(|p| [p.model.clone(), p.axis.to_string(), p.x.to_string(), p.score.to_string(), p.seconds.to_string(), p.infeasible.to_string()]).collect();
-    write_csv(&out.join("inference.csv"), &["model", "axis", "x", "score", "seconds", "infeasible"], &rows)?;
-    let fits: Vec<_> = m.configs.iter().map(|(name, _)| inference_fits(name, &m.points)).collect();
-    for f in &fits {
-        if let Some(law) = &f.trajectories {
-            println!("{}: gap(T) = ({:.4} / T)^{:.4} (+/- {:.4}), R^2 {:.4}, MAPE {:.2}%", f.model, law.x_c, law.alpha, law.alpha_ci, law.r2, law.mape);
-        }
-        if let Some(law) = &f.time {
-            println!("{}: gap(t) = {:.4} t^-{:.4} + {:.4}, R^2 {:.4}", f.model, law.a, law.b, law.c, law.r2);
-        }
-    }
-    let (model_rows, params_law, bivariate) = model_scaling(&m.points, &m.configs, n);
-    let rows: Vec<[String; 5]> = model_rows.iter().map(|r| [r.model.clone(), r.parameters.to_string(), r.depth.to_string(), r.width.to_string(), r.score.to_string()]).collect();
-    write_csv(&out.join("models.csv"), &["model", "parameters", "depth", "width", "score"], &rows)?;
-    if let Some(law) = &params_law {
-        println!("models: gap(N) = ({:.4e} / N)^{:.4} (+/- {:.4}), R^2 {:.4}", law.x_c, law.alpha, law.alpha_ci, law.r2);
-    }
-    let mib = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
-    let rows: Vec<[String; 5]> = m.sizes.iter().map(|s| [s.n.to_string(), s.encode_ms.to_string(), s.decode_ms.to_string(), mib(s.encode_peak_mib), mib(s.decode_peak_mib)]).collect();
-    write_csv(&out.join("sizes.csv"), &["n", "encode_ms_per_instance", "decode_ms_per_instance", "encode_peak_mib", "decode_peak_mib"], &rows)?;
-    let (encode, decode) = growth(&m.sizes);
-    for (what, law) in [("encoding", &encode), ("decoding", &decode)] {
-        if let Some(law) = law {
-            println!("size: {what} time per instance ~ n^{:.3} (+/- {:.3}), R^2 {:.4}", -law.alpha, law.alpha_ci, law.r2);
-        }
-    }
-    let json = serde_json::json!({ "inference": fits, "models": params_law, "depth_width": bivariate, "size_encoding": encode, "size_decoding": decode });
-    write_atomic(&out.join("fits.json"), (serde_json::to_string_pretty(&json).expect("fits serialise") + "\n").as_bytes())?;
-    let what = if gaps { "gap %" } else { "mean cost" };
-    let log = |pts: Vec<(f64, f64)>| -> Vec<(f64, f64)> { pts.into_iter().filter(|p| p.0 > 0.0 && p.1 > 0.0).map(|(x, y)| (x.log10(), y.log10())).collect() };
-    let power_curve = |law: &fit::PowerLaw, xs: &[f64]| -> (String, Vec<(f64, f64)>) {
-        (format!("alpha {:.3}, R^2 {:.3}", law.alpha, law.r2), log(xs.iter().map(|&x| (x, law.eval(x))).collect()))
-    };
-    let mut panels: Vec<Panel> = vec![];
-    for ((name, _), fits) in m.configs.iter().zip(&fits) {
-        for axis in ["trajectories", "beam", "rrc"] {
-            let pts: Vec<(f64, f64)> = m.points.iter().filter(|p| &p.model == name && p.axis == axis).map(|p| (p.x, p.score)).collect();
-            let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
-            let fit = fits.trajectories.as_ref().filter(|_| axis == "trajectories").map(|law| power_curve(law, &xs));
-            panels.push(Panel { title: format!("{name}: log10 {what} against log10 {axis}"), points: log(pts), fit });
-        }
-    }
-    let params: Vec<(f64, f64)> = model_rows.iter().map(|r| (r.parameters as f64, r.score)).collect();
-    let fit = params_law.as_ref().map(|law| power_curve(law, &params.iter().map(|p| p.0).collect::<Vec<_>>()));
-    panels.push(Panel { title: format!("log10 {what} against log10 parameters"), points: log(params), fit });
-    let sizes: Vec<(f64, f64)> = m.sizes.iter().map(|s| (s.n as f64, s.decode_ms)).collect();
-    let fit = decode.as_ref().map(|law| {
-        let (_, curve) = power_curve(law, &sizes.iter().map(|p| p.0).collect::<Vec<_>>());
-        (format!("n^{:.3}, R^2 {:.3}", -law.alpha, law.r2), curve)
-    });
-    panels.push(Panel { title: "log10 decoding ms per instance against log10 n".into(), points: log(sizes), fit });
-    write_atomic(&out.join("scaling.svg"), line_chart(&panels).as_bytes())
 }

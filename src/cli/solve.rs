@@ -16,6 +16,7 @@ use crate::decode::{augment, DecodeOptions, Found};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::ModelCard;
 use crate::model::zoo::ModelSource;
+use crate::plot;
 use crate::problem::instance::fmt_num;
 use crate::problem::io::{read_instance, read_text, solution};
 use crate::problem::{evaluate, Instance, Rounding};
@@ -40,6 +41,10 @@ pub struct Args {
     /// Override the distance rule of coordinates: nint, exact, ceil or trunc1.
     #[arg(long)]
     round: Option<Rounding>,
+    /// Draw the routes: FILE.svg or FILE.png for one instance, a directory
+    /// (NAME.svg each) for several. Instances need coordinates.
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// One JSON object per instance, with the trace of improvements.
     #[arg(long)]
     json: bool,
@@ -94,6 +99,10 @@ pub fn run(a: Args) -> Result<i32> {
         return Err(Error::bad_input("--neural-share", None, format!("{}: expected a share from 0 to 1", a.neural_share)));
     }
     let instances = a.instances.iter().map(|p| read_instance(p, a.round)).collect::<Result<Vec<_>>>()?;
+    let plots = match &a.plot {
+        Some(p) => Some(instances.iter().map(|inst| plot_path(p, inst, instances.len())).collect::<Result<Vec<_>>>()?),
+        None => None,
+    };
     let mut decoding = a.decoding.options()?;
     let search = SearchOptions { time_limit: decoding.time_limit.take(), iterations: a.iterations, neural_share: a.neural_share, seed: decoding.seed, ..SearchOptions::default() };
     let model = a.decoding.model();
@@ -135,6 +144,11 @@ pub fn run(a: Args) -> Result<i32> {
             None => None,
         };
         all_feasible &= s.outcome.best.is_some();
+        if let (Some(plots), Some(found)) = (&plots, s.outcome.best.as_ref().or(s.outcome.fallback.as_ref())) {
+            let verdict = if s.outcome.best.is_some() { String::new() } else { ", INFEASIBLE".into() };
+            let title = format!("{}: cost {}{verdict}{}", inst.name, fmt_num(found.evaluation.cost), gap_text(gap(s.outcome.cost(), bks[k])).replace("  gap", ", gap"));
+            plot::routes::write(&plots[k], inst, &found.solution, &title)?;
+        }
         let mut line = report(inst, s, bks[k], written);
         line["model"] = json!(model.resolve(inst).name());
         if a.json {
@@ -155,6 +169,23 @@ fn gap(cost: Option<f64>, bks: Option<f64>) -> Option<f64> {
 
 fn gap_text(gap: Option<f64>) -> String {
     gap.map(|g| format!("  gap {g:.2}%")).unwrap_or_default()
+}
+
+/// Where one instance's picture goes; an instance without coordinates is refused before any work.
+fn plot_path(plot: &Path, inst: &Instance, count: usize) -> Result<PathBuf> {
+    if inst.coords.is_none() {
+        return Err(Error::bad_input(plot, None, format!("{}: the instance has no coordinates (an explicit matrix alone), so --plot cannot draw its routes", inst.name)));
+    }
+    let picture = plot.extension().is_some_and(|e| e == "svg" || e == "png");
+    match (count, picture) {
+        (1, true) => Ok(plot.to_path_buf()),
+        (1, false) => Err(Error::bad_input(plot, None, "--plot: give a file name ending in .svg or .png")),
+        (_, true) => Err(Error::bad_input(plot, None, "--plot: several instances draw into a directory (NAME.svg each), not one file")),
+        (_, false) => {
+            std::fs::create_dir_all(plot).map_err(|e| Error::writing(plot, e))?;
+            Ok(plot.join(format!("{}.svg", inst.name)))
+        }
+    }
 }
 
 /// Where one instance's solution goes.

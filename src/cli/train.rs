@@ -22,7 +22,7 @@ pub struct Args {
     /// Continue the run in this directory from its last checkpoint, with the config it was started with.
     #[arg(long, conflicts_with = "config")]
     resume: Option<PathBuf>,
-    /// Start from this model checkpoint (e.g. models/mtvrp20-cpu.toml) instead
+    /// Start from this model checkpoint (e.g. models/mtvrp-cpu.toml) instead
     /// of fresh weights: a new optimizer, the card's training history carried
     /// on. The config's [model] must be the checkpoint's.
     #[arg(long, conflicts_with = "resume")]

@@ -64,10 +64,10 @@ impl Shipped {
 
 /// Every shipped model; the first serves any domain without its own.
 pub static ZOO: &[Shipped] = &[Shipped {
-    name: "mtvrp20-cpu",
+    name: "mtvrp-cpu",
     domain: Domain::Capacitated,
-    card: include_str!("../../models/mtvrp20-cpu.toml"),
-    weights: include_bytes!("../../models/mtvrp20-cpu.safetensors"),
+    card: include_str!("../../models/mtvrp-cpu.toml"),
+    weights: include_bytes!("../../models/mtvrp-cpu.safetensors"),
 }];
 
 /// The shipped model for `domain`: its own, else the capacitated one.

@@ -28,6 +28,7 @@ use crate::decode::{self, DecodeOptions, Starts, Strategy};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::{self, Stretch, TrainedOn};
 use crate::model::{ModelConfig, Policy};
+use crate::plot;
 use crate::problem::generate::{GeneratorConfig, Problem};
 use crate::problem::io::npz::{read_dataset, read_reference};
 use crate::problem::io::write_atomic;
@@ -411,12 +412,12 @@ impl<B: AutodiffBackend> Trainer<B> {
             bar.set_position(self.state.step as u64);
             if self.state.step % self.config.run.checkpoint_every == 0 || last || score.is_some() {
                 self.checkpoint(score)?;
-                self.plot()?;
+                self.plot_or_warn();
             }
         }
         if stop.load(Ordering::SeqCst) {
             self.checkpoint(None)?;
-            self.plot()?;
+            self.plot_or_warn();
             bar.abandon_with_message(format!("stopped at step {}; resume with --resume", self.state.step));
         } else {
             bar.finish();
@@ -424,16 +425,43 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(())
     }
 
-    /// `curves.svg`: loss, reward, gradient norm and validation score against the step.
+    /// A plot that cannot be drawn does not stop training.
+    fn plot_or_warn(&self) {
+        if let Err(e) = self.plot() {
+            tracing::warn!("training curves not drawn: {e}");
+        }
+    }
+
+    /// `curves.svg`: loss, reward and gradient norm against the step, the
+    /// reward per variant, and the validation gap of every set against the
+    /// instances seen (when validation ran).
     fn plot(&self) -> Result<()> {
         let columns = self.metrics.read()?;
-        let steps = columns.iter().find(|(c, _)| c == "step").map(|(_, v)| v.clone()).unwrap_or_default();
-        let panels: Vec<crate::plot::Panel> = ["loss", "reward", "grad_norm", "val_score"]
-            .iter()
-            .filter_map(|name| columns.iter().find(|(c, _)| c == name))
-            .map(|(c, v)| crate::plot::Panel { title: c.clone(), points: steps.iter().copied().zip(v.iter().copied()).collect(), fit: None })
-            .collect();
-        write_atomic(&self.run.path("curves.svg"), crate::plot::line_chart(&panels).as_bytes())
+        let column = |name: &str| columns.iter().find(|(c, _)| c == name).map(|(_, v)| v.as_slice()).unwrap_or_default();
+        let against = |x: &[f64], y: &[f64]| -> Vec<(f64, f64)> { x.iter().copied().zip(y.iter().copied()).filter(|p| p.1.is_finite()).collect() };
+        let (steps, instances) = (column("step"), column("instances"));
+        let mut panels = vec![];
+        for (name, title) in [("loss", "loss"), ("reward", "mean reward"), ("grad_norm", "gradient norm (before clipping)")] {
+            let mut panel = plot::Panel::new(title, "step", name);
+            panel.series.push(plot::Series::new("", against(steps, column(name)), plot::Style::Line));
+            panels.push(panel);
+        }
+        let per_variant = |prefix: &str| -> Vec<(String, &[f64])> {
+            columns.iter().filter(|(c, _)| c.starts_with(prefix) && !c.ends_with("_infeasible")).map(|(c, v)| (c[prefix.len()..].to_string(), v.as_slice())).collect()
+        };
+        let mut rewards = plot::Panel::new("reward per variant", "step", "mean reward");
+        rewards.series = per_variant("reward_").into_iter().map(|(v, ys)| plot::Series::new(v, against(steps, ys), plot::Style::Line)).collect();
+        panels.push(rewards);
+        let unit = if self.validation.iter().all(|v| v.reference.is_some()) { "gap to reference (%)" } else { "mean cost" };
+        let mut gaps = plot::Panel::new("validation", "instances seen", unit);
+        gaps.series = per_variant("val_").into_iter().map(|(set, ys)| plot::Series::new(set, against(instances, ys), plot::Style::Line)).collect();
+        for s in &mut gaps.series {
+            if s.label == "score" {
+                s.label = "mean score".into();
+            }
+        }
+        panels.push(gaps);
+        plot::write(&self.run.path("curves.svg"), &panels)
     }
 }
 

@@ -134,13 +134,17 @@ fn bench_writes_its_tables_fits_and_plot() {
     let out = lrm().args(["bench", "--scaling", "--throughput", "--max-beam", "4", "--sizes", "5,10", "--count", "2"]).arg("--model").arg(&model).arg("--data").arg(&data).arg("--out").arg(dir.join("out")).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let csv = std::fs::read_to_string(dir.join("out/inference.csv")).unwrap();
-    assert!(csv.starts_with("model,axis,x,score,seconds,infeasible\n"), "{csv}");
+    assert!(csv.starts_with("model,axis,x,augmented,score,seconds,infeasible\n"), "{csv}");
     // Multi-start 1, 2, 4, 8, 10 with and without x8, beams 1, 2, 4, RRC 0, 1, 2, 4, 8, 16.
     assert_eq!(csv.lines().count(), 1 + 10 + 3 + 6, "{csv}");
     let fits: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("out/fits.json")).unwrap()).unwrap();
     assert!(fits["inference"][0]["trajectories"]["alpha"].is_number(), "{fits}");
     let svg = std::fs::read_to_string(dir.join("out/scaling.svg")).unwrap();
-    assert!(svg.contains("<polyline") && svg.contains("stroke-dasharray") && svg.contains("R^2"), "log-log points with their fit lines and R^2");
+    for label in ["greedy multi-start", "x8 augmentation", "R^2", "trajectories per instance", "size scaling: time", "peak resident MiB"] {
+        assert!(svg.contains(label), "{label} missing from scaling.svg");
+    }
+    assert!(svg.contains("<polygon"), "the fitted law's confidence band");
+    assert!(std::fs::metadata(dir.join("out/scaling.png")).unwrap().len() > 1000, "the PNG twin");
     let sizes = std::fs::read_to_string(dir.join("out/sizes.csv")).unwrap();
     assert!(sizes.starts_with("n,encode_ms_per_instance,decode_ms_per_instance,encode_peak_mib,decode_peak_mib\n5,") && sizes.lines().count() == 3, "{sizes}");
     assert!(fits["size_decoding"]["alpha"].is_number(), "{fits}");

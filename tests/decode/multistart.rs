@@ -39,7 +39,7 @@ fn greedy_costs_equal_the_burn_steps_on_the_valsets() {
     use lrm::model::zoo::ModelSource;
     use lrm::problem::io::npz::read_dataset;
     let device = Default::default();
-    let (policy, card) = ModelSource::Shipped("mtvrp20-cpu").load::<burn::backend::Flex>(&device).unwrap();
+    let (policy, card) = ModelSource::Shipped("mtvrp-cpu").load::<burn::backend::Flex>(&device).unwrap();
     let mut differ = vec![];
     for set in ["cvrp", "vrpbltw", "ovrpltw"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("data/valsets/{set}/20.npz"));
