@@ -20,7 +20,8 @@ pub struct DecodeArgs {
     pub device: DeviceSpec,
     /// auto (lazymask on TSPTW and TSPDL; greedy that backtracks out of dead
     /// ends under a fleet limit; greedy elsewhere), greedy, sample, beam, rrc
-    /// (greedy, then random re-construction) or lazymask.
+    /// (greedy, then random re-construction), lazymask, or nearest (no
+    /// policy: the nearest-neighbour baseline).
     #[arg(long, default_value = "auto")]
     pub decode: Strategy,
     /// Multi-start: K first customers (the policy's favourites), or `all` feasible ones (POMO).

@@ -1,5 +1,6 @@
 //! `lrm info INSTANCE`: variant, size, attributes, distance rule;
-//! `lrm info --model M`: a model's size and cost; `lrm info --models`: the zoo.
+//! `lrm info --model M`: a model's size and cost; `lrm info --models`: the zoo;
+//! `lrm info --curve RUN`: a run's learning curve and its fitted power law.
 
 use std::path::PathBuf;
 
@@ -9,12 +10,13 @@ use burn::tensor::backend::AutodiffBackend;
 use crate::backend::{run_on, BackendJob, DeviceSpec};
 use crate::error::{Error, Result};
 use crate::model::{checkpoint, zoo, ModelConfig};
+use crate::train::curve;
 use crate::problem::instance::fmt_num;
 use crate::problem::io::read_instance;
 use crate::problem::{Instance, Rounding};
 
 #[derive(clap::Args, Debug)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["instance", "model", "models"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["instance", "model", "models", "curve"])))]
 pub struct Args {
     /// VRPLIB/TSPLIB instance (.vrp .tsp .atsp) or Solomon .txt.
     instance: Option<PathBuf>,
@@ -25,6 +27,13 @@ pub struct Args {
     /// The shipped models: what each serves and its card's numbers.
     #[arg(long)]
     models: bool,
+    /// A training run's directory: validation gap against instances seen
+    /// (counted from the model's first stretch), with LRM-1B's power law fitted.
+    #[arg(long, value_name = "RUN")]
+    curve: Option<PathBuf>,
+    /// With --curve: a gap in % to project the instances for (repeat for several).
+    #[arg(long, requires = "curve", allow_negative_numbers = true)]
+    target: Vec<f64>,
     /// Customers for the FLOP counts of --model.
     #[arg(long, default_value_t = 100)]
     size: usize,
@@ -42,6 +51,9 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     if a.models {
         return zoo_table(a.json);
+    }
+    if let Some(run) = &a.curve {
+        return curve_table(run, &a.target, a.json);
     }
     let facts = match (&a.instance, &a.model) {
         (Some(path), _) => facts(&read_instance(path, a.round)?),
@@ -179,4 +191,41 @@ fn facts(inst: &Instance) -> Vec<(&'static str, serde_json::Value)> {
         out.push(("draft_limits", json!(true)));
     }
     out
+}
+
+/// One line per series: points, last gap, the law and its projections.
+fn curve_table(run: &std::path::Path, targets: &[f64], json: bool) -> Result<()> {
+    if let Some(t) = targets.iter().find(|t| !(**t > 0.0)) {
+        return Err(Error::bad_input("--target", None, format!("{t}: a target is a positive gap in %")));
+    }
+    let fitted = curve::fit(curve::read(run)?, targets);
+    if fitted.is_empty() {
+        return Err(Error::bad_input(run.join("metrics.csv"), None, "no validation yet: the run validates every run.validate_every steps"));
+    }
+    for f in &fitted {
+        if json {
+            println!("{}", crate::cli::json_line(&serde_json::to_value(f).expect("serialisable")));
+            continue;
+        }
+        let (x, gap) = f.series.points.last().copied().unwrap_or_default();
+        let mut line = format!("{:<18}{:>3} points  last {gap:.2}% at {}", f.series.name, f.series.points.len(), fmt_count(x));
+        match &f.law {
+            Some(l) if l.alpha > l.alpha_ci => line += &format!("  alpha {:.3} +- {:.3}  x_c {:.3e}  R2 {:.2}", l.alpha, l.alpha_ci, l.x_c, l.r2),
+            Some(l) => line += &format!("  alpha {:.3} +- {:.3}: flat within noise", l.alpha, l.alpha_ci),
+            None => line += "  no falling power law",
+        }
+        for (t, n) in &f.projected {
+            line += &format!("  {t}%: {}", n.map_or("-".into(), fmt_count));
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn fmt_count(x: f64) -> String {
+    match x {
+        x if x >= 1e12 => format!("{x:.2e}"),
+        x if x >= 1e6 => format!("{:.1}M", x / 1e6),
+        x => format!("{x:.0}"),
+    }
 }

@@ -151,6 +151,7 @@ pub fn run(a: Args) -> Result<i32> {
         }
         let mut line = report(inst, s, bks[k], written);
         line["model"] = json!(model.resolve(inst).name());
+        line["decoder"] = json!(decoding.for_instance(inst).strategy.to_string());
         if a.json {
             println!("{}", super::json_line(&line));
         } else {
@@ -242,8 +243,8 @@ fn text(r: &serde_json::Value) -> String {
         Some(k) if k > 0 => line += &format!(", {k} search iterations)"),
         _ => line += ")",
     }
-    if let Some(m) = r["model"].as_str() {
-        line += &format!("  model {m}");
+    if let (Some(m), Some(d)) = (r["model"].as_str(), r["decoder"].as_str()) {
+        line += &format!("  model {m} ({d})");
     }
     if let Some(p) = r["solution"].as_str() {
         line += &format!("  -> {p}");

@@ -10,6 +10,7 @@ pub mod augment;
 pub mod beam;
 pub mod lazymask;
 pub mod multistart;
+pub mod nearest;
 pub mod rrc;
 pub mod runner;
 pub mod sampling;
@@ -44,6 +45,8 @@ pub enum Strategy {
     Beam,
     Rrc,
     LazyMask,
+    /// No policy: the nearest allowed customer at every step (the baseline; [`nearest`]).
+    Nearest,
 }
 
 impl FromStr for Strategy {
@@ -56,7 +59,8 @@ impl FromStr for Strategy {
             "beam" => Ok(Strategy::Beam),
             "rrc" => Ok(Strategy::Rrc),
             "lazymask" => Ok(Strategy::LazyMask),
-            _ => Err(format!("unknown decoding {s:?} (expected auto, greedy, sample, beam, rrc or lazymask)")),
+            "nearest" => Ok(Strategy::Nearest),
+            _ => Err(format!("unknown decoding {s:?} (expected auto, greedy, sample, beam, rrc, lazymask or nearest)")),
         }
     }
 }
@@ -70,6 +74,7 @@ impl fmt::Display for Strategy {
             Strategy::Beam => "beam",
             Strategy::Rrc => "rrc",
             Strategy::LazyMask => "lazymask",
+            Strategy::Nearest => "nearest",
         })
     }
 }
@@ -159,6 +164,9 @@ impl DecodeOptions {
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.starts != Starts::One && matches!(self.strategy, Strategy::Sample | Strategy::Beam) {
             return Err(format!("--starts applies to greedy, rrc and lazymask decoding, not to {}", self.strategy));
+        }
+        if self.strategy == Strategy::Nearest && (self.starts != Starts::One || self.augment || self.time_limit.is_some()) {
+            return Err("the nearest-neighbour baseline is one deterministic rollout: drop --starts, --aug and --time-limit".into());
         }
         if self.beam_width == 0 || self.sampling.samples == 0 || self.batch_size == 0 {
             return Err("--beam, --samples and the batch size must be positive".into());
@@ -256,6 +264,9 @@ pub fn best_of(batch_originals: &[Instance], env: &Env, failed: Option<&[bool]>)
 /// the whole call, shared by the batches.
 pub fn solve<B: Backend>(policy: &Policy<B>, config: &ModelConfig, instances: &[Instance], options: &DecodeOptions, device: &B::Device) -> Result<Vec<Outcome>> {
     options.validate().map_err(Error::Failure)?;
+    if options.strategy == Strategy::Nearest {
+        return nearest::decode(instances);
+    }
     let deadline = options.time_limit.map(|t| Instant::now() + t);
     let mut order: Vec<usize> = (0..instances.len()).collect();
     let mut outcomes = vec![Outcome::default(); instances.len()];
@@ -285,6 +296,7 @@ fn decode_batch<B: Backend>(batch: &Batch<B>, options: &DecodeOptions, deadline:
         Strategy::Sample => sampling::decode(batch, &options.sampling, &mut rng)?,
         Strategy::Beam => beam::decode(batch, options.beam_width)?,
         Strategy::LazyMask => lazymask::decode(batch, options, &mut Selector::Greedy)?,
+        Strategy::Nearest => nearest::decode(batch.originals())?,
     };
     if options.strategy == Strategy::Rrc {
         for _ in 0..options.rrc_rounds {

@@ -135,7 +135,7 @@ impl ModelSource {
             ModelSource::Auto => Err(Error::Failure("the automatic model choice depends on the instance: resolve it first".into())),
             ModelSource::Preset(name) => {
                 let model = ModelConfig::preset(name).map_err(Error::Failure)?;
-                Ok(ModelCard { lrm_version: env!("CARGO_PKG_VERSION").to_string(), model, trained_on: None })
+                Ok(ModelCard { lrm_version: env!("CARGO_PKG_VERSION").to_string(), model, trained_on: None, check: None })
             }
         }
     }

@@ -39,12 +39,31 @@ pub struct ProblemConfig {
     /// uniform, clustered or mixed (LRM-1B's mixture).
     #[serde(default = "uniform")]
     pub distribution: String,
-    /// TSPTW / TSPDL: easy, medium or hard.
+    /// TSPTW / TSPDL: easy, medium or hard, or a list of them
+    /// (`["hard", "medium"]`): each batch draws one, like the variants.
     #[serde(default = "hard")]
-    pub hardness: String,
+    pub hardness: Hardnesses,
     /// Customers per instance, one size per batch: a list to draw from
     /// (`[20]`, `[50, 100]`) or a range (`{ min = 50, max = 200 }`).
     pub sizes: Sizes,
+}
+
+/// One hardness name or a list of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Hardnesses {
+    One(String),
+    List(Vec<String>),
+}
+
+impl Hardnesses {
+    /// The names, in the order given.
+    pub fn names(&self) -> &[String] {
+        match self {
+            Hardnesses::One(name) => std::slice::from_ref(name),
+            Hardnesses::List(names) => names,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -243,8 +262,8 @@ pub struct ValidationSet {
 fn uniform() -> String {
     "uniform".into()
 }
-fn hard() -> String {
-    "hard".into()
+fn hard() -> Hardnesses {
+    Hardnesses::One("hard".into())
 }
 fn one() -> usize {
     1
@@ -342,27 +361,32 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// The generator of each configured variant (one for MIXED).
+    /// The generator of each configured variant (one for MIXED) and
+    /// hardness; a batch draws one of them.
     pub fn generators(&self) -> std::result::Result<Vec<GeneratorConfig>, String> {
         let p = &self.problem;
         let distribution: Distribution = p.distribution.parse().map_err(|e| format!("problem.distribution: {e}"))?;
-        let hardness: Hardness = p.hardness.parse().map_err(|e| format!("problem.hardness: {e}"))?;
+        let hardnesses = p.hardness.names().iter().map(|h| h.parse::<Hardness>().map_err(|e| format!("problem.hardness: {e}"))).collect::<Result<Vec<_>, _>>()?;
         if p.variants.is_empty() {
             return Err("problem.variants: name at least one variant, or MIXED".into());
         }
-        p.variants
-            .iter()
-            .map(|name| {
-                let problem = if name.eq_ignore_ascii_case("mixed") {
-                    Problem::Mixed { mixed_backhaul: p.mixed_backhaul }
-                } else {
-                    Problem::Variant(name.parse::<Variant>().map_err(|e| format!("problem.variants: {e}"))?)
-                };
+        if hardnesses.is_empty() {
+            return Err("problem.hardness: name at least one of easy, medium, hard".into());
+        }
+        let mut generators = vec![];
+        for name in &p.variants {
+            let problem = if name.eq_ignore_ascii_case("mixed") {
+                Problem::Mixed { mixed_backhaul: p.mixed_backhaul }
+            } else {
+                Problem::Variant(name.parse::<Variant>().map_err(|e| format!("problem.variants: {e}"))?)
+            };
+            for &hardness in &hardnesses {
                 let g = GeneratorConfig { problem, distribution, hardness, asymmetric: false };
                 g.validate().map_err(|e| format!("problem: {e}"))?;
-                Ok(g)
-            })
-            .collect()
+                generators.push(g);
+            }
+        }
+        Ok(generators)
     }
 
     /// The preset with the overrides applied.

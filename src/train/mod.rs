@@ -6,6 +6,7 @@
 //! continues exactly as the uninterrupted run would have (on the CPU).
 
 pub mod config;
+pub mod curve;
 pub mod optim;
 pub mod reinforce;
 pub mod run_dir;

@@ -7,4 +7,5 @@ mod common;
 mod cli;
 mod lazymask;
 mod multistart;
+mod nearest;
 mod strategies;

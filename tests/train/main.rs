@@ -6,6 +6,7 @@
 mod common;
 
 mod configs;
+mod curve;
 mod learning;
 mod lmask;
 mod replay;
