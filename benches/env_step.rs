@@ -27,9 +27,7 @@ struct Options {
 
 fn options() -> Options {
     let args: Vec<String> = std::env::args().collect();
-    let get = |name: &str, default: usize| {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map_or(default, |v| v.parse().expect("a number"))
-    };
+    let get = |name: &str, default: usize| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map_or(default, |v| v.parse().expect("a number"));
     Options { batch: get("--batch", 64), rollouts: get("--rollouts", 100), size: get("--size", 100), episodes: get("--episodes", 3) }
 }
 

@@ -11,10 +11,10 @@ use std::time::Instant;
 
 use burn::backend::{Autodiff, Flex};
 
+use lrm::decode::sampling::rng;
 use lrm::env::Env;
 use lrm::model::features::Features;
 use lrm::model::{Encoding, ModelConfig};
-use lrm::decode::sampling::rng;
 use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::train::config::TrainerConfig;
 use lrm::train::reinforce::{pomo_loss, RewardNormaliser};
@@ -34,8 +34,12 @@ fn main() {
         return;
     }
     let preset = arg("--preset", "rf-te");
-    let (batch, n, rollouts, repeats): (usize, usize, usize, usize) =
-        (arg("--batch", "64").parse().unwrap(), arg("--size", "100").parse().unwrap(), arg("--rollouts", "100").parse().unwrap(), arg("--repeats", "5").parse().unwrap());
+    let (batch, n, rollouts, repeats): (usize, usize, usize, usize) = (
+        arg("--batch", "64").parse().unwrap(),
+        arg("--size", "100").parse().unwrap(),
+        arg("--rollouts", "100").parse().unwrap(),
+        arg("--repeats", "5").parse().unwrap(),
+    );
     let device = Default::default();
     let config = ModelConfig::preset(&preset).unwrap();
     let policy = config.init::<Flex>(&device);

@@ -99,9 +99,7 @@ fn not_compiled(spec: DeviceSpec) -> Error {
         DeviceSpec::Cuda(_) => "cuda",
         _ => "wgpu",
     };
-    Error::Failure(format!(
-        "device {spec}: this lrm was built without the {feature} backend; rebuild with `cargo build --release --features {feature}`"
-    ))
+    Error::Failure(format!("device {spec}: this lrm was built without the {feature} backend; rebuild with `cargo build --release --features {feature}`"))
 }
 
 #[cfg(test)]
@@ -110,7 +108,8 @@ mod tests {
 
     #[test]
     fn device_names_parse_and_print_both_ways() {
-        for (text, spec) in [("cpu", DeviceSpec::Cpu), ("cuda:1", DeviceSpec::Cuda(1)), ("wgpu", DeviceSpec::Wgpu(None)), ("wgpu:0", DeviceSpec::Wgpu(Some(0)))] {
+        for (text, spec) in [("cpu", DeviceSpec::Cpu), ("cuda:1", DeviceSpec::Cuda(1)), ("wgpu", DeviceSpec::Wgpu(None)), ("wgpu:0", DeviceSpec::Wgpu(Some(0)))]
+        {
             assert_eq!(text.parse::<DeviceSpec>().unwrap(), spec);
             assert_eq!(spec.to_string(), text);
         }

@@ -37,7 +37,17 @@ pub fn write_throughput(out: &Path, throughput: &[Throughput]) -> Result<()> {
         .iter()
         .map(|t| {
             let p = &t.phases;
-            [t.workload.clone(), t.n.to_string(), t.instances_per_s.to_string(), t.gflop_per_s.to_string(), p.encode.to_string(), p.step.to_string(), p.env.to_string(), p.backward.to_string(), p.optimizer.to_string()]
+            [
+                t.workload.clone(),
+                t.n.to_string(),
+                t.instances_per_s.to_string(),
+                t.gflop_per_s.to_string(),
+                p.encode.to_string(),
+                p.step.to_string(),
+                p.env.to_string(),
+                p.backward.to_string(),
+                p.optimizer.to_string(),
+            ]
         })
         .collect();
     let header = ["workload", "n", "instances_per_s", "gflop_per_s", "encode_s", "step_s", "env_s", "backward_s", "optimizer_s"];
@@ -51,7 +61,17 @@ pub fn write_scaling(out: &Path, m: &Measured, n: usize, gaps: bool) -> Result<(
     let rows: Vec<[String; 7]> = m
         .points
         .iter()
-        .map(|p| [p.model.clone(), p.axis.to_string(), p.x.to_string(), p.augmented.to_string(), p.score.to_string(), p.seconds.to_string(), p.infeasible.to_string()])
+        .map(|p| {
+            [
+                p.model.clone(),
+                p.axis.to_string(),
+                p.x.to_string(),
+                p.augmented.to_string(),
+                p.score.to_string(),
+                p.seconds.to_string(),
+                p.infeasible.to_string(),
+            ]
+        })
         .collect();
     write_csv(&out.join("inference.csv"), &["model", "axis", "x", "augmented", "score", "seconds", "infeasible"], &rows)?;
     let fits: Vec<InferenceFits> = m.configs.iter().map(|(name, _)| inference_fits(name, &m.points)).collect();
@@ -64,13 +84,15 @@ pub fn write_scaling(out: &Path, m: &Measured, n: usize, gaps: bool) -> Result<(
         }
     }
     let (model_rows, params_law, bivariate) = model_scaling(&m.points, &m.configs, n);
-    let rows: Vec<[String; 5]> = model_rows.iter().map(|r| [r.model.clone(), r.parameters.to_string(), r.depth.to_string(), r.width.to_string(), r.score.to_string()]).collect();
+    let rows: Vec<[String; 5]> =
+        model_rows.iter().map(|r| [r.model.clone(), r.parameters.to_string(), r.depth.to_string(), r.width.to_string(), r.score.to_string()]).collect();
     write_csv(&out.join("models.csv"), &["model", "parameters", "depth", "width", "score"], &rows)?;
     if let Some(law) = &params_law {
         println!("models: gap(N) = ({:.4e} / N)^{:.4} (+/- {:.4}), R^2 {:.4}", law.x_c, law.alpha, law.alpha_ci, law.r2);
     }
     let mib = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
-    let rows: Vec<[String; 5]> = m.sizes.iter().map(|s| [s.n.to_string(), s.encode_ms.to_string(), s.decode_ms.to_string(), mib(s.encode_peak_mib), mib(s.decode_peak_mib)]).collect();
+    let rows: Vec<[String; 5]> =
+        m.sizes.iter().map(|s| [s.n.to_string(), s.encode_ms.to_string(), s.decode_ms.to_string(), mib(s.encode_peak_mib), mib(s.decode_peak_mib)]).collect();
     write_csv(&out.join("sizes.csv"), &["n", "encode_ms_per_instance", "decode_ms_per_instance", "encode_peak_mib", "decode_peak_mib"], &rows)?;
     let (encode, decode) = growth(&m.sizes);
     for (what, law) in [("encoding", &encode), ("decoding", &decode)] {
@@ -96,10 +118,13 @@ fn fitted(law: &PowerLaw, xs: &[f64], label: String) -> Series {
     let grid: Vec<f64> = if lo < hi { (0..40).map(|k| lo * (hi / lo).powf(k as f64 / 39.0)).collect() } else { vec![] };
     let at = |alpha: f64, x: f64| PowerLaw { alpha, ..law.clone() }.eval(x);
     let mut s = Series::new(label, grid.iter().map(|&x| (x, law.eval(x))).collect(), Style::Dashed);
-    s.band = grid.iter().map(|&x| {
-        let (a, b) = (at(law.alpha - law.alpha_ci, x), at(law.alpha + law.alpha_ci, x));
-        (x, a.min(b), a.max(b))
-    }).collect();
+    s.band = grid
+        .iter()
+        .map(|&x| {
+            let (a, b) = (at(law.alpha - law.alpha_ci, x), at(law.alpha + law.alpha_ci, x));
+            (x, a.min(b), a.max(b))
+        })
+        .collect();
     s
 }
 
@@ -138,7 +163,9 @@ fn panels(m: &Measured, fits: &[InferenceFits], params_law: Option<&PowerLaw>, s
         let points: Vec<(f64, f64)> = m
             .configs
             .iter()
-            .filter_map(|(name, c)| m.points.iter().filter(|p| &p.model == name && p.axis == "trajectories" && !p.augmented).last().map(|p| (c.num_params() as f64, p.score)))
+            .filter_map(|(name, c)| {
+                m.points.iter().rev().find(|p| &p.model == name && p.axis == "trajectories" && !p.augmented).map(|p| (c.num_params() as f64, p.score))
+            })
             .collect();
         if let Some(law) = params_law {
             let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
@@ -165,4 +192,3 @@ fn panels(m: &Measured, fits: &[InferenceFits], params_law: Option<&PowerLaw>, s
     }
     panels
 }
-

@@ -40,7 +40,13 @@ fn cvrp(n: usize, count: usize) -> Vec<Instance> {
 }
 
 /// Encoding and greedy decoding time per CVRP instance at each size (`count` instances each).
-pub fn size_scaling<B: AutodiffBackend>(policy: &Policy<B::InnerBackend>, config: &ModelConfig, sizes: &[usize], count: usize, device: &B::Device) -> Result<Vec<SizePoint>> {
+pub fn size_scaling<B: AutodiffBackend>(
+    policy: &Policy<B::InnerBackend>,
+    config: &ModelConfig,
+    sizes: &[usize],
+    count: usize,
+    device: &B::Device,
+) -> Result<Vec<SizePoint>> {
     let mut out = vec![];
     for &n in sizes {
         let instances = cvrp(n, count);

@@ -89,7 +89,9 @@ impl Measure<'_> {
         let augmentable = self.instances.iter().all(crate::decode::augment::applies);
         let points = if self.args.scaling { sweep(n, self.args.max_beam, augmentable).len() * self.models.len() } else { 0 };
         let bar = indicatif::ProgressBar::new(points as u64);
-        bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} points  {msg}  [{elapsed_precise} < {eta_precise}]").expect("a valid template"));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} points  {msg}  [{elapsed_precise} < {eta_precise}]").expect("a valid template"),
+        );
         bar
     }
 }
@@ -104,7 +106,9 @@ impl BackendJob for Measure<'_> {
             let inner = policy.valid();
             if self.args.scaling {
                 let print = |p: &Point| {
-                    bar.suspend(|| println!("{:<24} {:<12} {:>6}  score {:>10.4}  {:>8.3}s  infeasible {}", p.model, p.axis, p.x, p.score, p.seconds, p.infeasible));
+                    bar.suspend(|| {
+                        println!("{:<24} {:<12} {:>6}  score {:>10.4}  {:>8.3}s  infeasible {}", p.model, p.axis, p.x, p.score, p.seconds, p.infeasible)
+                    });
                     bar.set_message(format!("{} {} {}", p.model, p.axis, p.x));
                     bar.inc(1);
                 };

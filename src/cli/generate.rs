@@ -96,9 +96,7 @@ fn config(a: &Args) -> Result<GeneratorConfig> {
     };
     let distribution = match a.distribution {
         Distribution::Uniform => Distribution::Uniform,
-        Distribution::Clustered { clusters, std } => {
-            Distribution::Clustered { clusters: a.clusters.unwrap_or(clusters), std: a.cluster_std.unwrap_or(std) }
-        }
+        Distribution::Clustered { clusters, std } => Distribution::Clustered { clusters: a.clusters.unwrap_or(clusters), std: a.cluster_std.unwrap_or(std) },
         Distribution::Mixed { clusters, std, uniform_share } => Distribution::Mixed {
             clusters: a.clusters.unwrap_or(clusters),
             std: a.cluster_std.unwrap_or(std),

@@ -10,10 +10,10 @@ use burn::tensor::backend::AutodiffBackend;
 use crate::backend::{run_on, BackendJob, DeviceSpec};
 use crate::error::{Error, Result};
 use crate::model::{checkpoint, zoo, ModelConfig};
-use crate::train::curve;
 use crate::problem::instance::fmt_num;
 use crate::problem::io::read_instance;
 use crate::problem::{Instance, Rounding};
+use crate::train::curve;
 
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["instance", "model", "models", "curve"])))]
@@ -195,7 +195,7 @@ fn facts(inst: &Instance) -> Vec<(&'static str, serde_json::Value)> {
 
 /// One line per series: points, last gap, the law and its projections.
 fn curve_table(run: &std::path::Path, targets: &[f64], json: bool) -> Result<()> {
-    if let Some(t) = targets.iter().find(|t| !(**t > 0.0)) {
+    if let Some(t) = targets.iter().find(|t| t.is_nan() || **t <= 0.0) {
         return Err(Error::bad_input("--target", None, format!("{t}: a target is a positive gap in %")));
     }
     let fitted = curve::fit(curve::read(run)?, targets);

@@ -88,13 +88,21 @@ pub fn json_line(value: &serde_json::Value) -> String {
     struct Spaced;
     impl serde_json::ser::Formatter for Spaced {
         fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
-            if first { Ok(()) } else { w.write_all(b", ") }
+            if first {
+                Ok(())
+            } else {
+                w.write_all(b", ")
+            }
         }
         fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
             w.write_all(b": ")
         }
         fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
-            if first { Ok(()) } else { w.write_all(b", ") }
+            if first {
+                Ok(())
+            } else {
+                w.write_all(b", ")
+            }
         }
     }
     let mut out = Vec::new();

@@ -20,8 +20,8 @@ use crate::plot;
 use crate::problem::instance::fmt_num;
 use crate::problem::io::{read_instance, read_text, solution};
 use crate::problem::{evaluate, Instance, Rounding};
-use crate::search::{self, SearchOptions};
 use crate::search::solve::Solved;
+use crate::search::{self, SearchOptions};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -104,7 +104,13 @@ pub fn run(a: Args) -> Result<i32> {
         None => None,
     };
     let mut decoding = a.decoding.options()?;
-    let search = SearchOptions { time_limit: decoding.time_limit.take(), iterations: a.iterations, neural_share: a.neural_share, seed: decoding.seed, ..SearchOptions::default() };
+    let search = SearchOptions {
+        time_limit: decoding.time_limit.take(),
+        iterations: a.iterations,
+        neural_share: a.neural_share,
+        seed: decoding.seed,
+        ..SearchOptions::default()
+    };
     let model = a.decoding.model();
     for inst in &instances {
         warn_outside_training(&model.resolve(inst).card()?, inst);
@@ -122,7 +128,12 @@ pub fn run(a: Args) -> Result<i32> {
     let progress = indicatif::ProgressBar::new_spinner();
     let mut write_error = None;
     let mut on_improve = |k: usize, found: &Found, seconds: f64| {
-        progress.set_message(format!("{}  best {}{}  {seconds:.1}s", instances[k].name, fmt_num(found.evaluation.cost), gap_text(gap(Some(found.evaluation.cost), bks[k]))));
+        progress.set_message(format!(
+            "{}  best {}{}  {seconds:.1}s",
+            instances[k].name,
+            fmt_num(found.evaluation.cost),
+            gap_text(gap(Some(found.evaluation.cost), bks[k]))
+        ));
         progress.tick();
         if let Err(e) = solution::write(&paths[k], &found.solution, found.evaluation.cost) {
             write_error.get_or_insert(e);
@@ -146,7 +157,8 @@ pub fn run(a: Args) -> Result<i32> {
         all_feasible &= s.outcome.best.is_some();
         if let (Some(plots), Some(found)) = (&plots, s.outcome.best.as_ref().or(s.outcome.fallback.as_ref())) {
             let verdict = if s.outcome.best.is_some() { String::new() } else { ", INFEASIBLE".into() };
-            let title = format!("{}: cost {}{verdict}{}", inst.name, fmt_num(found.evaluation.cost), gap_text(gap(s.outcome.cost(), bks[k])).replace("  gap", ", gap"));
+            let title =
+                format!("{}: cost {}{verdict}{}", inst.name, fmt_num(found.evaluation.cost), gap_text(gap(s.outcome.cost(), bks[k])).replace("  gap", ", gap"));
             plot::routes::write(&plots[k], inst, &found.solution, &title)?;
         }
         let mut line = report(inst, s, bks[k], written);
@@ -175,7 +187,11 @@ fn gap_text(gap: Option<f64>) -> String {
 /// Where one instance's picture goes; an instance without coordinates is refused before any work.
 fn plot_path(plot: &Path, inst: &Instance, count: usize) -> Result<PathBuf> {
     if inst.coords.is_none() {
-        return Err(Error::bad_input(plot, None, format!("{}: the instance has no coordinates (an explicit matrix alone), so --plot cannot draw its routes", inst.name)));
+        return Err(Error::bad_input(
+            plot,
+            None,
+            format!("{}: the instance has no coordinates (an explicit matrix alone), so --plot cannot draw its routes", inst.name),
+        ));
     }
     let picture = plot.extension().is_some_and(|e| e == "svg" || e == "png");
     match (count, picture) {

@@ -65,7 +65,6 @@ pub fn run(a: Args) -> Result<()> {
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .map_err(|e| Error::Failure(format!("cannot catch Ctrl-C: {e}")))?;
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).map_err(|e| Error::Failure(format!("cannot catch Ctrl-C: {e}")))?;
     run_on(a.device, Train { config, root, start, stop })
 }

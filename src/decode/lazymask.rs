@@ -221,9 +221,8 @@ pub fn decode<B: Backend>(batch: &Batch<B>, options: &DecodeOptions, selector: &
     while let Some(step) = lazy.next(&mut env)? {
         let w = env.width();
         let log_p = batch.log_probs(&env, &step.allowed, Some(&lazy.refinement()));
-        let actions: Vec<Option<usize>> = (0..env.num_rollouts())
-            .map(|r| step.moving[r].then(|| selector.choose(&log_p[r * w..(r + 1) * w], &step.allowed[r * w..(r + 1) * w])))
-            .collect();
+        let actions: Vec<Option<usize>> =
+            (0..env.num_rollouts()).map(|r| step.moving[r].then(|| selector.choose(&log_p[r * w..(r + 1) * w], &step.allowed[r * w..(r + 1) * w]))).collect();
         env.step_some(&actions)?;
         lazy.stepped(&step.moving);
     }

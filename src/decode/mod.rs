@@ -154,7 +154,9 @@ impl DecodeOptions {
         let lmask = inst.variant.is_tsp() && (inst.time_windows.is_some() || inst.draft_limit.is_some());
         match self.strategy {
             Strategy::Auto if lmask => DecodeOptions { strategy: Strategy::LazyMask, ..self.clone() },
-            Strategy::Auto if inst.vehicles.is_some() && !inst.variant.is_tsp() => DecodeOptions { strategy: Strategy::LazyMask, look_ahead: 1, ..self.clone() },
+            Strategy::Auto if inst.vehicles.is_some() && !inst.variant.is_tsp() => {
+                DecodeOptions { strategy: Strategy::LazyMask, look_ahead: 1, ..self.clone() }
+            }
             Strategy::Auto => DecodeOptions { strategy: Strategy::Greedy, ..self.clone() },
             _ => self.clone(),
         }
@@ -262,7 +264,13 @@ pub fn best_of(batch_originals: &[Instance], env: &Env, failed: Option<&[bool]>)
 /// Decode `instances` with `policy`, `options.batch_size` of one size at a
 /// time; outcomes come back in the order of `instances`. A time limit covers
 /// the whole call, shared by the batches.
-pub fn solve<B: Backend>(policy: &Policy<B>, config: &ModelConfig, instances: &[Instance], options: &DecodeOptions, device: &B::Device) -> Result<Vec<Outcome>> {
+pub fn solve<B: Backend>(
+    policy: &Policy<B>,
+    config: &ModelConfig,
+    instances: &[Instance],
+    options: &DecodeOptions,
+    device: &B::Device,
+) -> Result<Vec<Outcome>> {
     options.validate().map_err(Error::Failure)?;
     if options.strategy == Strategy::Nearest {
         return nearest::decode(instances);

@@ -67,8 +67,5 @@ pub fn cycle(ranked: &[Vec<usize>], starts: Starts) -> Vec<usize> {
         Starts::One => 1,
         Starts::All => most,
     };
-    ranked
-        .iter()
-        .flat_map(|nodes| (0..per_instance).map(move |p| if nodes.is_empty() { 0 } else { nodes[p % nodes.len()] }))
-        .collect()
+    ranked.iter().flat_map(|nodes| (0..per_instance).map(move |p| if nodes.is_empty() { 0 } else { nodes[p % nodes.len()] })).collect()
 }

@@ -28,8 +28,5 @@ pub fn decode(instances: &[Instance]) -> Result<Vec<Outcome>> {
 
 /// The nearest allowed customer from `from`, else the depot.
 fn nearest(inst: &Instance, from: usize, mask: &[bool]) -> usize {
-    (1..mask.len())
-        .filter(|&j| mask[j])
-        .min_by(|&a, &b| inst.distance(from, a).total_cmp(&inst.distance(from, b)))
-        .unwrap_or(0)
+    (1..mask.len()).filter(|&j| mask[j]).min_by(|&a, &b| inst.distance(from, a).total_cmp(&inst.distance(from, b))).unwrap_or(0)
 }

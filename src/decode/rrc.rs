@@ -133,9 +133,8 @@ pub fn candidates<B: Backend>(batch: &Batch<B>, incumbents: &[Option<Solution>],
             }
         }
         let log_p = batch.log_probs(&env, &allowed, None);
-        let actions: Vec<Option<usize>> = (0..plans.len())
-            .map(|r| (deciding[r] && !plans[r].failed).then(|| argmax(&log_p[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w])))
-            .collect();
+        let actions: Vec<Option<usize>> =
+            (0..plans.len()).map(|r| (deciding[r] && !plans[r].failed).then(|| argmax(&log_p[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w]))).collect();
         env.step_some(&actions)?;
         for (plan, a) in plans.iter_mut().zip(&actions) {
             if let Some(a) = a {

@@ -47,7 +47,14 @@ pub struct Trajectory {
 impl Trajectory {
     /// An empty record for the rollouts of `env`.
     pub fn new(env: &Env) -> Self {
-        Trajectory { instances: env.num_instances(), per_instance: env.per_instance(), width: env.width(), steps: vec![], kept: vec![vec![]; env.num_rollouts()], sampled: Some(vec![vec![]; env.num_rollouts()]) }
+        Trajectory {
+            instances: env.num_instances(),
+            per_instance: env.per_instance(),
+            width: env.width(),
+            steps: vec![],
+            kept: vec![vec![]; env.num_rollouts()],
+            sampled: Some(vec![vec![]; env.num_rollouts()]),
+        }
     }
 
     /// Record the step about to be taken on `env`: its inputs under
@@ -103,7 +110,13 @@ impl Trajectory {
     /// `model::pointer_replay` (one op with its own backward pass, which
     /// takes the record over); anything else through `Policy::step`, many
     /// recorded steps per pass.
-    pub fn log_likelihood<B: AutodiffBackend>(self, policy: &Policy<B>, encoding: &Encoding<B>, entropy: bool, device: &B::Device) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    pub fn log_likelihood<B: AutodiffBackend>(
+        self,
+        policy: &Policy<B>,
+        encoding: &Encoding<B>,
+        entropy: bool,
+        device: &B::Device,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let (b, p, w) = (self.instances, self.per_instance, self.width);
         if let (Encoding::Pointer(cache), false) = (encoding, entropy) {
             if pointer_replay::applies(cache) {
@@ -152,7 +165,12 @@ impl Trajectory {
     /// The step input of recorded `steps` as rollouts `[batch, k * P]`
     /// (instance, then step, then rollout), the chosen node of each
     /// `[batch, k * P, 1]`, and `[batch, k, P]` weights: 1 where kept.
-    fn pass<B: AutodiffBackend>(&self, steps: std::ops::Range<usize>, chosen: &[Vec<Option<usize>>], device: &B::Device) -> (StepInput<B>, Tensor<B, 3, Int>, Vec<f32>) {
+    fn pass<B: AutodiffBackend>(
+        &self,
+        steps: std::ops::Range<usize>,
+        chosen: &[Vec<Option<usize>>],
+        device: &B::Device,
+    ) -> (StepInput<B>, Tensor<B, 3, Int>, Vec<f32>) {
         let (b, p, w) = (self.instances, self.per_instance, self.width);
         let k = steps.len();
         let cw = self.steps[0].context.len() / (b * p);

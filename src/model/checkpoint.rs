@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::backend::Backend;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
 use super::{ModelConfig, Policy};
@@ -101,7 +101,14 @@ impl TrainedOn {
     pub fn followed_by(self, next: TrainedOn) -> TrainedOn {
         let mut stretches = self.stretches.clone();
         if stretches.is_empty() && self.steps > 0 {
-            stretches.push(Stretch { config: "(unrecorded)".into(), steps: self.steps, instances: self.instances, wall_seconds: self.wall_seconds, hardware: String::new(), score: self.validation.get("score").copied() });
+            stretches.push(Stretch {
+                config: "(unrecorded)".into(),
+                steps: self.steps,
+                instances: self.instances,
+                wall_seconds: self.wall_seconds,
+                hardware: String::new(),
+                score: self.validation.get("score").copied(),
+            });
         }
         stretches.extend(next.stretches);
         let mut variants = self.variants;
@@ -194,9 +201,7 @@ pub fn load<B: Backend>(path: &Path, device: &B::Device) -> Result<(Policy<B>, M
 pub fn from_bytes<B: Backend>(card: &ModelCard, origin: &Path, bytes: Vec<u8>, device: &B::Device) -> Result<Policy<B>> {
     let mut policy = card.model.init::<B>(device);
     let mut store = SafetensorsStore::from_bytes(Some(bytes));
-    let applied = policy
-        .load_from(&mut store)
-        .map_err(|e| Error::bad_input(origin, None, format!("weights do not match the model card: {e}")))?;
+    let applied = policy.load_from(&mut store).map_err(|e| Error::bad_input(origin, None, format!("weights do not match the model card: {e}")))?;
     if !applied.errors.is_empty() || !applied.missing.is_empty() {
         let mut problems: Vec<String> = applied.errors.iter().map(|e| format!("{e:?}")).collect();
         problems.extend(applied.missing.iter().map(|m| format!("missing {m:?}")));

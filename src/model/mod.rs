@@ -10,8 +10,8 @@ pub mod heavy_decoder;
 pub mod pointer;
 pub mod pointer_host;
 pub mod pointer_replay;
-pub mod zoo;
 pub mod svd;
+pub mod zoo;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;
@@ -19,8 +19,8 @@ use burn::tensor::Tensor;
 
 pub use config::{ModelConfig, PolicyFamily};
 
-use encoder::Encoder;
 use crate::env::Env;
+use encoder::Encoder;
 use features::{Features, Refinement, StepInput};
 use heavy_decoder::HeavyDecoder;
 use pointer::{Pointer, PointerCache};

@@ -22,8 +22,8 @@ use super::pointer::PointerCache;
 
 mod backward;
 
-pub(crate) use backward::{Choice, InstanceGradients};
 use backward::Transposed;
+pub(crate) use backward::{Choice, InstanceGradients};
 
 /// Lanes of a node tile: the accumulators of one row of products stay in
 /// registers (4 AVX-512 or 8 AVX2 registers).
@@ -108,7 +108,13 @@ impl HostPointer {
     }
 
     pub(crate) fn scratch(&self) -> Scratch {
-        Scratch { query: vec![0.0; self.d], scores: vec![0.0; self.heads * self.stride], glimpse: vec![0.0; self.d], logits: vec![0.0; self.stride], dquery: vec![0.0; self.d] }
+        Scratch {
+            query: vec![0.0; self.d],
+            scores: vec![0.0; self.heads * self.stride],
+            glimpse: vec![0.0; self.d],
+            logits: vec![0.0; self.stride],
+            dquery: vec![0.0; self.d],
+        }
     }
 
     /// Log-probabilities `[rollouts, nodes]` of the next node, forbidden

@@ -20,7 +20,11 @@ const SIZE: (u32, u32) = (720, 720);
 /// place the nodes by), another extension, or a file that cannot be written.
 pub fn write(path: &Path, inst: &Instance, solution: &Solution, title: &str) -> Result<()> {
     let Some(coords) = &inst.coords else {
-        return Err(Error::bad_input(path, None, format!("{}: the instance has no coordinates (an explicit matrix alone), so its routes cannot be drawn", inst.name)));
+        return Err(Error::bad_input(
+            path,
+            None,
+            format!("{}: the instance has no coordinates (an explicit matrix alone), so its routes cannot be drawn", inst.name),
+        ));
     };
     render(path, SIZE, &Picture { inst, coords, solution, title })
 }

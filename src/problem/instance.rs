@@ -207,11 +207,7 @@ impl Instance {
             need(has_linehaul, "DEMAND_SECTION (the cargo unloaded at each port)")?;
         }
         if self.draft_limit.is_some() && !v.is_tsp() {
-            return Err(issue(
-                Field::DraftLimit,
-                None,
-                format!("DRAFT_LIMIT_SECTION is supported with the TSP family only (TYPE TSPDL), not {v}"),
-            ));
+            return Err(issue(Field::DraftLimit, None, format!("DRAFT_LIMIT_SECTION is supported with the TSP family only (TYPE TSPDL), not {v}")));
         }
         if v.is_tsp() && self.capacity.is_some() && !v.draft_limit {
             tracing::warn!("{}: CAPACITY ignored: {v} has one route and no capacity", self.name);
@@ -225,7 +221,7 @@ impl Instance {
             if t.len() != nodes * nodes {
                 return Err(issue(Field::Durations, None, format!("{} travel times for {nodes} nodes (expected {})", t.len(), nodes * nodes)));
             }
-            if let Some(k) = (0..t.len()).find(|&k| !(t[k] >= 0.0) && k / nodes != k % nodes) {
+            if let Some(k) = (0..t.len()).find(|&k| (t[k] < 0.0 || t[k].is_nan()) && k / nodes != k % nodes) {
                 let msg = format!("negative travel time {} from node {} to node {}", t[k], k / nodes + 1, k % nodes + 1);
                 return Err(issue(Field::Durations, Some(k / nodes), msg));
             }
@@ -346,9 +342,11 @@ fn node_count(data: &InstanceData) -> Result<usize, InstanceIssue> {
         (Field::DraftLimit, data.draft_limit.as_ref().map(Vec::len)),
     ];
     let from_matrix = data.matrix.as_ref().map(|m| (m.len() as f64).sqrt().round() as usize);
-    let nodes = lens.iter().find_map(|(_, l)| *l).or(from_matrix).ok_or_else(|| {
-        issue(Field::Coords, None, "no node data: give NODE_COORD_SECTION or EDGE_WEIGHT_SECTION".into())
-    })?;
+    let nodes = lens
+        .iter()
+        .find_map(|(_, l)| *l)
+        .or(from_matrix)
+        .ok_or_else(|| issue(Field::Coords, None, "no node data: give NODE_COORD_SECTION or EDGE_WEIGHT_SECTION".into()))?;
     if nodes < 2 {
         return Err(issue(Field::Dimension, None, "an instance needs a depot and at least one customer".into()));
     }

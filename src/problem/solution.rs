@@ -27,11 +27,7 @@ impl Solution {
     /// Split a giant tour with depot separators (RouteFinder's `actions`: a 0
     /// before each route; trailing zeros are padding) into routes.
     pub fn from_giant_tour(actions: &[usize]) -> Self {
-        let routes = actions
-            .split(|&a| a == 0)
-            .filter(|r| !r.is_empty())
-            .map(<[usize]>::to_vec)
-            .collect();
+        let routes = actions.split(|&a| a == 0).filter(|r| !r.is_empty()).map(<[usize]>::to_vec).collect();
         Solution { routes }
     }
 
@@ -44,14 +40,38 @@ impl Solution {
 /// What is wrong with a solution: the first violated rule, naming route and customer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Violation {
-    EmptyRoute { route: usize },
-    UnknownCustomer { route: usize, customer: usize, customers: usize },
-    Repeated { customer: usize, first_route: usize, route: usize },
-    Missing { customer: usize, more: usize },
-    RouteCount { variant: String, routes: usize },
-    Fleet { routes: usize, vehicles: usize },
+    EmptyRoute {
+        route: usize,
+    },
+    UnknownCustomer {
+        route: usize,
+        customer: usize,
+        customers: usize,
+    },
+    Repeated {
+        customer: usize,
+        first_route: usize,
+        route: usize,
+    },
+    Missing {
+        customer: usize,
+        more: usize,
+    },
+    RouteCount {
+        variant: String,
+        routes: usize,
+    },
+    Fleet {
+        routes: usize,
+        vehicles: usize,
+    },
     /// A rule of `problem::rules` broken on `route` at `customer` (None: on closing).
-    Route { route: usize, customer: Option<usize>, breach: Breach, open: bool },
+    Route {
+        route: usize,
+        customer: Option<usize>,
+        breach: Breach,
+        open: bool,
+    },
 }
 
 impl Violation {
@@ -73,10 +93,9 @@ impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Violation::EmptyRoute { route } => write!(f, "route #{route} is empty"),
-            Violation::UnknownCustomer { route, customer, customers } => write!(
-                f,
-                "route #{route}: unknown customer {customer} (customers are 1..{customers}; the depot is never written)"
-            ),
+            Violation::UnknownCustomer { route, customer, customers } => {
+                write!(f, "route #{route}: unknown customer {customer} (customers are 1..{customers}; the depot is never written)")
+            }
             Violation::Repeated { customer, first_route, route } => {
                 if first_route == route {
                     write!(f, "customer {customer} visited more than once (twice in route #{route})")
@@ -229,9 +248,7 @@ fn route_violation(inst: &Instance, route: usize, r: &[usize]) -> Option<Violati
     // Report whole-route amounts where the checker does.
     let breach = match breach {
         Breach::Backhaul { capacity, .. } => Breach::Backhaul { load: s.backhaul, capacity },
-        Breach::Distance { limit, .. } if breach.rule() == Rule::DistanceLimit => {
-            Breach::Distance { length: s.cost_if_closed(inst), limit }
-        }
+        Breach::Distance { limit, .. } if breach.rule() == Rule::DistanceLimit => Breach::Distance { length: s.cost_if_closed(inst), limit },
         other => other,
     };
     Some(Violation::Route { route, customer, breach, open: inst.variant.open })

@@ -47,10 +47,8 @@ pub struct Variant {
 }
 
 /// The 16 capacitated variants in RouteFinder's order (FORMAT.md).
-pub const MTVRP_NAMES: [&str; 16] = [
-    "CVRP", "OVRP", "VRPB", "VRPL", "VRPTW", "OVRPTW", "OVRPB", "OVRPL", "VRPBL", "VRPBTW",
-    "VRPLTW", "OVRPBL", "OVRPBTW", "OVRPLTW", "VRPBLTW", "OVRPBLTW",
-];
+pub const MTVRP_NAMES: [&str; 16] =
+    ["CVRP", "OVRP", "VRPB", "VRPL", "VRPTW", "OVRPTW", "OVRPB", "OVRPL", "VRPBL", "VRPBTW", "VRPLTW", "OVRPBL", "OVRPBTW", "OVRPLTW", "VRPBLTW", "OVRPBLTW"];
 
 /// Why a variant name was not understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,10 +143,7 @@ impl FromStr for Variant {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match Variant::parse_lenient(s)? {
             (v, false) => Ok(v),
-            (_, true) => Err(VariantError {
-                name: s.trim().to_string(),
-                why: "non-canonical name: write VRP with attribute letters (VRPTW, not CVRPTW)",
-            }),
+            (_, true) => Err(VariantError { name: s.trim().to_string(), why: "non-canonical name: write VRP with attribute letters (VRPTW, not CVRPTW)" }),
         }
     }
 }

@@ -55,7 +55,13 @@ fn improving_move(s: &Routes, u: usize, neighbours: &[usize], tried: u64) -> Opt
             .or_else(|| take(relocate(s, u, 1, (rv, pv - 1), false)))
             .or_else(|| take(swap(s, u, v)))
             .or_else(|| if ru != rv { take(two_opt_star(s, ru, pu, rv, pv)).or_else(|| take(two_opt_star(s, ru, pu - 1, rv, pv - 1))) } else { None })
-            .or_else(|| if ru == rv { take(two_opt(s, ru, pu.min(pv), pu.max(pv))).or_else(|| take(two_opt(s, ru, pu.min(pv) - 1, pu.max(pv) - 1))) } else { None })
+            .or_else(|| {
+                if ru == rv {
+                    take(two_opt(s, ru, pu.min(pv), pu.max(pv))).or_else(|| take(two_opt(s, ru, pu.min(pv) - 1, pu.max(pv) - 1)))
+                } else {
+                    None
+                }
+            })
             .or_else(|| (2..=MAX_CHAIN).find_map(|len| take(relocate(s, u, len, (rv, pv), false)).or_else(|| take(relocate(s, u, len, (rv, pv), true)))));
         if found.is_some() {
             return found;

@@ -283,7 +283,9 @@ impl TrainConfig {
         let mut config = TrainConfig::parse(path, &text)?;
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let locate = |field: &str, p: &Path| -> Result<PathBuf> {
-            base.join(p).canonicalize().map_err(|e| Error::bad_input(path, None, format!("{field} = {:?}: {e} (paths are relative to the config file)", p.display())))
+            base.join(p)
+                .canonicalize()
+                .map_err(|e| Error::bad_input(path, None, format!("{field} = {:?}: {e} (paths are relative to the config file)", p.display())))
         };
         for v in &mut config.validation {
             v.data = locate("validation.data", &v.data)?;
@@ -366,7 +368,8 @@ impl TrainConfig {
     pub fn generators(&self) -> std::result::Result<Vec<GeneratorConfig>, String> {
         let p = &self.problem;
         let distribution: Distribution = p.distribution.parse().map_err(|e| format!("problem.distribution: {e}"))?;
-        let hardnesses = p.hardness.names().iter().map(|h| h.parse::<Hardness>().map_err(|e| format!("problem.hardness: {e}"))).collect::<Result<Vec<_>, _>>()?;
+        let hardnesses =
+            p.hardness.names().iter().map(|h| h.parse::<Hardness>().map_err(|e| format!("problem.hardness: {e}"))).collect::<Result<Vec<_>, _>>()?;
         if p.variants.is_empty() {
             return Err("problem.variants: name at least one variant, or MIXED".into());
         }

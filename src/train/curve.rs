@@ -57,7 +57,9 @@ pub fn read(run: &Path) -> Result<Vec<Series>> {
         let number = |k: usize| -> Result<Option<f64>> {
             match cells.get(k).copied().unwrap_or_default() {
                 "" => Ok(None),
-                cell => cell.parse().map(Some).map_err(|_| Error::bad_input(&path, Some(line_no + 2), format!("'{cell}' in column {} is not a number", header[k]))),
+                cell => {
+                    cell.parse().map(Some).map_err(|_| Error::bad_input(&path, Some(line_no + 2), format!("'{cell}' in column {} is not a number", header[k])))
+                }
             }
         };
         let Some(seen) = number(instances)? else { continue };

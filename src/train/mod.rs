@@ -72,9 +72,15 @@ const INIT_CARD: &str = "init.toml";
 /// What one step did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepOutcome {
-    Applied { loss: f64, grad_norm: f64, lr: f64 },
+    Applied {
+        loss: f64,
+        grad_norm: f64,
+        lr: f64,
+    },
     /// Loss or gradient not finite: nothing applied.
-    Skipped { why: String },
+    Skipped {
+        why: String,
+    },
 }
 
 pub struct Trainer<B: AutodiffBackend> {
@@ -145,15 +151,33 @@ impl<B: AutodiffBackend> Trainer<B> {
         let validation = load_validation(&config)?;
         let labels = match (&config.trainer.labels, run.latest()?) {
             (Some(source), _) => Some(supervised::Labels::read(source)?),
-            (None, Some(dir)) if state.labels_round.is_some() => Some(supervised::Labels::read_files(&dir.join("labels.npz"), &dir.join("labels_sol_lrm.npz"))?),
+            (None, Some(dir)) if state.labels_round.is_some() => {
+                Some(supervised::Labels::read_files(&dir.join("labels.npz"), &dir.join("labels_sol_lrm.npz"))?)
+            }
             _ => None,
         };
-        let mut columns: Vec<String> = ["step", "epoch", "instances", "loss", "reward", "infeasible", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
+        let mut columns: Vec<String> =
+            ["step", "epoch", "instances", "loss", "reward", "infeasible", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
         columns.extend(variant_names(&generators).into_iter().map(|v| format!("reward_{v}")));
         columns.extend(validation.iter().flat_map(|v| [format!("val_{}", v.name), format!("val_{}_infeasible", v.name)]));
         columns.push("val_score".into());
         let metrics = Metrics::open(run.path("metrics.csv"), columns, state.step)?;
-        Ok(Trainer { config, model, policy, optim, state, generators, validation, labels, last_validation: BTreeMap::new(), run, metrics, device: device.clone(), bad_steps: 0, prior })
+        Ok(Trainer {
+            config,
+            model,
+            policy,
+            optim,
+            state,
+            generators,
+            validation,
+            labels,
+            last_validation: BTreeMap::new(),
+            run,
+            metrics,
+            device: device.clone(),
+            bad_steps: 0,
+            prior,
+        })
     }
 
     fn load(model: &ModelConfig, config: &TrainConfig, dir: &Path, device: &B::Device) -> Result<(Policy<B>, Optim<B>, TrainState)> {
@@ -193,7 +217,8 @@ impl<B: AutodiffBackend> Trainer<B> {
         let (loss, stats, count) = match self.config.trainer.kind {
             TrainerKind::Pomo => {
                 let instances = self.batch(self.state.step, &mut rng);
-                let (loss, stats) = reinforce::pomo_loss(&self.policy, &self.model, &self.config.trainer, &instances, &mut self.state.normaliser, &mut rng, &self.device)?;
+                let (loss, stats) =
+                    reinforce::pomo_loss(&self.policy, &self.model, &self.config.trainer, &instances, &mut self.state.normaliser, &mut rng, &self.device)?;
                 self.state.instances += instances.len() as u64;
                 (loss, stats, instances.len())
             }
@@ -448,7 +473,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             panels.push(panel);
         }
         let per_variant = |prefix: &str| -> Vec<(String, &[f64])> {
-            columns.iter().filter(|(c, _)| c.starts_with(prefix) && !c.ends_with("_infeasible")).map(|(c, v)| (c[prefix.len()..].to_string(), v.as_slice())).collect()
+            columns
+                .iter()
+                .filter(|(c, _)| c.starts_with(prefix) && !c.ends_with("_infeasible"))
+                .map(|(c, v)| (c[prefix.len()..].to_string(), v.as_slice()))
+                .collect()
         };
         let mut rewards = plot::Panel::new("reward per variant", "step", "mean reward");
         rewards.series = per_variant("reward_").into_iter().map(|(v, ys)| plot::Series::new(v, against(steps, ys), plot::Style::Line)).collect();
@@ -521,7 +550,11 @@ fn load_validation(config: &TrainConfig) -> Result<Vec<Validation>> {
             if let Some(costs) = reference.as_mut() {
                 if costs.len() != instances.len() {
                     let path = v.reference.as_deref().unwrap_or(&v.data);
-                    return Err(Error::bad_input(path, None, format!("{} reference costs for {} instances in {}", costs.len(), instances.len(), v.data.display())));
+                    return Err(Error::bad_input(
+                        path,
+                        None,
+                        format!("{} reference costs for {} instances in {}", costs.len(), instances.len(), v.data.display()),
+                    ));
                 }
                 // A NaN reference marks an instance the reference solver proved
                 // or found infeasible (TSPTW-medium has some): left out.

@@ -140,7 +140,9 @@ impl<B: AutodiffBackend> Optim<B> {
         match c.kind {
             OptimizerKind::Adam => Optim::Adam(AdamConfig::new().with_epsilon(c.epsilon as f32).with_weight_decay(decay).init()),
             OptimizerKind::AdamW => Optim::AdamW(AdamWConfig::new().with_epsilon(c.epsilon as f32).with_weight_decay(c.weight_decay as f32).init()),
-            OptimizerKind::Adafactor => Optim::Adafactor(OptimizerAdaptor::from(Adafactor { epsilon: 1e-30_f64.max(c.epsilon * 1e-22), weight_decay: c.weight_decay })),
+            OptimizerKind::Adafactor => {
+                Optim::Adafactor(OptimizerAdaptor::from(Adafactor { epsilon: 1e-30_f64.max(c.epsilon * 1e-22), weight_decay: c.weight_decay }))
+            }
         }
     }
 

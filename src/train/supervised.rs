@@ -9,7 +9,6 @@
 //! lrm's best decoding under a budget, the best solutions kept); each step
 //! takes the next `batch` instances, cyclically.
 
-
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -53,7 +52,8 @@ impl Labels {
     pub fn read_files(data: &Path, reference: &Path) -> Result<Labels> {
         let instances = read_dataset(data)?;
         let (_, solutions) = read_reference(reference)?;
-        let solutions = solutions.ok_or_else(|| Error::bad_input(reference, None, "no 'actions' array: the supervised trainer needs solutions, not only costs"))?;
+        let solutions =
+            solutions.ok_or_else(|| Error::bad_input(reference, None, "no 'actions' array: the supervised trainer needs solutions, not only costs"))?;
         if solutions.len() < instances.len() {
             return Err(Error::bad_input(reference, None, format!("{} solutions for {} instances", solutions.len(), instances.len())));
         }
@@ -94,7 +94,16 @@ impl Labels {
     /// x8 and `rrc_rounds` rounds of RRC; instances without a feasible
     /// solution are left out.
     #[allow(clippy::too_many_arguments)]
-    pub fn made_by<B: Backend>(policy: &Policy<B>, model: &ModelConfig, generator: &GeneratorConfig, n: usize, count: usize, seed: u64, rrc_rounds: usize, device: &B::Device) -> Result<Labels> {
+    pub fn made_by<B: Backend>(
+        policy: &Policy<B>,
+        model: &ModelConfig,
+        generator: &GeneratorConfig,
+        n: usize,
+        count: usize,
+        seed: u64,
+        rrc_rounds: usize,
+        device: &B::Device,
+    ) -> Result<Labels> {
         let instances = generator.generate(n, count, seed);
         let options = DecodeOptions { strategy: Strategy::Rrc, starts: Starts::All, augment: true, rrc_rounds, seed, ..DecodeOptions::default() };
         let outcomes = decode::solve(policy, model, &instances, &options, device)?;
@@ -116,7 +125,14 @@ fn actions_of(solution: &Solution) -> Vec<usize> {
 }
 
 /// The teacher-forced loss of step `step` and the number of instances in it.
-pub fn loss<B: AutodiffBackend>(policy: &Policy<B>, model: &ModelConfig, labels: &Labels, batch: usize, step: usize, device: &B::Device) -> Result<(Tensor<B, 1>, usize)> {
+pub fn loss<B: AutodiffBackend>(
+    policy: &Policy<B>,
+    model: &ModelConfig,
+    labels: &Labels,
+    batch: usize,
+    step: usize,
+    device: &B::Device,
+) -> Result<(Tensor<B, 1>, usize)> {
     let count = labels.instances.len();
     let picked: Vec<usize> = (0..batch.min(count)).map(|k| (step * batch + k) % count).collect();
     let instances: Vec<Instance> = picked.iter().map(|&i| labels.instances[i].clone()).collect();

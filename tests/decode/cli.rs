@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use lrm::model::checkpoint;
 
-use crate::common::{close, lrm, data, temp_dir, vrpcheck_many};
+use crate::common::{close, data, lrm, temp_dir, vrpcheck_many};
 use crate::strategies::small;
 
 fn checkpoint(dir: &Path, preset: &str) -> PathBuf {
@@ -106,7 +106,8 @@ fn eval_reports_gap_and_infeasibility_per_variant_and_size() {
     let model = checkpoint(&dir, "lmask");
     let csv = dir.join("results.csv");
     let data = data().join("valsets/tsptw_hard/20.npz");
-    let out = lrm().arg("eval").arg("--data").arg(&data).arg("--model").arg(&model).arg("--out").arg(&csv).args(["--json", "--decode", "greedy"]).output().unwrap();
+    let out =
+        lrm().arg("eval").arg("--data").arg(&data).arg("--model").arg(&model).arg("--out").arg(&csv).args(["--json", "--decode", "greedy"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let rows = json_lines(&out.stdout);
     assert_eq!(rows.len(), 1);
@@ -115,8 +116,17 @@ fn eval_reports_gap_and_infeasibility_per_variant_and_size() {
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with("dataset,variant,size,instances,mean_cost,mean_reference,gap_percent,"), "{text}");
     // The default decoding (auto) is LazyMask on TSPTW.
-    let lazy = lrm().arg("eval").arg("--data").arg(&data).arg("--model").arg(&model).arg("--out").arg(dir.join("lazy.json"))
-        .args(["--json", "--backtrack", "100000"]).output().unwrap();
+    let lazy = lrm()
+        .arg("eval")
+        .arg("--data")
+        .arg(&data)
+        .arg("--model")
+        .arg(&model)
+        .arg("--out")
+        .arg(dir.join("lazy.json"))
+        .args(["--json", "--backtrack", "100000"])
+        .output()
+        .unwrap();
     let rows = json_lines(&lazy.stdout);
     assert_eq!(rows[0]["instance_infeasible_percent"], 0.0, "{}", rows[0]);
     assert!(rows[0]["gap_percent"].as_f64().unwrap() > 0.0, "{}", rows[0]);
@@ -131,7 +141,16 @@ fn bench_writes_its_tables_fits_and_plot() {
     let data = dir.join("tsp10.npz");
     let instances = crate::strategies::instances("TSP".parse().unwrap(), 10, 8, 2);
     lrm::problem::io::npz::write_dataset(&data, &instances).unwrap();
-    let out = lrm().args(["bench", "--scaling", "--throughput", "--max-beam", "4", "--sizes", "5,10", "--count", "2"]).arg("--model").arg(&model).arg("--data").arg(&data).arg("--out").arg(dir.join("out")).output().unwrap();
+    let out = lrm()
+        .args(["bench", "--scaling", "--throughput", "--max-beam", "4", "--sizes", "5,10", "--count", "2"])
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let csv = std::fs::read_to_string(dir.join("out/inference.csv")).unwrap();
     assert!(csv.starts_with("model,axis,x,augmented,score,seconds,infeasible\n"), "{csv}");
@@ -165,7 +184,8 @@ fn bench_measures_a_preset_by_name_without_a_checkpoint() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("pomo") && stdout.contains("training step") && stdout.contains("backward"), "{stdout}");
-    let unknown = lrm().args(["bench", "--throughput", "--model", "no-such-model", "--sizes", "6", "--count", "2", "--out"]).arg(dir.join("out2")).output().unwrap();
+    let unknown =
+        lrm().args(["bench", "--throughput", "--model", "no-such-model", "--sizes", "6", "--count", "2", "--out"]).arg(dir.join("out2")).output().unwrap();
     assert_ne!(unknown.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no-such-model"));
 }

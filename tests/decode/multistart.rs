@@ -52,9 +52,15 @@ fn greedy_costs_equal_the_burn_steps_on_the_valsets() {
         let encoding = policy.encode(&features);
         let mut reference = batch.env(1);
         while !reference.all_done() {
-            let log_p: Vec<f32> = policy.step(&encoding, policy.step_input(&features, &reference, reference.mask(), None, &device)).into_data().convert::<f32>().to_vec().unwrap();
+            let log_p: Vec<f32> = policy
+                .step(&encoding, policy.step_input(&features, &reference, reference.mask(), None, &device))
+                .into_data()
+                .convert::<f32>()
+                .to_vec()
+                .unwrap();
             let w = reference.width();
-            let actions: Vec<usize> = (0..reference.num_rollouts()).map(|r| lrm::decode::sampling::argmax(&log_p[r * w..(r + 1) * w], reference.mask_row(r))).collect();
+            let actions: Vec<usize> =
+                (0..reference.num_rollouts()).map(|r| lrm::decode::sampling::argmax(&log_p[r * w..(r + 1) * w], reference.mask_row(r))).collect();
             reference.step(&actions).unwrap();
         }
         let count = (0..insts.len()).filter(|&i| fused.rollout(i).actions() != reference.rollout(i).actions()).count();

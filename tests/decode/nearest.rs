@@ -2,10 +2,10 @@
 
 use lrm::decode::{self, nearest, DecodeOptions, Starts, Strategy};
 use lrm::model::ModelConfig;
+use lrm::problem::evaluate;
 use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::io::read_instance;
 use lrm::problem::variant::all_variants;
-use lrm::problem::evaluate;
 
 use crate::common::{close, data};
 
@@ -44,7 +44,8 @@ fn every_solution_it_gives_the_rules_accept_at_its_cost() {
 fn decode_solve_runs_it_without_the_policy_and_refuses_what_it_cannot_do() {
     let instances = GeneratorConfig::new(Problem::Variant("CVRP".parse().unwrap())).generate(12, 3, 2);
     let config = ModelConfig::preset("pomo").unwrap();
-    let policy = ModelConfig { d_model: 16, n_heads: 2, n_layers: 1, d_ff: 16, pointer_heads: 2, ..config.clone() }.init::<burn::backend::Flex>(&Default::default());
+    let policy =
+        ModelConfig { d_model: 16, n_heads: 2, n_layers: 1, d_ff: 16, pointer_heads: 2, ..config.clone() }.init::<burn::backend::Flex>(&Default::default());
     let options = DecodeOptions { strategy: Strategy::Nearest, ..DecodeOptions::default() };
     let direct: Vec<_> = nearest::decode(&instances).unwrap().into_iter().map(|o| o.cost()).collect();
     let through: Vec<_> = decode::solve(&policy, &config, &instances, &options, &Default::default()).unwrap().into_iter().map(|o| o.cost()).collect();

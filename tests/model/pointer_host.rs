@@ -115,7 +115,8 @@ fn the_fused_step_matches_at_full_width() {
     let fused = host(&encoding);
     let mut env = Env::new(Arc::from(insts), 3);
     for _ in 0..5 {
-        let burn: Vec<f32> = policy.step(&encoding, policy.step_input(&features, &env, env.mask(), None, &device)).into_data().convert::<f32>().to_vec().unwrap();
+        let burn: Vec<f32> =
+            policy.step(&encoding, policy.step_input(&features, &env, env.mask(), None, &device)).into_data().convert::<f32>().to_vec().unwrap();
         let context = features.context_rows(&env.context(), 3, None);
         let current = env.current_nodes();
         let rows = StepRows { per_instance: 3, current: &current, context: &context, allowed: env.mask() };

@@ -16,7 +16,6 @@ use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::variant::all_variants;
 use lrm::problem::{evaluate, Instance, Variant};
 
-
 type B = Flex;
 type Ad = Autodiff<Flex>;
 
@@ -31,7 +30,13 @@ pub fn instances(v: Variant, n: usize, count: usize) -> Vec<Instance> {
 }
 
 /// Decode greedily to the end; return the log-probabilities of the chosen nodes.
-pub fn greedy<Bk: Backend>(policy: &Policy<Bk>, config: &ModelConfig, instances: &[Instance], rollouts: usize, device: &Bk::Device) -> (Env, Vec<Tensor<Bk, 2>>) {
+pub fn greedy<Bk: Backend>(
+    policy: &Policy<Bk>,
+    config: &ModelConfig,
+    instances: &[Instance],
+    rollouts: usize,
+    device: &Bk::Device,
+) -> (Env, Vec<Tensor<Bk, 2>>) {
     let features = Features::<Bk>::new(instances, config.svd_rank, device);
     let encoding = policy.encode(&features);
     let mut env = Env::new(Arc::from(instances.to_vec()), rollouts);
@@ -54,10 +59,7 @@ pub fn greedy<Bk: Backend>(policy: &Policy<Bk>, config: &ModelConfig, instances:
             let best = (0..w).filter(|&j| env.mask_row(r)[j]).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
             actions.push(best);
         }
-        let index = Tensor::<Bk, 2, Int>::from_data(
-            TensorData::new(actions.iter().map(|&a| a as i64).collect::<Vec<_>>(), [env.num_rollouts(), 1]),
-            device,
-        );
+        let index = Tensor::<Bk, 2, Int>::from_data(TensorData::new(actions.iter().map(|&a| a as i64).collect::<Vec<_>>(), [env.num_rollouts(), 1]), device);
         let picked = log_p.reshape([env.num_rollouts(), w]).gather(1, index).reshape([env.num_instances(), rollouts]);
         chosen.push(picked);
         env.step(&actions).unwrap();

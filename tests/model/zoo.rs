@@ -6,7 +6,7 @@ use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::io::read_instance;
 use lrm::problem::Instance;
 
-use crate::common::{lrm, data};
+use crate::common::{data, lrm};
 
 fn generated(variant: &str, asymmetric: bool) -> Instance {
     let mut g = GeneratorConfig::new(Problem::Variant(variant.parse().unwrap()));

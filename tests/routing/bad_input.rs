@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use lrm::problem::io::{npz, read_instance, solomon, solution, vrplib};
 
-use crate::common::{lrm, data};
+use crate::common::{data, lrm};
 
 fn bad(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad").join(name)
@@ -101,11 +101,15 @@ fn malformed_datasets_are_errors_naming_the_array() {
         ("rows", vec![("locs", locs(), Dtype::F4), ("demand_linehaul", Array::new(vec![3, 2], vec![1.0; 6]), Dtype::F4)], "demand_linehaul"),
         ("no_locs", vec![("demand", Array::new(vec![2, 3], vec![1.0; 6]), Dtype::F4)], "no 'locs'"),
         ("flat_locs", vec![("locs", Array::new(vec![2, 6], vec![0.5; 12]), Dtype::F4)], "'locs' must have shape"),
-        ("over_capacity", vec![
-            ("locs", locs(), Dtype::F4),
-            ("demand_linehaul", Array::new(vec![2, 2], vec![0.5, 1.5, 0.5, 0.5]), Dtype::F4),
-            ("vehicle_capacity", Array::new(vec![2, 1], vec![1.0; 2]), Dtype::F4),
-        ], "instance 0: demand 1.5 of node 3 exceeds the capacity 1"),
+        (
+            "over_capacity",
+            vec![
+                ("locs", locs(), Dtype::F4),
+                ("demand_linehaul", Array::new(vec![2, 2], vec![0.5, 1.5, 0.5, 0.5]), Dtype::F4),
+                ("vehicle_capacity", Array::new(vec![2, 1], vec![1.0; 2]), Dtype::F4),
+            ],
+            "instance 0: demand 1.5 of node 3 exceeds the capacity 1",
+        ),
     ];
     for (name, arrays, words) in cases {
         let path = dir.join(format!("{name}.npz"));

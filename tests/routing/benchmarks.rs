@@ -11,10 +11,13 @@ use crate::common::{close, data};
 /// `bks.csv` rows: (file, bks).
 fn bks(dir: &Path) -> Vec<(String, f64)> {
     let text = std::fs::read_to_string(dir.join("bks.csv")).unwrap();
-    text.lines().skip(1).map(|l| {
-        let cols: Vec<&str> = l.split(',').collect();
-        (cols[0].to_string(), cols[2].parse().unwrap())
-    }).collect()
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').collect();
+            (cols[0].to_string(), cols[2].parse().unwrap())
+        })
+        .collect()
 }
 
 #[test]
@@ -63,15 +66,23 @@ fn validation_sets_reference_solutions_evaluate_to_their_costs_in_both_formats()
                 continue;
             }
             let from_npz = npz::read_dataset(&data).unwrap_or_else(|e| panic!("{e}"));
-            let reference = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).find(|p| {
-                p.file_name().unwrap().to_string_lossy().starts_with(&format!("{size}_sol_"))
-            });
+            let reference = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{size}_sol_")));
             let (costs, solutions) = npz::read_reference(&reference.unwrap()).unwrap();
             let solutions = solutions.expect("reference actions");
             for (k, twin) in from_npz.iter().enumerate() {
                 if costs[k].is_finite() {
                     let on_npz = evaluate(twin, &solutions[k]);
-                    assert!(on_npz.is_feasible() && close(on_npz.cost, costs[k]), "{} #{k}: {:?} {} vs {}", data.display(), on_npz.violation, on_npz.cost, costs[k]);
+                    assert!(
+                        on_npz.is_feasible() && close(on_npz.cost, costs[k]),
+                        "{} #{k}: {:?} {} vs {}",
+                        data.display(),
+                        on_npz.violation,
+                        on_npz.cost,
+                        costs[k]
+                    );
                 }
             }
             // The VRPLIB twins: in data/ for cvrp/20, the others in ../shared when it is beside the checkout.

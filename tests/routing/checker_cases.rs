@@ -2,7 +2,7 @@
 //! every rule, every weight format, every rounding, bad input) run through
 //! `lrm check`: same exit status and the same text.
 
-use crate::common::{lrm, data};
+use crate::common::{data, lrm};
 
 #[test]
 fn lrm_check_agrees_with_every_vrpcheck_case() {

@@ -54,9 +54,24 @@ fn written_vrplib_uses_the_field_names_pyvrp_reads() {
     // PyVRP's documented specifications and sections (docs/dev/supported_vrplib_fields),
     // plus DRAFT_LIMIT_SECTION, which only TSPDL files carry.
     let pyvrp = [
-        "NAME", "TYPE", "COMMENT", "DIMENSION", "CAPACITY", "VEHICLES", "VEHICLES_MAX_DISTANCE", "EDGE_WEIGHT_TYPE",
-        "EDGE_WEIGHT_FORMAT", "SERVICE_TIME", "NODE_COORD_SECTION", "DEMAND_SECTION", "BACKHAUL_SECTION",
-        "TIME_WINDOW_SECTION", "SERVICE_TIME_SECTION", "EDGE_WEIGHT_SECTION", "DEPOT_SECTION", "EOF",
+        "NAME",
+        "TYPE",
+        "COMMENT",
+        "DIMENSION",
+        "CAPACITY",
+        "VEHICLES",
+        "VEHICLES_MAX_DISTANCE",
+        "EDGE_WEIGHT_TYPE",
+        "EDGE_WEIGHT_FORMAT",
+        "SERVICE_TIME",
+        "NODE_COORD_SECTION",
+        "DEMAND_SECTION",
+        "BACKHAUL_SECTION",
+        "TIME_WINDOW_SECTION",
+        "SERVICE_TIME_SECTION",
+        "EDGE_WEIGHT_SECTION",
+        "DEPOT_SECTION",
+        "EOF",
     ];
     for v in all_variants() {
         let inst = &generated(v, 8, 1)[0];
@@ -145,7 +160,11 @@ fn generate_command_writes_vrplib_files_and_datasets() {
     assert_eq!(files.len(), 3);
     // The README's first command writes into a directory that does not exist yet.
     let nested = dir.join("data/m.npz");
-    let out = lrm().args(["generate", "--problem", "MIXED", "--size", "12", "--count", "5", "--seed", "1", "--distribution", "mixed", "--out"]).arg(&nested).output().unwrap();
+    let out = lrm()
+        .args(["generate", "--problem", "MIXED", "--size", "12", "--count", "5", "--seed", "1", "--distribution", "mixed", "--out"])
+        .arg(&nested)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(npz::read_dataset(&nested).unwrap().len(), 5);
     let same_seed = GeneratorConfig::new(Problem::Variant("VRPTW".parse().unwrap())).generate(12, 3, 1);

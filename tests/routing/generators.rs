@@ -192,7 +192,8 @@ mod cities {
         assert!((0..n).all(|i| d(i, i) == 0.0 && t(i, i) == 0.0));
         let asymmetric = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).filter(|&(i, j)| (d(i, j) - d(j, i)).abs() > 1e-9).count();
         assert!(asymmetric > n, "one-way streets make the matrix asymmetric ({asymmetric} pairs)");
-        let detours = (0..60).flat_map(|i| (0..60).flat_map(move |j| (0..60).map(move |k| (i, j, k)))).filter(|&(i, j, k)| d(i, k) > d(i, j) + d(j, k) + 1e-9).count();
+        let detours =
+            (0..60).flat_map(|i| (0..60).flat_map(move |j| (0..60).map(move |k| (i, j, k)))).filter(|&(i, j, k)| d(i, k) > d(i, j) + d(j, k) + 1e-9).count();
         assert!(detours > 0, "distances of fastest routes break the triangle inequality somewhere");
         let speed = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).filter(|&(i, j)| i != j && t(i, j) > 0.0).map(|(i, j)| 60.0 * d(i, j) / t(i, j));
         assert!(speed.clone().all(|kmh| (24.9..=60.1).contains(&kmh)), "speeds between 25 and 60 km/h");
@@ -247,7 +248,8 @@ mod cities {
         let city = dir.join("city.npz");
         assert!(lrm().args(["city", "--seed", "2", "--points", "200", "--out"]).arg(&city).status().unwrap().success());
         let out = dir.join("instances");
-        let status = lrm().args(["generate", "--problem", "VRPTW", "--size", "30", "--count", "3", "--city"]).arg(&city).arg("--out").arg(&out).status().unwrap();
+        let status =
+            lrm().args(["generate", "--problem", "VRPTW", "--size", "30", "--count", "3", "--city"]).arg(&city).arg("--out").arg(&out).status().unwrap();
         assert!(status.success());
         let mut files: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();

@@ -48,7 +48,11 @@ fn segments_agree_with_the_rules_walk_on_every_family_wherever_split() {
                     assert_eq!(glued.breach(&inst), walked, "{}: route {route:?} split at {split}", inst.name);
                     assert!((glued.length - whole.length).abs() <= 1e-9 * whole.length.max(1.0));
                 }
-                if walked.is_none() { feasible += 1 } else { infeasible += 1 }
+                if walked.is_none() {
+                    feasible += 1
+                } else {
+                    infeasible += 1
+                }
             }
         }
     }

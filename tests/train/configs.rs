@@ -43,7 +43,19 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         names.push(name);
     }
     names.sort();
-    let expected = ["atsp100-radar", "ladder-cvrp20", "lrm-5m", "mtvrp100-cpu", "mtvrp100-rf", "mtvrp20-cpu", "mtvrp50-rf", "tsp100-deep42x128-sl", "tspdl50-hard-lmask", "tsptw50-cpu", "tsptw50-hard-lmask"];
+    let expected = [
+        "atsp100-radar",
+        "ladder-cvrp20",
+        "lrm-5m",
+        "mtvrp100-cpu",
+        "mtvrp100-rf",
+        "mtvrp20-cpu",
+        "mtvrp50-rf",
+        "tsp100-deep42x128-sl",
+        "tspdl50-hard-lmask",
+        "tsptw50-cpu",
+        "tsptw50-hard-lmask",
+    ];
     assert_eq!(names, expected);
 }
 

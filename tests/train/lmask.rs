@@ -41,7 +41,11 @@ fn backtracking_in_training_finds_feasible_tours_that_plain_masks_miss() {
     let spent = batch(&instances, Some(0));
     assert!(plain.infeasible > 0.2, "a random policy dead-ends on hard windows ({})", plain.infeasible);
     assert_eq!(exhaustive.infeasible, 0.0, "an unlimited budget finds a feasible tour from the depot");
-    assert!(spent.infeasible > 0.0 && spent.infeasible < plain.infeasible, "with no budget the look-ahead still avoids some dead ends; the rest finish relaxed ({})", spent.infeasible);
+    assert!(
+        spent.infeasible > 0.0 && spent.infeasible < plain.infeasible,
+        "with no budget the look-ahead still avoids some dead ends; the rest finish relaxed ({})",
+        spent.infeasible
+    );
     assert!(spent.mean_reward < exhaustive.mean_reward, "the overruns are charged");
 }
 

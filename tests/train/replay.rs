@@ -82,7 +82,10 @@ fn compare(config: &ModelConfig, instances: &[Instance], refinement: bool) {
     let (replayed, _) = trajectory.log_likelihood(&policy, batch.encoding(), false, &device);
     let (known, _) = sampled.log_likelihood(&policy, batch.encoding(), false, &device);
     let close = |a: Vec<f32>, b: Vec<f32>| a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 1e-4 * y.abs().max(1.0));
-    assert!(close(known.into_data().convert::<f32>().to_vec().unwrap(), replayed.clone().into_data().convert::<f32>().to_vec().unwrap()), "recorded and recomputed log-likelihoods");
+    assert!(
+        close(known.into_data().convert::<f32>().to_vec().unwrap(), replayed.clone().into_data().convert::<f32>().to_vec().unwrap()),
+        "recorded and recomputed log-likelihoods"
+    );
     // Step by step, with gradients.
     let features = Features::<Ad>::new(instances, config.svd_rank, &device);
     let encoding = policy.encode(&features);

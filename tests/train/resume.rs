@@ -54,7 +54,10 @@ fn a_config_with_a_wrong_field_fails_naming_it() {
         (good.replace("variants = [\"TSP\"]", "variants = [\"TSPX\"]"), "problem.variants"),
         (good.replace("kind = \"adam\"", "kind = \"sgd\""), "sgd"),
         (good.replace("kind = \"pomo\"", "kind = \"pomo\"\nstarts = 4\nsamples = 8"), "samples exclude each other"),
-        (good.replace("variants = [\"TSP\"]", "variants = [\"CVRP\"]").replace("kind = \"pomo\"", "kind = \"pomo\"\nbacktrack_budget = 15"), "trainer.backtrack_budget"),
+        (
+            good.replace("variants = [\"TSP\"]", "variants = [\"CVRP\"]").replace("kind = \"pomo\"", "kind = \"pomo\"\nbacktrack_budget = 15"),
+            "trainer.backtrack_budget",
+        ),
     ];
     for (k, (text, named)) in cases.iter().enumerate() {
         let path = dir.join(format!("bad{k}.toml"));

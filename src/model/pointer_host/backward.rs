@@ -208,7 +208,14 @@ impl HostPointer {
             dscores: vec![0.0; CHUNK * self.heads * stride],
             weights: vec![0.0; CHUNK * self.heads * stride],
         };
-        InstanceGradients { node_queries: vec![0.0; n * d], keys: vec![0.0; d * stride], values: vec![0.0; n * d], logit_keys: vec![0.0; d * stride], context_weight: vec![0.0; self.context * d], deferred }
+        InstanceGradients {
+            node_queries: vec![0.0; n * d],
+            keys: vec![0.0; d * stride],
+            values: vec![0.0; n * d],
+            logit_keys: vec![0.0; d * stride],
+            context_weight: vec![0.0; self.context * d],
+            deferred,
+        }
     }
 
     /// Add the deferred rank-one terms of `g` as matrix products.

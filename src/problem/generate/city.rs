@@ -134,7 +134,11 @@ impl City {
         if !path.is_dir() {
             return Ok(vec![City::read(path)?]);
         }
-        let mut files: Vec<_> = std::fs::read_dir(path).map_err(|e| Error::reading(path, e))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "npz")).collect();
+        let mut files: Vec<_> = std::fs::read_dir(path)
+            .map_err(|e| Error::reading(path, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "npz"))
+            .collect();
         files.sort();
         if files.is_empty() {
             return Err(Error::bad_input(path, None, "no city files (.npz) in this directory"));
@@ -145,7 +149,9 @@ impl City {
     /// Read a city file: `points [N, 2]`, `distance [N, N]`, `duration [N, N]`.
     pub fn read(path: &Path) -> Result<City> {
         let arrays = read_arrays(path)?;
-        let get = |name: &str| arrays.get(name).ok_or_else(|| Error::bad_input(path, None, format!("no '{name}' array: not a city file (points, distance, duration)")));
+        let get = |name: &str| {
+            arrays.get(name).ok_or_else(|| Error::bad_input(path, None, format!("no '{name}' array: not a city file (points, distance, duration)")))
+        };
         let (points, distance, duration) = (get("points")?, get("distance")?, get("duration")?);
         let n = points.shape.first().copied().unwrap_or(0);
         if points.shape != [n, 2] || n < 2 {
@@ -155,7 +161,7 @@ impl City {
             if m.shape != [n, n] {
                 return Err(Error::bad_input(path, None, format!("'{name}' must have shape [{n}, {n}], got {:?}", m.shape)));
             }
-            if let Some(k) = (0..n * n).find(|&k| !(m.data[k] >= 0.0) || !m.data[k].is_finite()) {
+            if let Some(k) = (0..n * n).find(|&k| m.data[k] < 0.0 || !m.data[k].is_finite()) {
                 return Err(Error::bad_input(path, None, format!("'{name}' from point {} to point {} is {}", k / n, k % n, m.data[k])));
             }
         }
@@ -201,11 +207,7 @@ impl City {
         let pick = |m: &[f64]| -> Vec<f64> { nodes.iter().flat_map(|&i| nodes.iter().map(move |&j| m[i * self.len() + j])).map(f32q).collect() };
         let distance = pick(&self.distance);
         let coords = normalised(&nodes.iter().map(|&i| self.points[i]).collect::<Vec<_>>());
-        let mut data = if variant.is_tsp() {
-            InstanceData::default()
-        } else {
-            mtvrp::attributes(rng, variant, &coords, &|i, j| distance[i * k + j])
-        };
+        let mut data = if variant.is_tsp() { InstanceData::default() } else { mtvrp::attributes(rng, variant, &coords, &|i, j| distance[i * k + j]) };
         if variant.time_windows && !variant.is_tsp() {
             let minutes = pick(&self.duration);
             let most = minutes.iter().copied().fold(0.0, f64::max).max(f64::MIN_POSITIVE);
@@ -293,7 +295,15 @@ fn road_grid(rng: &mut impl Rng) -> (Vec<[f64; 2]>, Vec<Street>) {
         let mut jittered = |line: usize| (line as f64 * spacing + (rng.random::<f64>() - 0.5) * 0.3 * spacing).clamp(0.0, SIDE_KM);
         (0..GRID * GRID).map(|k| [jittered(k % GRID), jittered(k / GRID)]).collect()
     };
-    let speed = |line: usize| if line % 4 == 0 { 60.0 } else if line % 2 == 0 { 40.0 } else { 25.0 };
+    let speed = |line: usize| {
+        if line % 4 == 0 {
+            60.0
+        } else if line % 2 == 0 {
+            40.0
+        } else {
+            25.0
+        }
+    };
     let mut streets = vec![];
     let mut missing = vec![];
     for r in 0..GRID {
@@ -346,7 +356,7 @@ fn reconnect(corners: usize, streets: &mut Vec<Street>, mut missing: Vec<Street>
             changed = true;
         }
         if !changed {
-            streets.extend(missing.drain(..));
+            streets.append(&mut missing);
         }
     }
 }

@@ -32,9 +32,7 @@ impl FromStr for Distribution {
         match s.to_ascii_lowercase().as_str() {
             "uniform" => Ok(Distribution::Uniform),
             "clustered" => Ok(Distribution::Clustered { clusters: DEFAULT_CLUSTERS, std: DEFAULT_STD }),
-            "mixed" | "gaussian-mixture" => {
-                Ok(Distribution::Mixed { clusters: DEFAULT_CLUSTERS, std: DEFAULT_STD, uniform_share: DEFAULT_UNIFORM_SHARE })
-            }
+            "mixed" | "gaussian-mixture" => Ok(Distribution::Mixed { clusters: DEFAULT_CLUSTERS, std: DEFAULT_STD, uniform_share: DEFAULT_UNIFORM_SHARE }),
             _ => Err(format!("unknown distribution {s:?} (expected uniform, clustered or mixed)")),
         }
     }

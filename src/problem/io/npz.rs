@@ -229,7 +229,11 @@ struct Shapes<'a> {
 /// Undo a division by `scale` stored in f32: whole numbers come back whole.
 fn unscale(x: f64, scale: f64) -> f64 {
     let v = x * scale;
-    if (v - v.round()).abs() < 1e-4 * scale.max(1.0) { v.round() } else { v }
+    if (v - v.round()).abs() < 1e-4 * scale.max(1.0) {
+        v.round()
+    } else {
+        v
+    }
 }
 
 impl Shapes<'_> {
@@ -290,11 +294,8 @@ pub fn write_dataset(path: &Path, instances: &[Instance]) -> Result<()> {
         shape.extend(tail);
         Array::new(shape, instances.iter().flat_map(f).collect())
     };
-    let mut arrays: Vec<(&str, Array, Dtype)> = vec![(
-        "locs",
-        gather(vec![nodes, 2], &|i| i.coords.as_ref().expect("checked").iter().flatten().copied().collect()),
-        Dtype::F4,
-    )];
+    let mut arrays: Vec<(&str, Array, Dtype)> =
+        vec![("locs", gather(vec![nodes, 2], &|i| i.coords.as_ref().expect("checked").iter().flatten().copied().collect()), Dtype::F4)];
     let any = |f: &dyn Fn(&Instance) -> bool| instances.iter().any(f);
     if any(&|i| matches!(i.weights, crate::problem::distance::Weights::Matrix(_))) {
         let matrix = |i: &Instance| (0..nodes).flat_map(|a| (0..nodes).map(move |b| (a, b))).map(|(a, b)| i.distance(a, b)).collect();
@@ -364,9 +365,6 @@ pub fn write_reference(path: &Path, costs: &[f64], solutions: &[Solution]) -> Re
     let actions = tours.iter().flat_map(|t| t.iter().map(|&x| x as f64).chain(std::iter::repeat(0.0)).take(width)).collect();
     write_arrays(
         path,
-        &[
-            ("costs", Array::new(vec![costs.len()], costs.to_vec()), Dtype::F8),
-            ("actions", Array::new(vec![tours.len(), width], actions), Dtype::I8),
-        ],
+        &[("costs", Array::new(vec![costs.len()], costs.to_vec()), Dtype::F8), ("actions", Array::new(vec![tours.len(), width], actions), Dtype::I8)],
     )
 }

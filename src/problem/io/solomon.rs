@@ -13,9 +13,7 @@ use crate::problem::variant::Variant;
 /// A Solomon file has VEHICLE and CUSTOMER blocks near the top and no `KEY : value` lines.
 pub fn looks_like_solomon(text: &str) -> bool {
     let words: Vec<String> = text.lines().map(|l| l.trim().to_ascii_uppercase()).filter(|l| !l.is_empty()).take(10).collect();
-    words.iter().take(5).any(|w| w.starts_with("VEHICLE"))
-        && words.iter().any(|w| w.starts_with("CUSTOMER"))
-        && !words.iter().take(5).any(|w| w.contains(':'))
+    words.iter().take(5).any(|w| w.starts_with("VEHICLE")) && words.iter().any(|w| w.starts_with("CUSTOMER")) && !words.iter().take(5).any(|w| w.contains(':'))
 }
 
 pub fn parse(path: &Path, text: &str, round: Option<Rounding>) -> Result<Instance> {

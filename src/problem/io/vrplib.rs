@@ -15,8 +15,18 @@ use crate::problem::instance::{Field, Instance, InstanceData};
 use crate::problem::variant::{Backhaul, Variant};
 
 const KNOWN_SPECS: [&str; 12] = [
-    "NAME", "TYPE", "DIMENSION", "CAPACITY", "VEHICLES", "EDGE_WEIGHT_TYPE", "EDGE_WEIGHT_FORMAT",
-    "SERVICE_TIME", "VEHICLES_MAX_DISTANCE", "DISTANCE", "EDGE_DURATION_TYPE", "EDGE_DURATION_FORMAT",
+    "NAME",
+    "TYPE",
+    "DIMENSION",
+    "CAPACITY",
+    "VEHICLES",
+    "EDGE_WEIGHT_TYPE",
+    "EDGE_WEIGHT_FORMAT",
+    "SERVICE_TIME",
+    "VEHICLES_MAX_DISTANCE",
+    "DISTANCE",
+    "EDGE_DURATION_TYPE",
+    "EDGE_DURATION_FORMAT",
 ];
 
 /// What an explicit matrix section holds: weights (distances) or durations (travel times).
@@ -81,9 +91,8 @@ fn split<'a>(path: &'a Path, text: &'a str) -> Result<Raw<'a>> {
             if raw.sections.contains_key(&first) {
                 return Err(Error::bad_input(path, Some(ln), format!("section {first} appears twice")));
             }
-            let rest: Vec<&str> = line.split_once(char::is_whitespace).map_or(vec![], |(_, r)| {
-                r.trim_start().trim_start_matches(':').split_whitespace().collect()
-            });
+            let rest: Vec<&str> =
+                line.split_once(char::is_whitespace).map_or(vec![], |(_, r)| r.trim_start().trim_start_matches(':').split_whitespace().collect());
             let mut section = Section { header: ln, rows: vec![] };
             if !rest.is_empty() {
                 section.rows.push((ln, rest));
@@ -120,8 +129,7 @@ fn split<'a>(path: &'a Path, text: &'a str) -> Result<Raw<'a>> {
 fn spec_line(line: &str) -> Option<(String, &str)> {
     let (key, value) = line.split_once(':')?;
     let key = key.trim();
-    let ok = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let ok = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     ok.then(|| (key.to_ascii_uppercase(), value.trim()))
 }
 
@@ -165,8 +173,7 @@ impl<'a> Raw<'a> {
             }
         }
         let &(type_name, type_line) = self.specs.get("TYPE").ok_or_else(|| self.err(None, "TYPE specification missing (it names the variant)"))?;
-        let (variant, lenient) =
-            Variant::parse_lenient(type_name).map_err(|e| self.err(Some(type_line), format!("unknown TYPE '{}' ({})", e.name, e.why)))?;
+        let (variant, lenient) = Variant::parse_lenient(type_name).map_err(|e| self.err(Some(type_line), format!("unknown TYPE '{}' ({})", e.name, e.why)))?;
         if lenient {
             tracing::warn!("{}:{type_line}: non-canonical TYPE {type_name:?}: read as {variant}", self.path.display());
         }

@@ -51,15 +51,40 @@ impl Rule {
 /// A broken rule with the numbers that broke it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Breach {
-    Precedence { after: usize },
-    Linehaul { load: f64, capacity: f64 },
-    Backhaul { load: f64, capacity: f64 },
+    Precedence {
+        after: usize,
+    },
+    Linehaul {
+        load: f64,
+        capacity: f64,
+    },
+    Backhaul {
+        load: f64,
+        capacity: f64,
+    },
     /// Mixed backhauls: load on board; `after` is `None` when leaving the depot.
-    Load { load: f64, after: Option<usize>, capacity: f64 },
-    Draft { customer: usize, load: f64, limit: f64 },
-    Window { arrival: f64, late: f64 },
-    DepotReturn { at: f64, late: f64 },
-    Distance { length: f64, limit: f64 },
+    Load {
+        load: f64,
+        after: Option<usize>,
+        capacity: f64,
+    },
+    Draft {
+        customer: usize,
+        load: f64,
+        limit: f64,
+    },
+    Window {
+        arrival: f64,
+        late: f64,
+    },
+    DepotReturn {
+        at: f64,
+        late: f64,
+    },
+    Distance {
+        length: f64,
+        limit: f64,
+    },
 }
 
 impl Breach {
