@@ -3,7 +3,7 @@
 # 32 generated instances per size (asymmetric matrices closed under the
 # triangle inequality, seed 901), with reference costs from lrm's own search
 # (5,000 ruin-and-recreate iterations, no neural share), written as
-# NAME_sol_lrm.npz beside each dataset.
+# NAME_sol_lrm.npz beside each dataset (costs, and the solutions as actions).
 #
 #   scripts/matrix-valsets.sh path/to/lrm
 set -euo pipefail
@@ -25,7 +25,15 @@ import numpy as np
 rows = [json.loads(line) for line in open(sys.argv[1])]
 rows.sort(key=lambda r: r["instance"])
 assert len(rows) == 32 and all(r["feasible"] for r in rows), "every reference must be feasible"
-np.savez(sys.argv[2], costs=np.array([r["cost"] for r in rows], dtype=np.float64))
+tours = []
+for r in rows:
+    routes = [line.split(":")[1].split() for line in open(r["solution"]) if line.startswith("Route")]
+    tours.append([a for route in routes for a in [0] + [int(c) for c in route]])
+width = max(map(len, tours)) + 1
+actions = np.zeros((len(tours), width), dtype=np.int64)
+for k, tour in enumerate(tours):
+    actions[k, : len(tour)] = tour
+np.savez(sys.argv[2], costs=np.array([r["cost"] for r in rows], dtype=np.float64), actions=actions)
 PY
     done
 done

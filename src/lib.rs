@@ -11,6 +11,7 @@ pub mod cli;
 pub mod decode;
 pub mod env;
 pub mod error;
+pub mod eval;
 pub mod model;
 pub mod plot;
 pub mod problem;

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::decode::{self, DecodeOptions, Starts, Strategy};
 use crate::error::Result;
+use crate::eval::Score;
 use crate::model::{ModelConfig, Policy};
 use crate::problem::Instance;
 
@@ -78,12 +79,9 @@ pub fn inference_scaling<B: Backend>(
         let start = Instant::now();
         let outcomes = decode::solve(policy, config, instances, &options, device)?;
         let seconds = start.elapsed().as_secs_f64();
-        let solved: Vec<(usize, f64)> = outcomes.iter().enumerate().filter_map(|(i, o)| o.cost().map(|c| (i, c))).collect();
-        let score = match reference {
-            Some(r) => solved.iter().map(|&(i, c)| 100.0 * (c - r[i]) / r[i]).sum::<f64>() / solved.len().max(1) as f64,
-            None => solved.iter().map(|&(_, c)| c).sum::<f64>() / solved.len().max(1) as f64,
-        };
-        let point = Point { model: name.to_string(), axis, x, augmented: options.augment, score, seconds, infeasible: instances.len() - solved.len() };
+        let scored = Score::of(&outcomes, reference, &(0..outcomes.len()).collect::<Vec<_>>());
+        let score = scored.value().unwrap_or(0.0);
+        let point = Point { model: name.to_string(), axis, x, augmented: options.augment, score, seconds, infeasible: scored.instances - scored.solved };
         progress(&point);
         points.push(point);
     }

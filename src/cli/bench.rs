@@ -15,9 +15,9 @@ use crate::bench::report::{self, Measured};
 use crate::bench::size::{size_scaling, throughput, Throughput};
 use crate::bench::{inference_scaling, sweep, Point};
 use crate::error::{Error, Result};
+use crate::eval::Dataset;
 use crate::model::zoo::{self, ModelSource};
 use crate::problem::generate::{GeneratorConfig, Problem};
-use crate::problem::io::npz::{read_dataset, read_reference};
 use crate::problem::{Instance, Variant};
 use crate::train::config::{ModelChoice, TrainConfig};
 use crate::train::{Start, Trainer};
@@ -192,17 +192,16 @@ pub fn run(a: Args) -> Result<()> {
     if a.sizes.is_empty() || a.sizes.contains(&0) || a.count == 0 {
         return Err(Error::bad_input("--sizes/--count", None, "sizes and count must be positive"));
     }
-    let instances = match &a.data {
-        Some(p) => read_dataset(p)?,
-        None => GeneratorConfig::new(Problem::Variant(Variant::CVRP)).generate(20, 32, 1),
-    };
-    let reference = match &a.r#ref {
-        Some(r) => Some(read_reference(r)?.0),
-        None => None,
-    };
-    if reference.as_ref().is_some_and(|r| r.len() < instances.len()) {
-        return Err(Error::bad_input(a.r#ref.as_ref().expect("present"), None, "fewer reference costs than instances"));
+    if a.r#ref.is_some() && a.data.is_none() {
+        return Err(Error::bad_input("--ref", None, "reference costs go with a dataset: add --data FILE.npz"));
     }
+    let (instances, reference) = match &a.data {
+        Some(p) => {
+            let d = Dataset::load(p, a.r#ref.as_deref())?;
+            (d.instances, d.reference)
+        }
+        None => (GeneratorConfig::new(Problem::Variant(Variant::CVRP)).generate(20, 32, 1), None),
+    };
     let measured = run_on(a.device, Measure { models: &models, instances: &instances, reference: reference.as_deref(), args: &a })?;
     std::fs::create_dir_all(&a.out).map_err(|e| Error::writing(&a.out, e))?;
     if a.scaling {

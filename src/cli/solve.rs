@@ -175,7 +175,7 @@ pub fn run(a: Args) -> Result<i32> {
 
 fn gap(cost: Option<f64>, bks: Option<f64>) -> Option<f64> {
     match (cost, bks) {
-        (Some(c), Some(b)) if b > 0.0 => Some(100.0 * (c - b) / b),
+        (Some(c), Some(b)) if b > 0.0 => Some(crate::eval::gap(c, b)),
         _ => None,
     }
 }

@@ -27,11 +27,11 @@ use rand::SeedableRng;
 use crate::decode::sampling::Rng;
 use crate::decode::{self, DecodeOptions, Starts, Strategy};
 use crate::error::{Error, Result};
+use crate::eval::{Dataset, Score};
 use crate::model::checkpoint::{self, Stretch, TrainedOn};
 use crate::model::{ModelConfig, Policy};
 use crate::plot;
 use crate::problem::generate::{GeneratorConfig, Problem};
-use crate::problem::io::npz::{read_dataset, read_reference};
 use crate::problem::io::write_atomic;
 use crate::problem::variant::MTVRP_NAMES;
 use crate::problem::Instance;
@@ -44,13 +44,6 @@ static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Non-finite steps in a row after which the last checkpoint is restored.
 const ROLLBACK_AFTER: usize = 3;
-
-/// A validation set, loaded.
-struct Validation {
-    name: String,
-    instances: Vec<Instance>,
-    reference: Option<Vec<f64>>,
-}
 
 /// Where a run's weights come from.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,7 +83,7 @@ pub struct Trainer<B: AutodiffBackend> {
     optim: Optim<B>,
     pub state: TrainState,
     generators: Vec<GeneratorConfig>,
-    validation: Vec<Validation>,
+    validation: Vec<Dataset>,
     labels: Option<supervised::Labels>,
     last_validation: BTreeMap<String, f64>,
     run: RunDir,
@@ -159,7 +152,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let mut columns: Vec<String> =
             ["step", "epoch", "instances", "loss", "reward", "infeasible", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
         columns.extend(variant_names(&generators).into_iter().map(|v| format!("reward_{v}")));
-        columns.extend(validation.iter().flat_map(|v| [format!("val_{}", v.name), format!("val_{}_infeasible", v.name)]));
+        columns.extend(validation.iter().flat_map(|v| [format!("val_{}", v.name()), format!("val_{}_infeasible", v.name())]));
         columns.push("val_score".into());
         let metrics = Metrics::open(run.path("metrics.csv"), columns, state.step)?;
         Ok(Trainer {
@@ -304,19 +297,11 @@ impl<B: AutodiffBackend> Trainer<B> {
         let mut total = 0.0;
         for v in &self.validation {
             let outcomes = decode::solve(&policy, &self.model, &v.instances, &options, &self.device)?;
-            let solved: Vec<f64> = outcomes
-                .iter()
-                .enumerate()
-                .filter_map(|(i, o)| {
-                    let c = o.cost()?;
-                    Some(v.reference.as_ref().map_or(c, |r| 100.0 * (c - r[i]) / r[i]))
-                })
-                .collect();
-            let infeasible = 1.0 - solved.len() as f64 / outcomes.len() as f64;
-            let mean = if solved.is_empty() { f64::NAN } else { solved.iter().sum::<f64>() / solved.len() as f64 };
-            total += if solved.is_empty() { 100.0 } else { mean * (1.0 - infeasible) + 100.0 * infeasible };
-            scores.insert(v.name.clone(), mean);
-            scores.insert(format!("{}_infeasible", v.name), infeasible);
+            let score = Score::of(&outcomes, v.reference.as_deref(), &(0..outcomes.len()).collect::<Vec<_>>());
+            let (mean, infeasible) = (score.value().unwrap_or(f64::NAN), score.infeasible());
+            total += if score.solved == 0 { 100.0 } else { mean * (1.0 - infeasible) + 100.0 * infeasible };
+            scores.insert(v.name(), mean);
+            scores.insert(format!("{}_infeasible", v.name()), infeasible);
         }
         if !self.validation.is_empty() {
             scores.insert("score".into(), total / self.validation.len() as f64);
@@ -537,37 +522,6 @@ fn variant_names(generators: &[GeneratorConfig]) -> Vec<String> {
     names
 }
 
-fn load_validation(config: &TrainConfig) -> Result<Vec<Validation>> {
-    config
-        .validation
-        .iter()
-        .map(|v| {
-            let mut instances = read_dataset(&v.data)?;
-            let mut reference = match &v.reference {
-                Some(r) => Some(read_reference(r)?.0),
-                None => None,
-            };
-            if let Some(costs) = reference.as_mut() {
-                if costs.len() != instances.len() {
-                    let path = v.reference.as_deref().unwrap_or(&v.data);
-                    return Err(Error::bad_input(
-                        path,
-                        None,
-                        format!("{} reference costs for {} instances in {}", costs.len(), instances.len(), v.data.display()),
-                    ));
-                }
-                // A NaN reference marks an instance the reference solver proved
-                // or found infeasible (TSPTW-medium has some): left out.
-                let keep: Vec<bool> = costs.iter().map(|c| c.is_finite()).collect();
-                instances = instances.into_iter().zip(&keep).filter(|(_, &k)| k).map(|(i, _)| i).collect();
-                costs.retain(|c| c.is_finite());
-                if keep.contains(&false) {
-                    tracing::info!("{}: {} instances without a reference cost left out of validation", v.data.display(), keep.iter().filter(|&&k| !k).count());
-                }
-            }
-            let stem = v.data.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-            let parent = v.data.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-            Ok(Validation { name: format!("{parent}{stem}"), instances, reference })
-        })
-        .collect()
+fn load_validation(config: &TrainConfig) -> Result<Vec<Dataset>> {
+    config.validation.iter().map(|v| Dataset::load(&v.data, v.reference.as_deref())).collect()
 }

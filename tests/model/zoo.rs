@@ -87,19 +87,12 @@ fn solve_and_info_name_the_shipped_models() {
 /// the mean gap over the instances solved and the share left unsolved.
 fn measure(m: &zoo::Shipped) -> (lrm::model::checkpoint::CardCheck, f64, f64) {
     use lrm::decode::{self, DecodeOptions, Starts, Strategy};
-    use lrm::problem::io::npz::{read_dataset, read_reference};
+    use lrm::eval::{Dataset, Score};
     let card = m.card().unwrap();
     let check = card.check.clone().unwrap_or_else(|| panic!("{}: the card states no check", m.name));
-    let dir = data().join("valsets").join(check.set.rsplit_once('/').unwrap().0);
-    let size = check.set.rsplit_once('/').unwrap().1;
-    let reference = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{size}_sol_")))
-        .min()
-        .unwrap_or_else(|| panic!("{}: no reference beside it", check.set));
-    let instances: Vec<Instance> = read_dataset(&dir.join(format!("{size}.npz"))).unwrap().into_iter().take(check.instances).collect();
-    let costs = read_reference(&reference).unwrap().0;
+    let mut set = Dataset::load_beside(&data().join("valsets").join(format!("{}.npz", check.set))).unwrap();
+    assert!(set.reference.is_some(), "{}: no reference beside it", check.set);
+    set.instances.truncate(check.instances);
     let lazymask = card.trained_on.as_ref().and_then(|t| t.decoder.as_deref()) == Some("lazymask");
     let options = DecodeOptions {
         strategy: if lazymask { Strategy::LazyMask } else { Strategy::Greedy },
@@ -108,10 +101,9 @@ fn measure(m: &zoo::Shipped) -> (lrm::model::checkpoint::CardCheck, f64, f64) {
     };
     let device = Default::default();
     let (policy, _) = ModelSource::Shipped(m.name).load::<burn::backend::Flex>(&device).unwrap();
-    let outcomes = decode::solve(&policy, &card.model, &instances, &options, &device).unwrap();
-    let gaps: Vec<f64> = outcomes.iter().zip(&costs).filter_map(|(o, r)| o.cost().map(|c| 100.0 * (c - r) / r)).collect();
-    let gap = gaps.iter().sum::<f64>() / gaps.len().max(1) as f64;
-    (check, gap, 1.0 - gaps.len() as f64 / outcomes.len() as f64)
+    let outcomes = decode::solve(&policy, &card.model, &set.instances, &options, &device).unwrap();
+    let score = Score::of(&outcomes, set.reference.as_deref(), &(0..outcomes.len()).collect::<Vec<_>>());
+    (check, score.gap.unwrap_or(f64::NAN), score.infeasible())
 }
 
 #[test]
