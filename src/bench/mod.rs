@@ -5,6 +5,7 @@
 //! trains), size scaling and throughput in `size`.
 
 pub mod fit;
+pub mod ladder;
 pub mod memory;
 pub mod report;
 pub mod size;

@@ -4,13 +4,13 @@
 //! log-log plots in `--out`.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 
-use crate::backend::{run_on, BackendJob, DeviceSpec};
+use super::shared::DeviceArg;
+use crate::backend::{run_on, BackendJob};
+use crate::bench::ladder::Ladder;
 use crate::bench::report::{self, Measured};
 use crate::bench::size::{size_scaling, throughput, Throughput};
 use crate::bench::{inference_scaling, sweep, Point};
@@ -19,8 +19,6 @@ use crate::eval::Dataset;
 use crate::model::zoo::{self, ModelSource};
 use crate::problem::generate::{GeneratorConfig, Problem};
 use crate::problem::{Instance, Variant};
-use crate::train::config::{ModelChoice, TrainConfig};
-use crate::train::{Start, Trainer};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -69,9 +67,8 @@ pub struct Args {
     /// Output directory: inference.csv, models.csv, sizes.csv, throughput.csv, fits.json, scaling.svg.
     #[arg(long, default_value = "bench")]
     out: PathBuf,
-    /// cpu, cuda[:N] or wgpu[:N].
-    #[arg(long, default_value = "cpu")]
-    device: DeviceSpec,
+    #[command(flatten)]
+    backend: DeviceArg,
 }
 
 struct Measure<'a> {
@@ -133,57 +130,10 @@ impl BackendJob for Measure<'_> {
     }
 }
 
-/// Trains one model of the ladder: its config's steps, or until `seconds`.
-struct Rung {
-    config: TrainConfig,
-    root: PathBuf,
-    seconds: Option<f64>,
-}
-
-impl BackendJob for Rung {
-    type Output = ();
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
-        let stop = Arc::new(AtomicBool::new(false));
-        if let Some(seconds) = self.seconds {
-            let flag = stop.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
-                flag.store(true, Ordering::SeqCst);
-            });
-        }
-        let mut trainer = Trainer::<B>::new(self.config, &self.root, Start::Fresh, &device)?;
-        trainer.run(&stop, true)?;
-        println!("ladder: {} trained {} steps in {:.1} s", self.root.display(), trainer.state.step, trainer.state.wall_seconds);
-        Ok(())
-    }
-}
-
-/// Train every preset of the ladder; the checkpoints to measure.
-fn train_ladder(a: &Args, config_path: &Path) -> Result<Vec<(String, ModelSource)>> {
-    let mut base = TrainConfig::read(config_path)?;
-    if a.budget.is_none() {
-        // One epoch of exactly --steps batches.
-        base.run.epochs = 1;
-        base.run.instances_per_epoch = a.steps * base.batch.size;
-    }
-    let mut models = vec![];
-    for preset in &a.ladder {
-        let mut config = base.clone();
-        config.model = ModelChoice { preset: preset.clone(), overrides: Default::default() };
-        config.validate().map_err(|e| Error::bad_input("--ladder", None, e))?;
-        let root = a.out.join("ladder").join(preset);
-        if root.exists() {
-            std::fs::remove_dir_all(&root).map_err(|e| Error::writing(&root, e))?;
-        }
-        run_on(a.device, Rung { config, root: root.clone(), seconds: a.budget })?;
-        models.push((preset.clone(), ModelSource::File(root.join("latest.toml"))));
-    }
-    Ok(models)
-}
-
 pub fn run(a: Args) -> Result<()> {
     let models: Vec<(String, ModelSource)> = if let Some(config) = &a.train_ladder {
-        train_ladder(&a, config)?
+        let ladder = Ladder { config: config.clone(), presets: a.ladder.clone(), steps: a.steps, budget: a.budget, out: a.out.join("ladder") };
+        ladder.train(a.backend.device)?
     } else if a.model.is_empty() {
         vec![(zoo::ZOO[0].name.to_string(), ModelSource::Shipped(zoo::ZOO[0].name))]
     } else {
@@ -202,7 +152,7 @@ pub fn run(a: Args) -> Result<()> {
         }
         None => (GeneratorConfig::new(Problem::Variant(Variant::CVRP)).generate(20, 32, 1), None),
     };
-    let measured = run_on(a.device, Measure { models: &models, instances: &instances, reference: reference.as_deref(), args: &a })?;
+    let measured = run_on(a.backend.device, Measure { models: &models, instances: &instances, reference: reference.as_deref(), args: &a })?;
     std::fs::create_dir_all(&a.out).map_err(|e| Error::writing(&a.out, e))?;
     if a.scaling {
         let n = instances.iter().map(Instance::num_customers).max().unwrap_or(1);

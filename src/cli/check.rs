@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
+use super::shared::{JsonArg, RoundArg};
 use crate::error::Result;
 use crate::problem::instance::fmt_num;
 use crate::problem::io::{read_instance, solution};
-use crate::problem::{evaluate, Instance, Rounding};
+use crate::problem::{evaluate, Instance};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -13,24 +14,22 @@ pub struct Args {
     instance: PathBuf,
     /// CVRPLIB .sol or TSPLIB .tour.
     solution: PathBuf,
-    /// Override the distance rule of coordinates: nint, exact, ceil or trunc1.
-    #[arg(long)]
-    round: Option<Rounding>,
-    /// Print one JSON object.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    rounding: RoundArg,
+    #[command(flatten)]
+    output: JsonArg,
     /// Exit 1 when the file's Cost line does not match the computed cost.
     #[arg(long)]
     strict_cost: bool,
 }
 
 pub fn run(a: Args) -> Result<i32> {
-    let inst = read_instance(&a.instance, a.round)?;
+    let inst = read_instance(&a.instance, a.rounding.round)?;
     let file = solution::read(&a.solution)?;
     let eval = evaluate(&inst, &file.solution);
     let feasible = eval.is_feasible();
     let cost_match = file.cost.filter(|_| feasible).map(|claimed| cost_matches(&inst, claimed, eval.cost));
-    if a.json {
+    if a.output.json {
         let json = serde_json::json!({
             "instance": a.instance.display().to_string(),
             "solution": a.solution.display().to_string(),

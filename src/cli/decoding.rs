@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::backend::DeviceSpec;
+use super::shared::{Aug, DeviceArg};
 use crate::decode::{DecodeOptions, Sampling, Starts, Strategy};
 use crate::error::{Error, Result};
 use crate::model::zoo::ModelSource;
@@ -15,9 +15,8 @@ pub struct DecodeArgs {
     /// instance's problem.
     #[arg(long)]
     pub model: Option<String>,
-    /// cpu, cuda[:N] or wgpu[:N].
-    #[arg(long, default_value = "cpu")]
-    pub device: DeviceSpec,
+    #[command(flatten)]
+    pub backend: DeviceArg,
     /// auto (lazymask on TSPTW and TSPDL; greedy that backtracks out of dead
     /// ends under a fleet limit; greedy elsewhere), greedy, sample, beam, rrc
     /// (greedy, then random re-construction), lazymask, or nearest (no
@@ -28,8 +27,8 @@ pub struct DecodeArgs {
     #[arg(long, default_value = "1")]
     pub starts: Starts,
     /// 8: POMO's dihedral augmentation of the coordinates (not for explicit matrices); 1: none.
-    #[arg(long, default_value_t = 1)]
-    pub aug: u8,
+    #[arg(long, value_enum, default_value = "1")]
+    pub aug: Aug,
     /// Samples per instance (--decode sample).
     #[arg(long, default_value_t = 16)]
     pub samples: usize,
@@ -74,13 +73,10 @@ impl DecodeArgs {
             Some(t) => return Err(Error::bad_input("--time-limit", None, format!("{t}: expected a positive number of seconds"))),
             None => None,
         };
-        if self.aug != 1 && self.aug != 8 {
-            return Err(Error::bad_input("--aug", None, format!("{}: expected 1 (none) or 8 (dihedral)", self.aug)));
-        }
         let options = DecodeOptions {
             strategy: self.decode,
             starts: self.starts,
-            augment: self.aug == 8,
+            augment: self.aug == Aug::Dihedral,
             sampling: Sampling { samples: self.samples, temperature: self.temperature, top_k: self.top_k, top_p: self.top_p },
             beam_width: self.beam,
             rrc_rounds: self.rrc,

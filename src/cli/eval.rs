@@ -7,6 +7,7 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::decoding::DecodeArgs;
+use super::shared::JsonArg;
 use crate::backend::{run_on, BackendJob};
 use crate::decode::{self, DecodeOptions, Outcome, Strategy};
 use crate::error::{Error, Result};
@@ -28,9 +29,8 @@ pub struct Args {
     /// Results file: .csv or .json.
     #[arg(long, default_value = "eval.csv")]
     out: PathBuf,
-    /// Print one JSON object per line instead of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: JsonArg,
 }
 
 /// One dataset and what decoding gave.
@@ -91,14 +91,14 @@ pub fn run(a: Args) -> Result<i32> {
             None => Dataset::load_beside(path),
         })
         .collect::<Result<Vec<_>>>()?;
-    let evaluated = run_on(a.decoding.device, Eval { model: &model, datasets, options: &options })?;
+    let evaluated = run_on(a.decoding.backend.device, Eval { model: &model, datasets, options: &options })?;
     let rows: Vec<serde_json::Value> = evaluated
         .iter()
         .flat_map(|e| eval::rows(&e.dataset, &e.outcomes, &e.models, e.seconds))
         .map(|r| serde_json::to_value(r).expect("rows serialise"))
         .collect();
     for row in &rows {
-        if a.json {
+        if a.output.json {
             println!("{}", super::json_line(row));
         } else {
             println!("{}", text(row));

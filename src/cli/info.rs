@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use burn::module::Module;
 use burn::tensor::backend::AutodiffBackend;
 
+use super::shared::{JsonArg, RoundArg};
 use crate::backend::{run_on, BackendJob, DeviceSpec};
 use crate::error::{Error, Result};
 use crate::model::{checkpoint, zoo, ModelConfig};
 use crate::problem::instance::fmt_num;
 use crate::problem::io::read_instance;
-use crate::problem::{Instance, Rounding};
+use crate::problem::Instance;
 use crate::train::curve;
 
 #[derive(clap::Args, Debug)]
@@ -40,27 +41,25 @@ pub struct Args {
     /// With --model: build it on this device (cpu, cuda[:N], wgpu[:N]) and count what was built.
     #[arg(long)]
     device: Option<DeviceSpec>,
-    /// Override the distance rule of coordinates: nint, exact, ceil or trunc1.
-    #[arg(long)]
-    round: Option<Rounding>,
-    /// Print one JSON object.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    rounding: RoundArg,
+    #[command(flatten)]
+    output: JsonArg,
 }
 
 pub fn run(a: Args) -> Result<()> {
     if a.models {
-        return zoo_table(a.json);
+        return zoo_table(a.output.json);
     }
     if let Some(run) = &a.curve {
-        return curve_table(run, &a.target, a.json);
+        return curve_table(run, &a.target, a.output.json);
     }
     let facts = match (&a.instance, &a.model) {
-        (Some(path), _) => facts(&read_instance(path, a.round)?),
+        (Some(path), _) => facts(&read_instance(path, a.rounding.round)?),
         (None, Some(model)) => model_facts(model, a.size, a.device)?,
         (None, None) => unreachable!("clap requires one of them"),
     };
-    if a.json {
+    if a.output.json {
         let map: serde_json::Map<String, serde_json::Value> = facts.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         println!("{}", crate::cli::json_line(&serde_json::Value::Object(map)));
     } else {

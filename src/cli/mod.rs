@@ -8,6 +8,7 @@ mod decoding;
 mod eval;
 mod generate;
 mod info;
+mod shared;
 mod solve;
 mod train;
 

@@ -11,15 +11,15 @@ use burn::tensor::backend::AutodiffBackend;
 use serde_json::json;
 
 use super::decoding::DecodeArgs;
+use super::shared::{JsonArg, RoundArg};
 use crate::backend::{run_on, BackendJob};
 use crate::decode::{augment, DecodeOptions, Found};
 use crate::error::{Error, Result};
-use crate::model::checkpoint::ModelCard;
 use crate::model::zoo::ModelSource;
 use crate::plot;
 use crate::problem::instance::fmt_num;
-use crate::problem::io::{read_instance, read_text, solution};
-use crate::problem::{evaluate, Instance, Rounding};
+use crate::problem::io::{read_instance, solution};
+use crate::problem::Instance;
 use crate::search::solve::Solved;
 use crate::search::{self, SearchOptions};
 
@@ -38,16 +38,14 @@ pub struct Args {
     /// sibling NAME.sol or NAME.opt.tour, or a bks.csv beside the file, is used.
     #[arg(long)]
     bks: Option<f64>,
-    /// Override the distance rule of coordinates: nint, exact, ceil or trunc1.
-    #[arg(long)]
-    round: Option<Rounding>,
+    #[command(flatten)]
+    rounding: RoundArg,
     /// Draw the routes: FILE.svg or FILE.png for one instance, a directory
     /// (NAME.svg each) for several. Instances need coordinates.
     #[arg(long)]
     plot: Option<PathBuf>,
-    /// One JSON object per instance, with the trace of improvements.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: JsonArg,
     /// Bound the search by ruin-and-recreate iterations (per instance)
     /// instead of time: the result is then deterministic under --seed.
     #[arg(long)]
@@ -98,7 +96,7 @@ pub fn run(a: Args) -> Result<i32> {
     if !(0.0..=1.0).contains(&a.neural_share) {
         return Err(Error::bad_input("--neural-share", None, format!("{}: expected a share from 0 to 1", a.neural_share)));
     }
-    let instances = a.instances.iter().map(|p| read_instance(p, a.round)).collect::<Result<Vec<_>>>()?;
+    let instances = a.instances.iter().map(|p| read_instance(p, a.rounding.round)).collect::<Result<Vec<_>>>()?;
     let plots = match &a.plot {
         Some(p) => Some(instances.iter().map(|inst| plot_path(p, inst, instances.len())).collect::<Result<Vec<_>>>()?),
         None => None,
@@ -113,12 +111,14 @@ pub fn run(a: Args) -> Result<i32> {
     };
     let model = a.decoding.model();
     for inst in &instances {
-        warn_outside_training(&model.resolve(inst).card()?, inst);
+        for warning in model.resolve(inst).card()?.outside_training(inst) {
+            tracing::warn!("{}: {warning}", inst.name);
+        }
         if decoding.augment && !augment::applies(inst) {
             tracing::warn!("{}: x8 augmentation does not apply to an explicit matrix; decoding it without", inst.name);
         }
     }
-    let bks: Vec<Option<f64>> = a.instances.iter().zip(&instances).map(|(p, inst)| a.bks.or_else(|| best_known(p, inst))).collect();
+    let bks: Vec<Option<f64>> = a.instances.iter().zip(&instances).map(|(p, inst)| a.bks.or_else(|| crate::eval::best_known(p, inst))).collect();
     let paths = instances.iter().map(|inst| out_path(a.out.as_deref(), inst, instances.len())).collect::<Result<Vec<_>>>()?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -140,7 +140,7 @@ pub fn run(a: Args) -> Result<i32> {
         }
     };
     let job = Solve { model: &model, instances: &instances, decoding: &decoding, search: &search, stop: &stop, on_improve: &mut on_improve };
-    let solved = run_on(a.decoding.device, job)?;
+    let solved = run_on(a.decoding.backend.device, job)?;
     progress.finish_and_clear();
     if let Some(e) = write_error {
         return Err(e);
@@ -164,7 +164,7 @@ pub fn run(a: Args) -> Result<i32> {
         let mut line = report(inst, s, bks[k], written);
         line["model"] = json!(model.resolve(inst).name());
         line["decoder"] = json!(decoding.for_instance(inst).strategy.to_string());
-        if a.json {
+        if a.output.json {
             println!("{}", super::json_line(&line));
         } else {
             println!("{}", text(&line));
@@ -266,44 +266,4 @@ fn text(r: &serde_json::Value) -> String {
         line += &format!("  -> {p}");
     }
     line
-}
-
-/// A best-known cost from beside the instance file: a sibling `.sol` or
-/// `.opt.tour` (evaluated here, so in this instance's convention), or a
-/// `bks.csv` with `file` and `bks` columns.
-fn best_known(path: &Path, inst: &Instance) -> Option<f64> {
-    let stem = path.file_stem()?.to_string_lossy().to_string();
-    for sibling in [path.with_file_name(format!("{stem}.sol")), path.with_file_name(format!("{stem}.opt.tour"))] {
-        if let Ok(file) = solution::read(&sibling) {
-            let eval = evaluate(inst, &file.solution);
-            if eval.is_feasible() {
-                return Some(eval.cost);
-            }
-        }
-    }
-    let csv = read_text(&path.with_file_name("bks.csv")).ok()?;
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next()?.split(',').collect();
-    let (file_col, bks_col) = (header.iter().position(|h| *h == "file")?, header.iter().position(|h| *h == "bks")?);
-    let name = path.file_name()?.to_string_lossy().to_string();
-    lines.map(|l| l.split(',').collect::<Vec<_>>()).find(|row| row.get(file_col) == Some(&name.as_str()))?.get(bks_col)?.parse().ok()
-}
-
-/// Say so when an instance lies outside what the model card says it was trained on.
-fn warn_outside_training(card: &ModelCard, inst: &Instance) {
-    let Some(t) = &card.trained_on else { return };
-    let n = inst.num_customers();
-    if n < t.sizes[0] || n > t.sizes[1] {
-        tracing::warn!("{}: {n} customers, outside the sizes the model was trained on ({}..={})", inst.name, t.sizes[0], t.sizes[1]);
-    }
-    let variant = inst.variant.to_string();
-    if !t.variants.is_empty() && !t.variants.contains(&variant) {
-        tracing::warn!("{}: the model was not trained on {variant} (trained on {})", inst.name, t.variants.join(", "));
-    }
-    if let (Some(q), Some(max)) = (inst.capacity.filter(|_| !inst.variant.is_tsp()), t.max_demand_ratio) {
-        let ratio = inst.linehaul.iter().copied().fold(0.0, f64::max) / q;
-        if ratio > max {
-            tracing::warn!("{}: largest demand / capacity {ratio:.3}, above the {max:.3} seen in training", inst.name);
-        }
-    }
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use burn::tensor::backend::AutodiffBackend;
 
-use crate::backend::{run_on, BackendJob, DeviceSpec};
+use super::shared::DeviceArg;
+use crate::backend::{run_on, BackendJob};
 use crate::error::{Error, Result};
 use crate::train::config::TrainConfig;
 use crate::train::{Start, Trainer};
@@ -30,9 +31,8 @@ pub struct Args {
     /// The run directory (default: runs/NAME for configs/NAME.toml).
     #[arg(long, conflicts_with = "resume")]
     out: Option<PathBuf>,
-    /// cpu, cuda[:N] or wgpu[:N].
-    #[arg(long, default_value = "cpu")]
-    device: DeviceSpec,
+    #[command(flatten)]
+    backend: DeviceArg,
 }
 
 struct Train {
@@ -66,5 +66,5 @@ pub fn run(a: Args) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).map_err(|e| Error::Failure(format!("cannot catch Ctrl-C: {e}")))?;
-    run_on(a.device, Train { config, root, start, stop })
+    run_on(a.backend.device, Train { config, root, start, stop })
 }

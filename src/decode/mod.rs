@@ -97,7 +97,7 @@ impl FromStr for Starts {
         match s {
             "all" => Ok(Starts::All),
             _ => match s.parse::<usize>() {
-                Ok(0) | Err(_) => Err(format!("--starts {s:?}: expected a positive number or `all`")),
+                Ok(0) | Err(_) => Err(format!("starts {s:?}: expected a positive number or `all`")),
                 Ok(1) => Ok(Starts::One),
                 Ok(k) => Ok(Starts::Count(k)),
             },
@@ -165,13 +165,13 @@ impl DecodeOptions {
     /// Combinations that mean nothing are errors, not silent guesses.
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.starts != Starts::One && matches!(self.strategy, Strategy::Sample | Strategy::Beam) {
-            return Err(format!("--starts applies to greedy, rrc and lazymask decoding, not to {}", self.strategy));
+            return Err(format!("multiple starts apply to greedy, rrc and lazymask decoding, not to {}", self.strategy));
         }
         if self.strategy == Strategy::Nearest && (self.starts != Starts::One || self.augment || self.time_limit.is_some()) {
-            return Err("the nearest-neighbour baseline is one deterministic rollout: drop --starts, --aug and --time-limit".into());
+            return Err("the nearest-neighbour baseline is one deterministic rollout: no starts, augmentation or time limit".into());
         }
         if self.beam_width == 0 || self.sampling.samples == 0 || self.batch_size == 0 {
-            return Err("--beam, --samples and the batch size must be positive".into());
+            return Err("the beam width, the samples and the batch size must be positive".into());
         }
         if !(1..=2).contains(&self.look_ahead) {
             return Err(format!("look-ahead {} (expected 1 or 2)", self.look_ahead));

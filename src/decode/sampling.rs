@@ -43,10 +43,10 @@ impl Default for Sampling {
 impl Sampling {
     pub fn validate(&self) -> std::result::Result<(), String> {
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return Err(format!("--temperature {}: must be positive", self.temperature));
+            return Err(format!("temperature {}: must be positive", self.temperature));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(format!("--top-p {}: must lie in (0, 1]", self.top_p));
+            return Err(format!("top-p {}: must lie in (0, 1]", self.top_p));
         }
         Ok(())
     }

@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::decode::Outcome;
 use crate::error::{Error, Result};
 use crate::problem::io::npz::{read_dataset, read_reference};
-use crate::problem::Instance;
+use crate::problem::io::{read_text, solution};
+use crate::problem::{evaluate, Instance};
 
 /// Gap of `cost` to `reference` in %: `100 (cost - reference) / reference`
 /// (RouteFinder's and LMask's definition; negative when the reference is beaten).
@@ -65,6 +66,27 @@ impl Dataset {
         let parent = self.path.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
         format!("{parent}{stem}")
     }
+}
+
+/// A best-known cost from beside the instance file: a sibling `.sol` or
+/// `.opt.tour` (evaluated here, so in this instance's convention), or a
+/// `bks.csv` with `file` and `bks` columns.
+pub fn best_known(path: &Path, inst: &Instance) -> Option<f64> {
+    let stem = path.file_stem()?.to_string_lossy().to_string();
+    for sibling in [path.with_file_name(format!("{stem}.sol")), path.with_file_name(format!("{stem}.opt.tour"))] {
+        if let Ok(file) = solution::read(&sibling) {
+            let eval = evaluate(inst, &file.solution);
+            if eval.is_feasible() {
+                return Some(eval.cost);
+            }
+        }
+    }
+    let csv = read_text(&path.with_file_name("bks.csv")).ok()?;
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next()?.split(',').collect();
+    let (file_col, bks_col) = (header.iter().position(|h| *h == "file")?, header.iter().position(|h| *h == "bks")?);
+    let name = path.file_name()?.to_string_lossy().to_string();
+    lines.map(|l| l.split(',').collect::<Vec<_>>()).find(|row| row.get(file_col) == Some(&name.as_str()))?.get(bks_col)?.parse().ok()
 }
 
 /// `NAME_sol_*.npz` beside `NAME.npz`, the first in name order.

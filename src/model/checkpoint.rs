@@ -28,6 +28,30 @@ pub struct ModelCard {
     pub check: Option<CardCheck>,
 }
 
+impl ModelCard {
+    /// Why `inst` lies outside what the model was trained on (size, variant,
+    /// demand over capacity), one sentence each; empty when it does not or
+    /// the card does not say.
+    pub fn outside_training(&self, inst: &crate::problem::Instance) -> Vec<String> {
+        let Some(t) = &self.trained_on else { return vec![] };
+        let mut out = vec![];
+        let n = inst.num_customers();
+        if n < t.sizes[0] || n > t.sizes[1] {
+            out.push(format!("{n} customers, outside the sizes the model was trained on ({}..={})", t.sizes[0], t.sizes[1]));
+        }
+        let variant = inst.variant.to_string();
+        if !t.variants.is_empty() && !t.variants.contains(&variant) {
+            out.push(format!("the model was not trained on {variant} (trained on {})", t.variants.join(", ")));
+        }
+        if let (Some(ratio), Some(max)) = (inst.max_demand_ratio(), t.max_demand_ratio) {
+            if ratio > max {
+                out.push(format!("largest demand / capacity {ratio:.3}, above the {max:.3} seen in training"));
+            }
+        }
+        out
+    }
+}
+
 /// The mean gap of a checkpoint on the first `instances` of a public
 /// validation set, decoded with the card's decoder: greedy from every
 /// customer, or LazyMask (300 backtracks) from the depot. A test

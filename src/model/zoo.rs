@@ -175,6 +175,6 @@ impl ModelSource {
 fn shipped(name: &str) -> Result<&'static Shipped> {
     named(name).ok_or_else(|| {
         let names: Vec<&str> = ZOO.iter().map(|m| m.name).collect();
-        Error::bad_input("--model", None, format!("no shipped model {name:?} (shipped: {})", names.join(", ")))
+        Error::bad_input(name, None, format!("no shipped model {name:?} (shipped: {})", names.join(", ")))
     })
 }

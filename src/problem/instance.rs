@@ -150,6 +150,14 @@ impl Instance {
         }
     }
 
+    /// The largest demand (linehaul or backhaul) over the capacity; `None`
+    /// without a capacity or on the TSP family. A model trained on smaller
+    /// ratios sees instances above them out of distribution.
+    pub fn max_demand_ratio(&self) -> Option<f64> {
+        let q = self.capacity.filter(|_| !self.variant.is_tsp())?;
+        Some((1..self.num_nodes()).map(|j| self.linehaul[j].max(self.backhaul_of(j))).fold(0.0, f64::max) / q)
+    }
+
     /// Backhaul amount of node `j` (0 without backhauls).
     #[inline]
     pub fn backhaul_of(&self, j: usize) -> f64 {

@@ -339,11 +339,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// distribution (capacitated problems), for `lrm solve`'s warning.
     fn max_demand_ratio(&self) -> Option<f64> {
         let n = self.config.problem.sizes.bounds()[0];
-        let ratios = self.generators.iter().flat_map(|g| g.generate(n, 16, 0)).filter_map(|inst| {
-            let q = inst.capacity.filter(|_| !inst.variant.is_tsp())?;
-            Some((1..inst.num_nodes()).map(|j| inst.linehaul[j].max(inst.backhaul_of(j))).fold(0.0, f64::max) / q)
-        });
-        ratios.reduce(f64::max)
+        self.generators.iter().flat_map(|g| g.generate(n, 16, 0)).filter_map(|inst| inst.max_demand_ratio()).reduce(f64::max)
     }
 
     /// The model card with what this run trained on, after the history of

@@ -79,12 +79,8 @@ fn solve_uses_the_shipped_model_and_rejects_bad_requests_with_clear_errors() {
     assert_eq!(shipped.status.code(), Some(0), "{}", String::from_utf8_lossy(&shipped.stderr));
     assert_eq!(json_lines(&shipped.stdout)[0]["feasible"], true);
     assert!(dir.join("shipped.sol").exists());
-    let cases: [(&[&str], &str); 4] = [
-        (&["--decode", "beam", "--starts", "4"], "--starts"),
-        (&["--aug", "4"], "--aug"),
-        (&["--top-p", "0"], "--top-p"),
-        (&["--time-limit=-1"], "--time-limit"),
-    ];
+    let cases: [(&[&str], &str); 4] =
+        [(&["--decode", "beam", "--starts", "4"], "starts"), (&["--aug", "4"], "--aug"), (&["--top-p", "0"], "top-p"), (&["--time-limit=-1"], "--time-limit")];
     for (flags, named) in cases {
         let out = lrm().arg("solve").arg(&inst).arg("--model").arg(&model).args(flags).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

@@ -47,11 +47,13 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "atsp100-radar",
         "ladder-cvrp20",
         "lrm-5m",
+        "matrix-cpu",
         "mtvrp100-cpu",
         "mtvrp100-rf",
         "mtvrp20-cpu",
         "mtvrp50-rf",
         "tsp100-deep42x128-sl",
+        "tspdl50-cpu",
         "tspdl50-hard-lmask",
         "tsptw50-cpu",
         "tsptw50-hard-lmask",
@@ -65,18 +67,7 @@ fn nearest_neighbour_labels(dir: &Path) -> (std::path::PathBuf, std::path::PathB
     use lrm::problem::io::npz::{write_dataset, write_reference};
     use lrm::problem::{evaluate, Solution};
     let instances = GeneratorConfig::new(Problem::Variant("TSP".parse().unwrap())).generate(10, 64, 5);
-    let tours: Vec<Solution> = instances
-        .iter()
-        .map(|inst| {
-            let (mut here, mut left, mut tour) = (0, (1..=10).collect::<Vec<usize>>(), vec![]);
-            while !left.is_empty() {
-                let k = (0..left.len()).min_by(|&a, &b| inst.distance(here, left[a]).total_cmp(&inst.distance(here, left[b]))).unwrap();
-                here = left.remove(k);
-                tour.push(here);
-            }
-            Solution::new(vec![tour])
-        })
-        .collect();
+    let tours: Vec<Solution> = lrm::decode::nearest::decode(&instances).unwrap().into_iter().map(|o| o.best.expect("a TSP tour").solution).collect();
     let costs: Vec<f64> = instances.iter().zip(&tours).map(|(i, t)| evaluate(i, t).cost).collect();
     let (data, reference) = (dir.join("nn.npz"), dir.join("nn_sol_nn.npz"));
     write_dataset(&data, &instances).unwrap();

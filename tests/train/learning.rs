@@ -8,7 +8,7 @@ use burn::backend::{Autodiff, Flex};
 
 use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::io::npz::write_dataset;
-use lrm::problem::{evaluate, Instance, Solution};
+use lrm::problem::Instance;
 use lrm::train::config::TrainConfig;
 use lrm::train::{Start, Trainer};
 
@@ -63,17 +63,9 @@ pub fn validation_set(dir: &Path, variant: &str, count: usize) -> (PathBuf, Vec<
     (path, instances)
 }
 
-/// Nearest neighbour from the depot, back to the depot when nothing fits (capacity).
+/// The cost of the nearest-neighbour construction (`decode::nearest`).
 fn nearest_neighbour(inst: &Instance) -> f64 {
-    let mut env = lrm::env::Env::new(std::sync::Arc::from(vec![inst.clone()]), 1);
-    while !env.all_done() {
-        let here = env.context().current[0];
-        let next = (0..env.width()).filter(|&j| env.mask_row(0)[j]).min_by(|&a, &b| inst.distance(here, a).total_cmp(&inst.distance(here, b))).unwrap();
-        env.step(&[next]).unwrap();
-    }
-    let eval = evaluate(inst, &Solution::from_giant_tour(env.rollout(0).actions()));
-    assert!(eval.is_feasible());
-    eval.cost
+    lrm::decode::nearest::decode(std::slice::from_ref(inst)).unwrap()[0].cost().expect("feasible")
 }
 
 #[test]

@@ -57,7 +57,7 @@ impl GeneratorConfig {
                 return Err(format!("{v}: LMask's generator is Euclidean; asymmetric {v} instances are not generated"));
             }
             if lmask && self.distribution != Distribution::Uniform {
-                return Err(format!("{v}: LMask's generator draws uniform coordinates; --distribution does not apply"));
+                return Err(format!("{v}: LMask's generator draws uniform coordinates; another distribution does not apply"));
             }
             if v.draft_limit && self.hardness == Hardness::Easy {
                 tracing::warn!("TSPDL easy is not in LMask's benchmarks (they use medium and hard)");
