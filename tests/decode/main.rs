@@ -1,6 +1,6 @@
 //! Tests of the decoders and of `lrm solve` / `lrm eval`, mirroring `src/decode`.
 
-#[path = "../routing/common.rs"]
+#[path = "../common/mod.rs"]
 #[allow(dead_code)]
 mod common;
 

@@ -1,7 +1,7 @@
 //! Scoring against references, mirroring `src/eval`: the gap, datasets with
 //! their references, and `lrm eval`'s rows.
 
-#[path = "../routing/common.rs"]
+#[path = "../common/mod.rs"]
 #[allow(dead_code)]
 mod common;
 

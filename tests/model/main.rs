@@ -1,6 +1,6 @@
 //! Tests of the policy network, mirroring `src/model`.
 
-#[path = "../routing/common.rs"]
+#[path = "../common/mod.rs"]
 #[allow(dead_code)]
 mod common;
 

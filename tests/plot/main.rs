@@ -1,7 +1,7 @@
 //! Tests of the plots, mirroring `src/plot`: valid SVG and PNG files with
 //! their series, axis labels and legends; route pictures with one path per route.
 
-#[path = "../routing/common.rs"]
+#[path = "../common/mod.rs"]
 #[allow(dead_code)]
 mod common;
 

@@ -1,6 +1,6 @@
 //! Tests of the local search and the anytime `lrm solve`, mirroring `src/search`.
 
-#[path = "../routing/common.rs"]
+#[path = "../common/mod.rs"]
 #[allow(dead_code)]
 mod common;
 

@@ -1,7 +1,7 @@
 //! Tests of the trainers, mirroring `src/train`: learning on a small fixed
 //! problem, exact resume, config errors, non-finite losses.
 
-#[path = "../routing/common.rs"]
+#[path = "../common/mod.rs"]
 #[allow(dead_code)]
 mod common;
 

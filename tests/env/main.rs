@@ -11,7 +11,11 @@ use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::io::read_instance;
 use lrm::problem::{Instance, Rule};
 
-use crate::common::data;
+#[path = "../common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use common::data;
 
 fn instances(name: &str, n: usize, count: usize) -> Arc<[Instance]> {
     Arc::from(GeneratorConfig::new(Problem::Variant(name.parse().unwrap())).generate(n, count, 21))
