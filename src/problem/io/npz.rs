@@ -50,13 +50,18 @@ impl Array {
 
 /// Read every array of an `.npz` file.
 pub fn read_arrays(path: &Path) -> Result<BTreeMap<String, Array>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::bad_input(path, None, format!("cannot read file: {e}")))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| Error::bad_input(path, None, format!("not an .npz (zip) file: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::bad_input(path, None, format!("cannot read file: {e}")))?;
+    parse_arrays(path, &bytes)
+}
+
+/// Every array of an `.npz` file's bytes; `path` names it in errors.
+pub fn parse_arrays(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, Array>> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| Error::bad_input(path, None, format!("not an .npz (zip) file: {e}")))?;
     let mut out = BTreeMap::new();
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(|e| Error::bad_input(path, None, format!("corrupt .npz entry {i}: {e}")))?;
         let name = entry.name().trim_end_matches(".npy").to_string();
-        let mut bytes = Vec::with_capacity(entry.size().min(1 << 30) as usize);
+        let mut bytes = Vec::with_capacity(entry.size().min(1 << 24) as usize);
         entry.read_to_end(&mut bytes).map_err(|e| Error::bad_input(path, None, format!("array {name}: {e}")))?;
         let array = parse_npy(&bytes).map_err(|msg| Error::bad_input(path, None, format!("array {name}: {msg}")))?;
         out.insert(name, array);
@@ -166,7 +171,11 @@ pub fn write_arrays(path: &Path, arrays: &[(&str, Array, Dtype)]) -> Result<()> 
 /// instances of a mixed set whose B is off (RouteFinder's classes are 1 and 2,
 /// and zero backhaul demand constrains nothing under either).
 pub fn read_dataset(path: &Path) -> Result<Vec<Instance>> {
-    let arrays = read_arrays(path)?;
+    dataset_from_arrays(path, read_arrays(path)?)
+}
+
+/// [`read_dataset`] on arrays already read; `path` names them in errors.
+pub fn dataset_from_arrays(path: &Path, arrays: BTreeMap<String, Array>) -> Result<Vec<Instance>> {
     let locs = arrays.get("locs").ok_or_else(|| Error::bad_input(path, None, "no 'locs' array: not a routing dataset"))?;
     if locs.shape.len() != 3 || locs.shape[2] != 2 || locs.shape[1] < 2 {
         return Err(Error::bad_input(path, None, format!("'locs' must have shape [B, n+1, 2], got {:?}", locs.shape)));
@@ -348,7 +357,11 @@ pub fn write_dataset(path: &Path, instances: &[Instance]) -> Result<()> {
 /// Reference solutions `<name>_sol_<solver>.npz`: positive costs (RouteFinder's
 /// negated ones are turned back) and, when stored, the solutions.
 pub fn read_reference(path: &Path) -> Result<(Vec<f64>, Option<Vec<Solution>>)> {
-    let arrays = read_arrays(path)?;
+    reference_from_arrays(path, read_arrays(path)?)
+}
+
+/// [`read_reference`] on arrays already read; `path` names them in errors.
+pub fn reference_from_arrays(path: &Path, arrays: BTreeMap<String, Array>) -> Result<(Vec<f64>, Option<Vec<Solution>>)> {
     let costs = arrays.get("costs").ok_or_else(|| Error::bad_input(path, None, "no 'costs' array in the reference file"))?;
     let costs = costs.data.iter().map(|c| c.abs()).collect();
     let solutions = arrays.get("actions").map(|a| {
