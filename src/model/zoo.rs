@@ -63,12 +63,20 @@ impl Shipped {
 }
 
 /// Every shipped model; the first serves any domain without its own.
-pub static ZOO: &[Shipped] = &[Shipped {
-    name: "mtvrp-cpu",
-    domain: Domain::Capacitated,
-    card: include_str!("../../models/mtvrp-cpu.toml"),
-    weights: include_bytes!("../../models/mtvrp-cpu.safetensors"),
-}];
+pub static ZOO: &[Shipped] = &[
+    Shipped {
+        name: "mtvrp-cpu",
+        domain: Domain::Capacitated,
+        card: include_str!("../../models/mtvrp-cpu.toml"),
+        weights: include_bytes!("../../models/mtvrp-cpu.safetensors"),
+    },
+    Shipped {
+        name: "tspdl-cpu",
+        domain: Domain::Tspdl,
+        card: include_str!("../../models/tspdl-cpu.toml"),
+        weights: include_bytes!("../../models/tspdl-cpu.safetensors"),
+    },
+];
 
 /// The shipped model for `domain`: its own, else the capacitated one.
 pub fn for_domain(domain: Domain) -> &'static Shipped {
