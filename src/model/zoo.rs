@@ -76,6 +76,12 @@ pub static ZOO: &[Shipped] = &[
         card: include_str!("../../models/tspdl-cpu.toml"),
         weights: include_bytes!("../../models/tspdl-cpu.safetensors"),
     },
+    Shipped {
+        name: "matrix-cpu",
+        domain: Domain::Matrix,
+        card: include_str!("../../models/matrix-cpu.toml"),
+        weights: include_bytes!("../../models/matrix-cpu.safetensors"),
+    },
 ];
 
 /// The shipped model for `domain`: its own, else the capacitated one.
