@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use lrm::model::{ModelConfig, Policy};
 use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::variant::MTVRP_NAMES;
 use lrm::problem::{Instance, Variant};
@@ -131,4 +132,36 @@ pub fn every_family(n: usize, seed: u64) -> Vec<Instance> {
             GeneratorConfig::new(Problem::Variant(v)).generate_one(n, seed, 0).0
         })
         .collect()
+}
+
+/// A small copy of a preset: same blocks, fewer and narrower layers
+/// (mechanics, not quality).
+pub fn small_config(preset: &str) -> ModelConfig {
+    let c = ModelConfig::preset(preset).unwrap();
+    ModelConfig { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, pointer_heads: 4, ..c }
+}
+
+/// A randomly initialised [`small_config`] policy on the CPU backend.
+pub fn small_policy(preset: &str) -> (ModelConfig, Policy<burn::backend::Flex>) {
+    let config = small_config(preset);
+    let policy = config.init(&Default::default());
+    (config, policy)
+}
+
+/// `count` generated instances of one variant with `n` customers.
+pub fn generated(v: Variant, n: usize, count: usize, seed: u64) -> Vec<Instance> {
+    GeneratorConfig::new(Problem::Variant(v)).generate(n, count, seed)
+}
+
+/// A [`small_policy`] saved as `DIR/PRESET.toml`, for the commands that read a checkpoint.
+pub fn small_checkpoint(dir: &Path, preset: &str) -> PathBuf {
+    let (config, policy) = small_policy(preset);
+    let path = dir.join(format!("{preset}.toml"));
+    lrm::model::checkpoint::save(&policy, &config, &path).unwrap();
+    path
+}
+
+/// The JSON lines a command printed (`--json`), each parsed.
+pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect()
 }

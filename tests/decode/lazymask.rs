@@ -4,7 +4,7 @@
 
 use lrm::decode::{self, DecodeOptions, Strategy};
 
-use crate::strategies::{instances, small};
+use crate::common::{generated as instances, small_policy as small};
 
 #[test]
 fn lazymask_finds_feasible_tours_where_plain_masks_hit_dead_ends() {

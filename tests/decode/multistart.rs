@@ -5,7 +5,7 @@
 use lrm::decode::multistart::{first_nodes, FirstNodes};
 use lrm::decode::{Batch, Starts};
 
-use crate::strategies::{instances, small};
+use crate::common::{generated as instances, small_policy as small};
 
 #[test]
 fn decoding_ranks_first_nodes_by_the_policy_and_training_takes_index_order() {

@@ -2,30 +2,12 @@
 //! vrpcheck both accept at the same cost, and the strategies keep their
 //! promises to each other (beam 1 = greedy, more search is never worse).
 
-use burn::backend::Flex;
-
 use lrm::decode::{self, beam, multistart, rrc, sampling, Batch, DecodeOptions, Outcome, Sampling, Selector, Starts, Strategy};
-use lrm::model::ModelConfig;
-use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::io::{solution, vrplib};
 use lrm::problem::variant::all_variants;
 use lrm::problem::{evaluate, Instance, Variant};
 
-use crate::common::{close, temp_dir, vrpcheck_many};
-
-type B = Flex;
-
-/// A small randomly initialised policy of a preset (mechanics, not quality).
-pub fn small(preset: &str) -> (ModelConfig, lrm::model::Policy<B>) {
-    let c = ModelConfig::preset(preset).unwrap();
-    let config = ModelConfig { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, pointer_heads: 4, ..c };
-    let policy = config.init::<B>(&Default::default());
-    (config, policy)
-}
-
-pub fn instances(v: Variant, n: usize, count: usize, seed: u64) -> Vec<Instance> {
-    GeneratorConfig::new(Problem::Variant(v)).generate(n, count, seed)
-}
+use crate::common::{close, generated as instances, small_policy as small, temp_dir, vrpcheck_many};
 
 fn strategies() -> Vec<(&'static str, DecodeOptions)> {
     let base = DecodeOptions { batch_size: 8, ..DecodeOptions::default() };

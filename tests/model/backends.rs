@@ -16,7 +16,8 @@ use lrm::train::config::{OptimizerConfig, OptimizerKind};
 use lrm::train::optim::Optim;
 use lrm::train::supervised::{loss, Labels};
 
-use crate::policy::{greedy, instances, small};
+use crate::common::small_config as small;
+use crate::policy::{greedy, instances};
 
 fn log_probs<Bk: Backend>(path: &std::path::Path, device: &Bk::Device) -> Vec<f32> {
     let (policy, card) = checkpoint::load::<Bk>(path, device).unwrap();

@@ -5,7 +5,8 @@ use burn::backend::Flex;
 
 use lrm::model::checkpoint;
 
-use crate::policy::{greedy, instances, small};
+use crate::common::small_config as small;
+use crate::policy::{greedy, instances};
 
 type B = Flex;
 

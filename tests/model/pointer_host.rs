@@ -16,7 +16,8 @@ use lrm::model::{Encoding, ModelConfig};
 use lrm::problem::variant::all_variants;
 use lrm::problem::Variant;
 
-use super::policy::{instances, small};
+use super::policy::instances;
+use crate::common::small_config as small;
 
 type B = Flex;
 

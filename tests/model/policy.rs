@@ -16,14 +16,10 @@ use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::variant::all_variants;
 use lrm::problem::{evaluate, Instance, Variant};
 
+use crate::common::small_config as small;
+
 type B = Flex;
 type Ad = Autodiff<Flex>;
-
-/// A small copy of a preset: same blocks, fewer and narrower layers.
-pub fn small(preset: &str) -> ModelConfig {
-    let c = ModelConfig::preset(preset).unwrap();
-    ModelConfig { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, pointer_heads: 4, ..c }
-}
 
 pub fn instances(v: Variant, n: usize, count: usize) -> Vec<Instance> {
     GeneratorConfig::new(Problem::Variant(v)).generate(n, count, 13)

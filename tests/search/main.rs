@@ -1,11 +1,10 @@
-//! Tests of the local search and the anytime `lrm solve`, mirroring `src/search`.
+//! Tests of the local search, mirroring `src/search`.
 
 #[path = "../common/mod.rs"]
 #[allow(dead_code)]
 mod common;
 
 mod anytime;
-mod cli;
 mod moves;
 mod relocate;
 mod swap;

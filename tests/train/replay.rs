@@ -18,12 +18,9 @@ use lrm::model::{ModelConfig, Policy};
 use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::Instance;
 
-type Ad = Autodiff<Flex>;
+use crate::common::small_config as small;
 
-fn small(preset: &str) -> ModelConfig {
-    let c = ModelConfig::preset(preset).unwrap();
-    ModelConfig { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, pointer_heads: 4, ..c }
-}
+type Ad = Autodiff<Flex>;
 
 /// Every parameter's gradient, flattened, in module order.
 struct Gradients<'a> {

@@ -5,11 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{close, data, lrm, temp_dir, vrpcheck_many};
-
-fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect()
-}
+use crate::common::{close, data, json_lines, lrm, temp_dir, vrpcheck_many};
 
 #[test]
 fn the_default_command_solves_solomon_files_with_their_fleet_every_dumas_file_and_road_durations() {
