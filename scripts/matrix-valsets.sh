@@ -19,21 +19,6 @@ for problem in ATSP ACVRP; do
         "$lrm" generate --problem "$problem" --size "$size" --count 32 --seed 901 --out "$work/$problem$size"
         "$lrm" solve "$work/$problem$size"/*.vrp --iterations 5000 --neural-share 0 --json -q \
             --out "$work/$problem$size-sol" > "$work/$problem$size.jsonl"
-        python3 - "$work/$problem$size.jsonl" "$dir/${size}_sol_lrm.npz" <<'PY'
-import json, sys
-import numpy as np
-rows = [json.loads(line) for line in open(sys.argv[1])]
-rows.sort(key=lambda r: r["instance"])
-assert len(rows) == 32 and all(r["feasible"] for r in rows), "every reference must be feasible"
-tours = []
-for r in rows:
-    routes = [line.split(":")[1].split() for line in open(r["solution"]) if line.startswith("Route")]
-    tours.append([a for route in routes for a in [0] + [int(c) for c in route]])
-width = max(map(len, tours)) + 1
-actions = np.zeros((len(tours), width), dtype=np.int64)
-for k, tour in enumerate(tours):
-    actions[k, : len(tour)] = tour
-np.savez(sys.argv[2], costs=np.array([r["cost"] for r in rows], dtype=np.float64), actions=actions)
-PY
+        python3 "$root/scripts/lrm-references.py" "$work/$problem$size.jsonl" "$dir/${size}_sol_lrm.npz" 32
     done
 done

@@ -74,7 +74,7 @@ pub fn inference_scaling<B: Backend>(
     mut progress: impl FnMut(&Point),
 ) -> Result<Vec<Point>> {
     let n = instances.iter().map(Instance::num_customers).max().unwrap_or(1);
-    let augmentable = instances.iter().all(decode::augment::applies);
+    let augmentable = instances.iter().all(|i| decode::augment::applies(i, config));
     let mut points = vec![];
     for (axis, x, options) in sweep(n, max_beam, augmentable) {
         let start = Instant::now();

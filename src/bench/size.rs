@@ -52,7 +52,7 @@ pub fn size_scaling<B: AutodiffBackend>(
         let instances = cvrp(n, count);
         let start = Instant::now();
         let ((), encode_peak_mib) = peak_during(|| {
-            let features = Features::<B::InnerBackend>::new(&instances, config.svd_rank, device);
+            let features = Features::<B::InnerBackend>::for_model(&instances, config, device);
             drop(policy.encode(&features));
         });
         let encode = start.elapsed().as_secs_f64();

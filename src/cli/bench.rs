@@ -83,8 +83,9 @@ impl Measure<'_> {
     /// stderr is not a terminal); the table rows print above it.
     fn progress_bar(&self) -> indicatif::ProgressBar {
         let n = self.instances.iter().map(Instance::num_customers).max().unwrap_or(1);
-        let augmentable = self.instances.iter().all(crate::decode::augment::applies);
-        let points = if self.args.scaling { sweep(n, self.args.max_beam, augmentable).len() * self.models.len() } else { 0 };
+        let augmentable = |source: &ModelSource| source.card().is_ok_and(|c| self.instances.iter().all(|i| crate::decode::augment::applies(i, &c.model)));
+        let points: usize =
+            if self.args.scaling { self.models.iter().map(|(_, source)| sweep(n, self.args.max_beam, augmentable(source)).len()).sum() } else { 0 };
         let bar = indicatif::ProgressBar::new(points as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} points  {msg}  [{elapsed_precise} < {eta_precise}]").expect("a valid template"),

@@ -111,10 +111,11 @@ pub fn run(a: Args) -> Result<i32> {
     };
     let model = a.decoding.model();
     for inst in &instances {
-        for warning in model.resolve(inst).card()?.outside_training(inst) {
+        let card = model.resolve(inst).card()?;
+        for warning in card.outside_training(inst) {
             tracing::warn!("{}: {warning}", inst.name);
         }
-        if decoding.augment && !augment::applies(inst) {
+        if decoding.augment && !augment::applies(inst, &card.model) {
             tracing::warn!("{}: x8 augmentation does not apply to an explicit matrix; decoding it without", inst.name);
         }
     }

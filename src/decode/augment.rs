@@ -2,22 +2,27 @@
 //! the coordinates the model sees. Distances, and so costs and feasibility,
 //! do not change; the env keeps working on the original instance.
 //!
-//! Instances without coordinates (explicit matrices) have nothing to
-//! transform: augmentation does not apply to them, and `lrm solve` says so.
+//! Instances without coordinates have nothing to transform, and on an
+//! explicit matrix the coordinates no longer determine the distances:
+//! augmentation does not apply there, and `lrm solve` says so. RRNet is the
+//! exception: it reads the matrices beside the coordinates, and RRNCO
+//! augments the coordinates of road instances while the matrices stay.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::model::features::Features;
+use crate::model::ModelConfig;
 use crate::problem::{Instance, Weights};
 
 /// Copies made per instance.
 pub const DIHEDRAL: usize = 8;
 
-/// Whether the dihedral maps preserve this instance's distances: coordinates
-/// with Euclidean weights (an explicit matrix ignores the coordinates).
-pub fn applies(inst: &Instance) -> bool {
-    inst.coords.is_some() && !matches!(inst.weights, Weights::Matrix(_))
+/// Whether x8 augmentation applies to this instance under the policy of
+/// `config`: coordinates with Euclidean weights (the dihedral maps keep the
+/// distances), or any coordinates when the policy reads the matrices (RRNet).
+pub fn applies(inst: &Instance, config: &ModelConfig) -> bool {
+    inst.coords.is_some() && (config.reads_matrices() || !matches!(inst.weights, Weights::Matrix(_)))
 }
 
 /// The 8 maps in POMO's order: (x, y), (1-x, y), (x, 1-y), (1-x, 1-y), then
@@ -46,5 +51,6 @@ pub fn dihedral<B: Backend>(f: &Features<B>) -> Features<B> {
     let customers = Tensor::stack::<4>(augment_xy(&f.customers), 1).reshape([b * DIHEDRAL, n, cw]);
     let depot = Tensor::stack::<3>(augment_xy(&f.depot), 1).reshape([b * DIHEDRAL, dw]);
     let frames = f.frames.iter().flat_map(|fr| std::iter::repeat_n(*fr, DIHEDRAL)).collect();
-    Features { customers, depot, frames }
+    let road = f.road.as_ref().map(|r| r.repeat(DIHEDRAL));
+    Features { customers, depot, frames, road }
 }

@@ -74,8 +74,8 @@ impl<'a, B: Backend> Batch<'a, B> {
     /// copies each when every instance has coordinates (see [`augment::applies`]).
     pub fn new(policy: &'a Policy<B>, config: &'a ModelConfig, originals: &[Instance], augment: bool, device: &B::Device) -> Self {
         let start = Instant::now();
-        let features = Features::<B>::new(originals, config.svd_rank, device);
-        let augmented = augment && originals.iter().all(augment::applies);
+        let features = Features::<B>::for_model(originals, config, device);
+        let augmented = augment && originals.iter().all(|i| augment::applies(i, config));
         let (features, copies) = if augmented { (augment::dihedral(&features), augment::DIHEDRAL) } else { (features, 1) };
         let instances: Arc<[Instance]> = originals.iter().flat_map(|i| std::iter::repeat_n(i.clone(), copies)).collect();
         let encoding = policy.encode(&features);

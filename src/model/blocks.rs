@@ -3,6 +3,12 @@
 //! normalisation (RMS, layer, instance, none), feed-forward (SwiGLU or ReLU
 //! MLP), the spectral-normalised linear of LRM-1B, multi-head attention with a
 //! softmax or Sinkhorn normalisation and an optional output gate, and ReZero.
+//! RRNet's blocks (RRNCO) live in the submodules: the adaptive node embedding,
+//! the neural adaptive bias and the attention-free block.
+
+pub mod aafm;
+pub mod adaptive_bias;
+pub mod adaptive_embedding;
 
 use burn::config::Config;
 use burn::module::{Module, Param, RunningState};

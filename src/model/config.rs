@@ -13,6 +13,12 @@ pub enum PolicyFamily {
     EncoderPointer,
     /// No encoder: a linear embedding re-encoded by the D layers every step.
     DecoderOnly,
+    /// RRNCO's RRNet: row and column embeddings from the distance and
+    /// duration matrices, attention-free layers, a penalised pointer
+    /// ([`super::rrnet`]). `n_heads`, `norm`, `pre_norm`, `feed_forward`,
+    /// `attention_bias` and `svd_rank` do not apply (instance norms, ReLU
+    /// MLPs, single-head AAFM, as the reference).
+    RrNet,
 }
 
 #[derive(Config, Debug, PartialEq)]
@@ -54,17 +60,24 @@ pub struct ModelConfig {
     /// Logits are `clip * tanh(logits)`.
     #[config(default = 10.0)]
     pub tanh_clip: f64,
+    /// RRNet: sampled distances per node in the adaptive node embedding (`k`).
+    #[config(default = 25)]
+    pub neighbour_samples: usize,
+    /// RRNet: the adaptive bias reads the duration matrix (3-channel gate);
+    /// false reads distance and angle only (RRNCO's ATSP and RCVRP models).
+    #[config(default = true)]
+    pub road_durations: bool,
 }
 
 /// Every preset name but the `deep-DxW` grid.
-pub const PRESETS: [&str; 8] = ["pomo", "rf-te", "lrm-1m", "lrm-5m", "lrm-40m", "lrm-1b", "radar", "lmask"];
+pub const PRESETS: [&str; 9] = ["pomo", "rf-te", "lrm-1m", "lrm-5m", "lrm-40m", "lrm-1b", "radar", "lmask", "rrnco"];
 
 /// The decoder-scaling paper's grid, plus its two extra shapes.
 pub const DEEP_GRID: [(usize, usize); 14] =
     [(6, 128), (12, 128), (24, 128), (42, 128), (6, 256), (12, 256), (24, 256), (42, 256), (6, 512), (12, 512), (24, 512), (42, 512), (24, 64), (96, 32)];
 
 impl ModelConfig {
-    /// A named preset: `pomo`, `rf-te`, `lrm-{1m,5m,40m,1b}`, `radar`, `lmask`, `deep-DxW`.
+    /// A named preset: `pomo`, `rf-te`, `lrm-{1m,5m,40m,1b}`, `radar`, `lmask`, `rrnco`, `deep-DxW`.
     pub fn preset(name: &str) -> Result<ModelConfig, String> {
         let pomo = ModelConfig::new(128, 8, 6, 512, NormKind::Instance, false, FeedForwardKind::ReluMlp, true);
         let rf_te = ModelConfig { norm: NormKind::Rms, pre_norm: true, feed_forward: FeedForwardKind::SwiGlu, ..pomo.clone() };
@@ -79,13 +92,32 @@ impl ModelConfig {
             // RADAR: 5 x 256, 8 heads, FF 512, instance norm, Sinkhorn (10), SVD features (k = 10).
             "radar" => ModelConfig { d_model: 256, n_layers: 5, sinkhorn_iterations: 10, svd_rank: 10, ..pomo },
             "lmask" => ModelConfig { refinement_intensity: true, ..pomo },
+            // RRNCO's experiment config: E 128, 6 layers, FF 512, 8 decoder heads, k = 25.
+            "rrnco" => ModelConfig { family: PolicyFamily::RrNet, ..pomo },
             _ => return deep(name),
         })
+    }
+
+    /// Fill the fields a serialised config may omit (those with a default)
+    /// into `model`: a model card written before a field existed lacks it,
+    /// and means its default. The eight fields `new` takes stay required.
+    pub fn fill_defaults(model: &mut toml::Table) {
+        const REQUIRED: [&str; 8] = ["d_model", "n_heads", "n_layers", "d_ff", "norm", "pre_norm", "feed_forward", "attention_bias"];
+        let base = ModelConfig::new(1, 1, 1, 1, NormKind::None, false, FeedForwardKind::ReluMlp, false);
+        let defaults = toml::Table::try_from(base).expect("a config serialises to TOML");
+        for (key, value) in defaults {
+            if !REQUIRED.contains(&key.as_str()) {
+                model.entry(key).or_insert(value);
+            }
+        }
     }
 
     /// Trainable parameters of the policy this config builds, counted from the config alone
     /// (so that `lrm-1b` reports its size without allocating it).
     pub fn num_params(&self) -> usize {
+        if self.family == PolicyFamily::RrNet {
+            return super::rrnet::num_params(self);
+        }
         let d = self.d_model;
         let linear = |i: usize, o: usize, bias: bool| i * o + if bias { o } else { 0 };
         let norm = match self.norm {
@@ -109,6 +141,7 @@ impl ModelConfig {
             PolicyFamily::EncoderPointer => linear(d + context, d, false) + linear(d, d, false) + linear(d, 3 * d, false) + linear(d, d, false),
             // Start and current tokens, and the score head.
             PolicyFamily::DecoderOnly => linear(d, d, false) + linear(d + context, d, false) + linear(d, 1, false),
+            PolicyFamily::RrNet => unreachable!("counted above"),
         };
         layers + final_norm + embeddings + decoder
     }
@@ -128,8 +161,15 @@ impl ModelConfig {
         let decoder_outputs = match self.family {
             PolicyFamily::EncoderPointer => d + d + 3 * d + d,
             PolicyFamily::DecoderOnly => d + d + 1,
+            PolicyFamily::RrNet => 0,
         };
         self.n_layers * (attention_outputs + ff_outputs) + 2 * d + decoder_outputs
+    }
+
+    /// Whether the policy reads the distance and duration matrices (RRNet):
+    /// its features carry [`super::features::road::RoadInputs`].
+    pub fn reads_matrices(&self) -> bool {
+        self.family == PolicyFamily::RrNet
     }
 
     /// Inputs per customer: the shared layout plus the SVD features.
@@ -162,9 +202,18 @@ impl ModelConfig {
         };
         let layer = attention + ff_mats * matmul(nodes, d, ff);
         let embed = matmul(nodes, self.customer_features() as u64, d);
+        if self.family == PolicyFamily::RrNet {
+            // Per block: the three entry lifts and the gate over nodes^2
+            // pairs dominate; then Q, K, V, the two projections, the two
+            // bias-weighted sums and the feed-forward over the nodes.
+            let pairs = nodes * nodes;
+            let bias = pairs * (3 * matmul(1, d, d) + matmul(1, 3 * d, d) + matmul(1, d, 4));
+            let block = bias + 5 * matmul(nodes, d, d) + 2 * matmul(nodes, nodes, d) + 2 * matmul(nodes, d, ff);
+            return 2 * self.n_layers as u64 * block + matmul(nodes, 3 * d, d);
+        }
         match self.family {
             PolicyFamily::EncoderPointer => embed + self.n_layers as u64 * layer + matmul(nodes, d, 3 * d) + matmul(1, d, d),
-            PolicyFamily::DecoderOnly => embed,
+            PolicyFamily::DecoderOnly | PolicyFamily::RrNet => embed,
         }
     }
 
@@ -189,8 +238,12 @@ impl ModelConfig {
             return 2 * (2 * d + context) * d + self.layers_flops(tokens) + 2 * nodes * d;
         }
         let query = 2 * (d + context) * d;
-        let glimpse = 2 * 2 * nodes * d + 2 * d * d;
         let logits = 2 * nodes * d;
+        if self.family == PolicyFamily::RrNet {
+            // No glimpse output projection; a residual MLP instead.
+            return query + 2 * 2 * nodes * d + 2 * 2 * d * self.d_ff as u64 + logits;
+        }
+        let glimpse = 2 * 2 * nodes * d + 2 * d * d;
         query + glimpse + logits
     }
 
@@ -204,6 +257,14 @@ impl ModelConfig {
         }
         if self.pointer_heads == 0 || self.d_model % self.pointer_heads != 0 {
             return Err(format!("pointer_heads ({}) must divide d_model ({})", self.pointer_heads, self.d_model));
+        }
+        if self.family == PolicyFamily::RrNet {
+            if self.neighbour_samples == 0 {
+                return Err("neighbour_samples must be positive".into());
+            }
+            if self.spectral || self.svd_rank > 0 {
+                return Err("RRNet reads neither spectral nor svd_rank (its blocks are RRNCO's): leave them at their defaults".into());
+            }
         }
         if self.tanh_clip <= 0.0 {
             return Err(format!("tanh_clip must be positive, got {}", self.tanh_clip));

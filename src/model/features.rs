@@ -7,16 +7,24 @@
 //! - with `svd_rank` k > 0, every node (depot included) also gets the 2k SVD
 //!   features of the distance matrix (RADAR), matrix or coordinates alike
 //!
+//! - with the RRNet policy, the matrices and sampled neighbour distances of
+//!   [`road::RoadInputs`]
+//!
 //! Coordinates already in the unit square are kept as they are (the frame of
 //! generated training data); others are shifted and scaled into it with their
-//! aspect ratio kept. Times and limits are scaled like distances, demands are
-//! divided by the capacity (TSPDL: by the total cargo), infinities become 0
+//! aspect ratio kept. Explicit matrices are divided by their largest entry
+//! (RRNCO's normalisation), Euclidean distances scale with the coordinates.
+//! Times scale like distances, or by the largest duration when the instance
+//! has a duration matrix (RRNCO); demands are divided by the capacity (TSPDL: by the total cargo), infinities become 0
 //! (RouteFinder's `posinf_val`), and an unlimited remaining distance becomes 10
 //! (RouteFinder's `default_remain_dist`).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 
+pub mod road;
+
+use super::config::ModelConfig;
 use super::svd::svd_features;
 use crate::env::{Context, Env};
 use crate::problem::{Backhaul, Instance, Weights};
@@ -35,32 +43,53 @@ const UNLIMITED_DISTANCE: f32 = 10.0;
 pub struct Frame {
     /// Subtracted from coordinates before scaling.
     pub origin: [f64; 2],
-    /// Multiplies coordinates, distances, times and limits.
+    /// Multiplies coordinates: into the unit square, aspect ratio kept.
+    pub coord_scale: f64,
+    /// Multiplies coordinates, distances and the distance limit.
     pub scale: f64,
+    /// Multiplies times (windows, service, the current time): `1 / max
+    /// duration` when the instance has a duration matrix (RRNCO's
+    /// normalisation), else `scale`.
+    pub time_scale: f64,
     /// Divides demands and loads.
     pub load_unit: f64,
 }
 
 impl Frame {
     pub fn of(inst: &Instance) -> Frame {
-        let (origin, scale) = match (&inst.coords, &inst.weights) {
-            (_, Weights::Matrix(m)) => ([0.0, 0.0], 1.0 / m.iter().copied().fold(1e-12, f64::max).max(1.0)),
-            (Some(c), _) => coordinate_frame(c),
-            (None, _) => ([0.0, 0.0], 1.0),
+        let coordinates = inst.coords.as_deref().map(coordinate_frame);
+        let (origin, coord_scale) = coordinates.unwrap_or(([0.0, 0.0], 1.0));
+        let scale = match &inst.weights {
+            Weights::Matrix(m) => 1.0 / m.iter().copied().fold(1e-12, f64::max).max(1.0),
+            Weights::Euclidean(_) => coord_scale,
         };
         let load_unit = match inst.capacity.filter(|_| !inst.variant.is_tsp()) {
             Some(q) => q,
             None => inst.linehaul.iter().sum::<f64>().max(1e-12),
         };
-        Frame { origin, scale, load_unit }
+        let time_scale = match &inst.durations {
+            Some(t) => 1.0 / t.iter().copied().fold(1e-12, f64::max).max(1e-12),
+            None => scale,
+        };
+        Frame { origin, coord_scale, scale, time_scale, load_unit }
     }
 
-    fn time(&self, t: f64) -> f32 {
-        if t.is_finite() {
-            (t * self.scale) as f32
-        } else {
-            0.0
-        }
+    /// A time in the model's frame; infinities become 0.
+    pub fn time(&self, t: f64) -> f32 {
+        finite_or_zero(t * self.time_scale)
+    }
+
+    /// A distance in the model's frame; infinities become 0.
+    pub fn length(&self, d: f64) -> f32 {
+        finite_or_zero(d * self.scale)
+    }
+}
+
+fn finite_or_zero(x: f64) -> f32 {
+    if x.is_finite() {
+        x as f32
+    } else {
+        0.0
     }
 }
 
@@ -86,9 +115,20 @@ pub struct Features<B: Backend> {
     /// `[batch, DEPOT_FEATURES]`.
     pub depot: Tensor<B, 2>,
     pub frames: Vec<Frame>,
+    /// The matrices RRNet reads; `None` for the other policies.
+    pub road: Option<road::RoadInputs<B>>,
 }
 
 impl<B: Backend> Features<B> {
+    /// Everything the policy of `config` reads of `instances`: the node
+    /// features, with SVD features when it asks for them and RRNet's road
+    /// inputs for RRNet.
+    pub fn for_model(instances: &[Instance], config: &ModelConfig, device: &B::Device) -> Self {
+        let features = Features::new(instances, config.svd_rank, device);
+        let road = config.reads_matrices().then(|| road::RoadInputs::new(instances, &features.frames, config.neighbour_samples, device));
+        Features { road, ..features }
+    }
+
     /// Features of `instances` (all with the same number of nodes), with
     /// `svd_rank` SVD features of each distance matrix appended to every node.
     pub fn new(instances: &[Instance], svd_rank: usize, device: &B::Device) -> Self {
@@ -105,7 +145,9 @@ impl<B: Backend> Features<B> {
             });
             let svd_of = |j: usize| svd.as_ref().map_or(vec![], |s| s[j].iter().map(|&x| x as f32).collect::<Vec<f32>>());
             let xy = |j: usize| -> [f32; 2] {
-                inst.coords.as_ref().map_or([0.0, 0.0], |c| [((c[j][0] - f.origin[0]) * f.scale) as f32, ((c[j][1] - f.origin[1]) * f.scale) as f32])
+                inst.coords
+                    .as_ref()
+                    .map_or([0.0, 0.0], |c| [((c[j][0] - f.origin[0]) * f.coord_scale) as f32, ((c[j][1] - f.origin[1]) * f.coord_scale) as f32])
             };
             let draft_unit = inst.linehaul.iter().sum::<f64>().max(1e-12);
             for j in 1..nodes {
@@ -125,7 +167,7 @@ impl<B: Backend> Features<B> {
                 customers.extend(svd_of(j));
             }
             let [x, y] = xy(0);
-            let limit = inst.distance_limit.map_or(0.0, |l| f.time(l));
+            let limit = inst.distance_limit.map_or(0.0, |l| f.length(l));
             let mixed = (inst.backhaul_rule() == Backhaul::Mixed) as u8 as f32;
             depot.extend_from_slice(&[x, y, inst.variant.open as u8 as f32, limit, f.time(inst.window(0)[1]), mixed]);
             depot.extend(svd_of(0));
@@ -135,6 +177,7 @@ impl<B: Backend> Features<B> {
             customers: Tensor::from_data(TensorData::new(customers, [b, nodes - 1, customer_width]), device),
             depot: Tensor::from_data(TensorData::new(depot, [b, depot_width]), device),
             frames,
+            road: None,
         }
     }
 
@@ -149,7 +192,7 @@ impl<B: Backend> Features<B> {
         for r in 0..ctx.current.len() {
             let f = &self.frames[r / per_instance];
             let load = if ctx.available_load[r].is_finite() { (ctx.available_load[r] / f.load_unit) as f32 } else { 0.0 };
-            let remaining = if ctx.remaining_distance[r].is_finite() { f.time(ctx.remaining_distance[r]) } else { UNLIMITED_DISTANCE };
+            let remaining = if ctx.remaining_distance[r].is_finite() { f.length(ctx.remaining_distance[r]) } else { UNLIMITED_DISTANCE };
             out.extend_from_slice(&[load, f.time(ctx.time[r]), remaining]);
             if let Some(rf) = refinement {
                 let mut one_hot = [0.0f32; REFINEMENT_CLASSES];

@@ -1,5 +1,6 @@
 //! The policy networks (Burn), generic over `B: Backend`: an encoder + pointer
-//! family and a decoder-only family, behind one `encode` / `step` interface.
+//! family, a decoder-only family and RRNet for road networks, behind one
+//! `encode` / `step` interface.
 
 pub mod blocks;
 pub mod checkpoint;
@@ -10,6 +11,7 @@ pub mod heavy_decoder;
 pub mod pointer;
 pub mod pointer_host;
 pub mod pointer_replay;
+pub mod rrnet;
 pub mod svd;
 pub mod zoo;
 
@@ -25,6 +27,7 @@ use features::{Features, Refinement, StepInput};
 use heavy_decoder::HeavyDecoder;
 use pointer::{Pointer, PointerCache};
 use pointer_host::HostPointer;
+use rrnet::{RoadCache, RrNet};
 
 /// An encoder + pointer policy (POMO, RouteFinder, LRM-1B, LMask).
 #[derive(Module, Debug)]
@@ -40,6 +43,7 @@ pub struct PointerPolicy<B: Backend> {
 pub enum Policy<B: Backend> {
     Pointer(PointerPolicy<B>),
     Heavy(HeavyDecoder<B>),
+    Road(RrNet<B>),
 }
 
 /// What a policy computes once per batch of instances.
@@ -47,6 +51,7 @@ pub enum Policy<B: Backend> {
 pub enum Encoding<B: Backend> {
     Pointer(PointerCache<B>),
     Heavy(Tensor<B, 3>),
+    Road(RoadCache<B>),
 }
 
 impl<B: Backend> Encoding<B> {
@@ -67,6 +72,7 @@ impl<B: Backend> Encoding<B> {
         match self {
             Encoding::Pointer(c) => Encoding::Pointer(c.detach()),
             Encoding::Heavy(e) => Encoding::Heavy(e.clone().detach()),
+            Encoding::Road(c) => Encoding::Road(c.detach()),
         }
     }
 }
@@ -77,6 +83,7 @@ impl<B: Backend> Policy<B> {
         match self {
             Policy::Pointer(p) => Encoding::Pointer(p.pointer.precompute(p.encoder.forward(features))),
             Policy::Heavy(h) => Encoding::Heavy(h.embed(features)),
+            Policy::Road(r) => Encoding::Road(r.encode(features)),
         }
     }
 
@@ -91,6 +98,7 @@ impl<B: Backend> Policy<B> {
         match (self, encoding) {
             (Policy::Pointer(p), Encoding::Pointer(cache)) => p.pointer.step(cache, input),
             (Policy::Heavy(h), Encoding::Heavy(embeddings)) => h.step(embeddings, input),
+            (Policy::Road(r), Encoding::Road(cache)) => r.step(cache, input),
             _ => panic!("an encoding is used with the policy that made it"),
         }
     }
@@ -104,6 +112,7 @@ impl ModelConfig {
         let policy = match self.family {
             PolicyFamily::EncoderPointer => Policy::Pointer(PointerPolicy { encoder: Encoder::new(self, device), pointer: Pointer::new(self, device) }),
             PolicyFamily::DecoderOnly => Policy::Heavy(HeavyDecoder::new(self, device)),
+            PolicyFamily::RrNet => Policy::Road(RrNet::new(self, device)),
         };
         policy.visit(&mut Materialise);
         policy

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
+use crate::problem::generate::city::{City, CitySampling};
 use crate::problem::generate::{Distribution, GeneratorConfig, Hardness, Problem};
 use crate::problem::Variant;
 
@@ -46,6 +47,36 @@ pub struct ProblemConfig {
     /// Customers per instance, one size per batch: a list to draw from
     /// (`[20]`, `[50, 100]`) or a range (`{ min = 50, max = 200 }`).
     pub sizes: Sizes,
+    /// Draw instances from road networks instead (RRNCO): a city file or a
+    /// directory of them in RRNCO's layout, relative to the config, or
+    /// synthetic cities (`{ synthetic = 8, seed = 1 }`, as `lrm city` builds
+    /// them). The variants are then capacitated ones, MIXED or ATSP, on the
+    /// cities' distance and duration matrices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cities: Option<CitySource>,
+    /// With `cities`: `uniform` or `cluster` (RRNCO's sampling).
+    #[serde(default = "uniform")]
+    pub city_sampling: String,
+}
+
+/// Where training cities come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CitySource {
+    /// A city file, or a directory of them.
+    Files(PathBuf),
+    /// `synthetic` cities of `points` points, seeded `seed, seed + 1, ...`
+    /// ([`City::synthetic`]).
+    Synthetic {
+        synthetic: usize,
+        seed: u64,
+        #[serde(default = "city_points")]
+        points: usize,
+    },
+}
+
+fn city_points() -> usize {
+    1000
 }
 
 /// One hardness name or a list of them.
@@ -287,6 +318,9 @@ impl TrainConfig {
                 .canonicalize()
                 .map_err(|e| Error::bad_input(path, None, format!("{field} = {:?}: {e} (paths are relative to the config file)", p.display())))
         };
+        if let Some(CitySource::Files(c)) = &mut config.problem.cities {
+            *c = locate("problem.cities", c)?;
+        }
         for v in &mut config.validation {
             v.data = locate("validation.data", &v.data)?;
             v.reference = v.reference.as_ref().map(|r| locate("validation.reference", r)).transpose()?;
@@ -390,6 +424,20 @@ impl TrainConfig {
             }
         }
         Ok(generators)
+    }
+
+    /// The cities to draw training instances from, read, with their
+    /// sampling; `None` for generated coordinates.
+    pub fn cities(&self) -> Result<Option<(Vec<City>, CitySampling)>> {
+        let Some(source) = &self.problem.cities else { return Ok(None) };
+        let sampling =
+            self.problem.city_sampling.parse::<CitySampling>().map_err(|e| Error::bad_input("config", None, format!("problem.city_sampling: {e}")))?;
+        let cities = match source {
+            CitySource::Files(path) => City::read_all(path)?,
+            CitySource::Synthetic { synthetic: 0, .. } => return Err(Error::bad_input("config", None, "problem.cities.synthetic: give at least one city")),
+            CitySource::Synthetic { synthetic, seed, points } => (0..*synthetic as u64).map(|k| City::synthetic(seed + k, *points)).collect(),
+        };
+        Ok(Some((cities, sampling)))
     }
 
     /// The preset with the overrides applied.

@@ -31,10 +31,11 @@ use crate::eval::{Dataset, Score};
 use crate::model::checkpoint::{self, Stretch, TrainedOn};
 use crate::model::{ModelConfig, Policy};
 use crate::plot;
+use crate::problem::generate::city::{self, City, CitySampling};
 use crate::problem::generate::{GeneratorConfig, Problem};
 use crate::problem::io::write_atomic;
 use crate::problem::variant::MTVRP_NAMES;
-use crate::problem::Instance;
+use crate::problem::{Instance, Variant};
 use config::{TrainConfig, TrainerKind};
 use optim::{clip_global_norm, learning_rate, Optim};
 use run_dir::{Metrics, RunDir, TrainState};
@@ -83,6 +84,8 @@ pub struct Trainer<B: AutodiffBackend> {
     optim: Optim<B>,
     pub state: TrainState,
     generators: Vec<GeneratorConfig>,
+    /// Road networks the generators' problems are drawn from (RRNCO), when configured.
+    cities: Option<(Vec<City>, CitySampling)>,
     validation: Vec<Dataset>,
     labels: Option<supervised::Labels>,
     last_validation: BTreeMap<String, f64>,
@@ -107,6 +110,13 @@ impl<B: AutodiffBackend> Trainer<B> {
     pub fn new(config: TrainConfig, root: &Path, start: Start, device: &B::Device) -> Result<Self> {
         let model = config.model_config().map_err(|e| Error::bad_input("config", None, e))?;
         let generators = config.generators().map_err(|e| Error::bad_input("config", None, e))?;
+        let cities = config.cities()?;
+        if let Some((cities, sampling)) = &cities {
+            let largest = config.problem.sizes.bounds()[1];
+            for g in &generators {
+                city::generate(cities, g.problem, largest, 1, 0, *sampling).map_err(|e| Error::bad_input("config", None, format!("problem.cities: {e}")))?;
+            }
+        }
         let run = RunDir::create(root)?;
         let latest = run.latest()?;
         let (policy, optim, state) = match (&start, latest) {
@@ -151,7 +161,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         };
         let mut columns: Vec<String> =
             ["step", "epoch", "instances", "loss", "reward", "infeasible", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
-        columns.extend(variant_names(&generators).into_iter().map(|v| format!("reward_{v}")));
+        columns.extend(variant_names(&generators, cities.is_some()).into_iter().map(|v| format!("reward_{v}")));
         columns.extend(validation.iter().flat_map(|v| [format!("val_{}", v.name()), format!("val_{}_infeasible", v.name())]));
         columns.push("val_score".into());
         let metrics = Metrics::open(run.path("metrics.csv"), columns, state.step)?;
@@ -162,6 +172,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             optim,
             state,
             generators,
+            cities,
             validation,
             labels,
             last_validation: BTreeMap::new(),
@@ -201,7 +212,13 @@ impl<B: AutodiffBackend> Trainer<B> {
     pub fn batch(&self, step: usize, rng: &mut Rng) -> Vec<Instance> {
         let n = self.config.size_at(rng);
         let g = &self.generators[rand::Rng::random_range(rng, 0..self.generators.len())];
-        g.generate(n, self.config.batch_size(n), self.config.seed.wrapping_mul(1_000_003).wrapping_add(step as u64))
+        let seed = self.config.seed.wrapping_mul(1_000_003).wrapping_add(step as u64);
+        match &self.cities {
+            Some((cities, sampling)) => {
+                city::generate(cities, g.problem, n, self.config.batch_size(n), seed, *sampling).expect("every size and problem was drawn once at the start")
+            }
+            None => g.generate(n, self.config.batch_size(n), seed),
+        }
     }
 
     /// One training step: loss, then [`Self::optimise`].
@@ -357,13 +374,16 @@ impl<B: AutodiffBackend> Trainer<B> {
             score: self.last_validation.get("score").copied(),
         };
         let now = TrainedOn {
-            variants: variant_names(&self.generators),
+            variants: variant_names(&self.generators, self.cities.is_some()),
             sizes: self.config.problem.sizes.bounds(),
             max_demand_ratio: self.max_demand_ratio(),
             steps: stretch.steps,
             wall_seconds: stretch.wall_seconds,
             instances: stretch.instances,
-            distribution: Some(self.config.problem.distribution.clone()),
+            distribution: Some(match &self.cities {
+                Some((cities, _)) => format!("{} cities, {} sampling", cities.len(), self.config.problem.city_sampling),
+                None => self.config.problem.distribution.clone(),
+            }),
             decoder: Some(decoder.to_string()),
             validation: self.last_validation.clone(),
             stretches: vec![stretch],
@@ -503,8 +523,9 @@ fn hardware<B: AutodiffBackend>(device: &B::Device) -> String {
     format!("{} on {cores} cores of {cpu}", B::name(device))
 }
 
-/// The variant names the generators produce (RouteFinder's 16 for MIXED).
-fn variant_names(generators: &[GeneratorConfig]) -> Vec<String> {
+/// The variant names the generators produce (RouteFinder's 16 for MIXED),
+/// asymmetric when drawn from cities.
+fn variant_names(generators: &[GeneratorConfig], cities: bool) -> Vec<String> {
     let mut names = vec![];
     for g in generators {
         match g.problem {
@@ -513,6 +534,9 @@ fn variant_names(generators: &[GeneratorConfig]) -> Vec<String> {
                 names.extend(MTVRP_NAMES.iter().map(|n| if mixed_backhaul { n.replacen("PB", "PMB", 1) } else { n.to_string() }))
             }
         }
+    }
+    if cities {
+        names = names.iter().map(|n| n.parse::<Variant>().map_or(n.clone(), |v| Variant { asymmetric: true, ..v }.to_string())).collect();
     }
     names.dedup();
     names

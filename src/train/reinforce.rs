@@ -5,7 +5,9 @@
 //! its instance's rollouts; loss = -mean((R - b) log p), log p summed over
 //! the decoded steps (a forced first step excluded, as in POMO).
 //!
-//! Rewards are negative costs. A rollout that dead-ends (TSPTW, TSPDL, a
+//! Rewards are negative costs in the model's frame (`Frame::scale`: the
+//! generated unit-square instances' own units; road networks' distances
+//! divided by their largest, RRNCO's normalised reward). A rollout that dead-ends (TSPTW, TSPDL, a
 //! fleet limit) gets LMask's penalty per customer left unserved on top of
 //! the cost so far. With a backtracking budget (LMask's training) rollouts
 //! decode under LazyMask: a backtrack drops the undone step from the
@@ -32,6 +34,7 @@ use crate::decode::trajectory::Trajectory;
 use crate::decode::{augment, Batch, Phases, Starts};
 use crate::env::{Env, Rollout};
 use crate::error::Result;
+use crate::model::features::Frame;
 use crate::model::{ModelConfig, Policy};
 use crate::problem::Instance;
 
@@ -85,8 +88,9 @@ pub fn pomo_loss<B: AutodiffBackend>(
     let mut phases = batch.phases();
     phases.lap(|p| &mut p.step, start);
 
-    let rewards: Vec<f64> = (0..n).map(|r| penalised_reward(env.rollout(r), env.instance_of(r), trainer)).collect();
     let per_instance = copies * p;
+    let scales: Vec<f64> = instances.iter().map(|inst| Frame::of(inst).scale).collect();
+    let rewards: Vec<f64> = (0..n).map(|r| penalised_reward(env.rollout(r), env.instance_of(r), scales[r / per_instance], trainer)).collect();
     let infeasible = (0..n).filter(|&r| env.rollout(r).is_dead_end() || env.rollout(r).violations() > 0).count();
     let mut stats = BatchStats { mean_reward: rewards.iter().sum::<f64>() / n as f64, infeasible: infeasible as f64 / n as f64, phases, ..Default::default() };
     let mut by_variant: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -162,11 +166,11 @@ fn pomo_starts<B: AutodiffBackend>(batch: &Batch<B>, starts: usize) -> Result<En
     Ok(env)
 }
 
-/// LMask's penalised reward: minus the cost, minus `penalty_per_overrun` per
+/// LMask's penalised reward: minus the cost times `scale` (the model frame's), minus `penalty_per_overrun` per
 /// unit of time or load overrun, minus `penalty_per_customer` per customer
 /// served late, overloaded or not at all.
-pub fn penalised_reward(roll: &Rollout, inst: &Instance, trainer: &TrainerConfig) -> f64 {
+pub fn penalised_reward(roll: &Rollout, inst: &Instance, scale: f64, trainer: &TrainerConfig) -> f64 {
     let unserved = if roll.is_dead_end() { roll.unvisited().len() } else { 0 };
     let broken = (unserved + roll.violations()) as f64;
-    -roll.cost(inst) - trainer.penalty_per_customer * broken - trainer.penalty_per_overrun * roll.overrun()
+    -roll.cost(inst) * scale - trainer.penalty_per_customer * broken - trainer.penalty_per_overrun * roll.overrun()
 }

@@ -11,4 +11,5 @@ mod config;
 mod features;
 mod pointer_host;
 mod policy;
+mod rrnet;
 mod zoo;

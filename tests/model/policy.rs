@@ -33,7 +33,7 @@ pub fn greedy<Bk: Backend>(
     rollouts: usize,
     device: &Bk::Device,
 ) -> (Env, Vec<Tensor<Bk, 2>>) {
-    let features = Features::<Bk>::new(instances, config.svd_rank, device);
+    let features = Features::<Bk>::for_model(instances, config, device);
     let encoding = policy.encode(&features);
     let mut env = Env::new(Arc::from(instances.to_vec()), rollouts);
     let mut chosen = vec![];
@@ -67,7 +67,7 @@ pub fn greedy<Bk: Backend>(
 fn every_preset_decodes_every_variant_with_masked_nodes_at_probability_zero() {
     let device = Default::default();
     let variants: Vec<Variant> = all_variants().into_iter().filter(|v| !(v.asymmetric && v.is_tsp() && (v.time_windows || v.draft_limit))).collect();
-    for preset in ["pomo", "rf-te", "lrm-1m", "radar", "lmask", "deep-6x128"] {
+    for preset in ["pomo", "rf-te", "lrm-1m", "radar", "lmask", "rrnco", "deep-6x128"] {
         let config = small(preset);
         let policy = config.init::<B>(&device);
         for &v in &variants {
@@ -125,7 +125,7 @@ impl<Bk: AutodiffBackend> ModuleVisitor<Bk> for GradientCheck<'_, Bk> {
 #[test]
 fn one_backward_pass_gives_finite_non_zero_gradients_to_every_parameter() {
     let device = Default::default();
-    for preset in ["pomo", "rf-te", "lrm-1m", "radar", "lmask", "deep-6x128"] {
+    for preset in ["pomo", "rf-te", "lrm-1m", "radar", "lmask", "rrnco", "deep-6x128"] {
         let config = small(preset);
         let policy = config.init::<Ad>(&device);
         // ReZero starts every residual branch at alpha = 0, where only the alphas get

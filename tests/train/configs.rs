@@ -52,6 +52,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "mtvrp100-rf",
         "mtvrp20-cpu",
         "mtvrp50-rf",
+        "rrnco-cpu",
         "tsp100-deep42x128-sl",
         "tspdl50-cpu",
         "tspdl50-hard-lmask",
@@ -63,6 +64,40 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
 }
 
 /// Nearest-neighbour tours of generated TSP instances, written as a label set.
+#[test]
+fn a_config_draws_road_instances_from_city_files_or_synthetic_cities_and_refuses_bad_ones() {
+    use lrm::problem::generate::city::City;
+    use lrm::train::config::CitySource;
+    use rand::SeedableRng;
+
+    let dir = temp_dir("configs-cities");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/rrnco-cpu.toml");
+    let base = tiny(TrainConfig::parse(&shipped, &std::fs::read_to_string(&shipped).unwrap()).unwrap());
+    std::fs::create_dir_all(dir.join("cities")).unwrap();
+    City::synthetic(11, 60).write(&dir.join("cities/a.npz")).unwrap();
+    let sources = [CitySource::Files(dir.join("cities")), CitySource::Synthetic { synthetic: 2, seed: 3, points: 60 }];
+    for (k, source) in sources.into_iter().enumerate() {
+        let mut config = base.clone();
+        config.problem.cities = Some(source);
+        let trainer = Trainer::<Ad>::new(config, &dir.join(format!("run{k}")), Start::Fresh, &Default::default()).unwrap();
+        let mut rng = lrm::decode::sampling::Rng::seed_from_u64(1);
+        for inst in trainer.batch(0, &mut rng) {
+            assert!(inst.variant.asymmetric && inst.num_customers() == 6, "{}", inst.name);
+            assert!(!inst.variant.time_windows || inst.durations.is_some(), "{}: windows on road instances come with durations", inst.name);
+        }
+    }
+    let refused = |edit: fn(&mut TrainConfig), expected: &str, name: &str| {
+        let mut config = base.clone();
+        edit(&mut config);
+        let Err(e) = Trainer::<Ad>::new(config, &dir.join(name), Start::Fresh, &Default::default()) else { panic!("{name}: accepted") };
+        assert!(e.to_string().contains(expected), "{name}: {e}");
+    };
+    refused(|c| c.problem.city_sampling = "spiral".into(), "problem.city_sampling", "sampling");
+    refused(|c| c.problem.cities = Some(CitySource::Synthetic { synthetic: 0, seed: 1, points: 60 }), "at least one city", "none");
+    refused(|c| c.problem.cities = Some(CitySource::Synthetic { synthetic: 1, seed: 1, points: 5 }), "problem.cities", "too small");
+    refused(|c| c.problem.variants = vec!["TSPTW".into()], "not drawn from cities", "tsptw");
+}
+
 fn nearest_neighbour_labels(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     use lrm::problem::generate::{GeneratorConfig, Problem};
     use lrm::problem::io::npz::{write_dataset, write_reference};

@@ -76,7 +76,10 @@ fn the_penalised_reward_charges_overrun_and_late_customers() {
     assert!(roll.violations() > 0 && roll.overrun() > 0.0, "reverse order breaks hard windows");
     let trainer = |rho_n: f64, rho_c: f64| TrainerConfig { penalty_per_customer: rho_n, penalty_per_overrun: rho_c, ..TrainerConfig::pomo() };
     let cost = roll.cost(inst);
-    assert_eq!(penalised_reward(roll, inst, &trainer(0.0, 0.0)), -cost);
-    let reward = penalised_reward(roll, inst, &trainer(2.0, 3.0));
+    assert_eq!(penalised_reward(roll, inst, 1.0, &trainer(0.0, 0.0)), -cost);
+    let reward = penalised_reward(roll, inst, 1.0, &trainer(2.0, 3.0));
     assert!((reward - (-cost - 2.0 * roll.violations() as f64 - 3.0 * roll.overrun())).abs() < 1e-9);
+    // The cost in the model's frame (road distances divided by their largest); the penalties as they are.
+    let halved = penalised_reward(roll, inst, 0.5, &trainer(2.0, 3.0));
+    assert!((halved - (reward + 0.5 * cost)).abs() < 1e-9);
 }
