@@ -55,7 +55,7 @@ impl BackendJob for Train {
 
 pub fn run(a: Args) -> Result<()> {
     let (config, root, start) = match (&a.config, &a.resume) {
-        (_, Some(dir)) => (TrainConfig::read(&dir.join("config.toml"))?, dir.clone(), Start::Resume),
+        (_, Some(dir)) => (TrainConfig { source: None, ..TrainConfig::read(&dir.join("config.toml"))? }, dir.clone(), Start::Resume),
         (Some(path), None) => {
             let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "run".into());
             let start = a.init.clone().map_or(Start::Fresh, Start::Init);

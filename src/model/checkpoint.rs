@@ -162,7 +162,7 @@ impl TrainedOn {
 /// One training run from its start (fresh weights or `--init`) to this checkpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stretch {
-    /// The config's file name.
+    /// The config's file stem (the run directory's name for a resumed run).
     pub config: String,
     pub steps: usize,
     pub instances: u64,

@@ -129,6 +129,16 @@ impl<B: Backend> Features<B> {
         Features { road, ..features }
     }
 
+    /// Instances `start..start + len` of the batch.
+    pub fn narrow(&self, start: usize, len: usize) -> Self {
+        Features {
+            customers: self.customers.clone().narrow(0, start, len),
+            depot: self.depot.clone().narrow(0, start, len),
+            frames: self.frames[start..start + len].to_vec(),
+            road: self.road.as_ref().map(|r| r.narrow(start, len)),
+        }
+    }
+
     /// Features of `instances` (all with the same number of nodes), with
     /// `svd_rank` SVD features of each distance matrix appended to every node.
     pub fn new(instances: &[Instance], svd_rank: usize, device: &B::Device) -> Self {

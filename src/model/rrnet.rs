@@ -43,6 +43,12 @@ use super::heavy_decoder::gather_rows;
 /// limit, depot window end, mixed backhaul) padded with zeros.
 pub const ATTRIBUTES: usize = CUSTOMER_FEATURES - 2;
 
+/// Floats in one `[instances, nodes, nodes, E]` tensor of the adaptive bias
+/// (128 MiB) above which the encoder works in chunks of instances: the lifted
+/// matrices are its largest tensors, `O(B N^2 E)`, and x8 augmentation
+/// multiplies B by 8.
+pub const CHUNK_ENTRIES: usize = 1 << 25;
+
 /// The floor of the decoder's penalised score, `log(exp(.) + 1e-6)`.
 const PENALTY_FLOOR: f64 = 1e-6;
 
@@ -93,6 +99,24 @@ pub struct RoadCache<B: Backend> {
 }
 
 impl<B: Backend> RoadCache<B> {
+    /// The caches of consecutive chunks of instances as one.
+    fn cat(mut chunks: Vec<RoadCache<B>>) -> RoadCache<B> {
+        if chunks.len() == 1 {
+            return chunks.pop().expect("one chunk");
+        }
+        let context_weight = chunks[0].context_weight.clone();
+        let cat3 = |pick: fn(&RoadCache<B>) -> Tensor<B, 3>| Tensor::cat(chunks.iter().map(pick).collect(), 0);
+        let cat4 = |pick: fn(&RoadCache<B>) -> Tensor<B, 4>| Tensor::cat(chunks.iter().map(pick).collect(), 0);
+        RoadCache {
+            node_queries: cat3(|c| c.node_queries.clone()),
+            context_weight,
+            glimpse_keys: cat4(|c| c.glimpse_keys.clone()),
+            glimpse_values: cat4(|c| c.glimpse_values.clone()),
+            logit_keys: cat3(|c| c.logit_keys.clone()),
+            penalty: cat3(|c| c.penalty.clone()),
+        }
+    }
+
     /// The same values, cut from the autodiff graph.
     pub fn detach(&self) -> RoadCache<B> {
         RoadCache {
@@ -171,11 +195,29 @@ impl<B: Backend> RrNet<B> {
         (row, column)
     }
 
-    /// The encoder and the decoder's per-encoding work.
+    /// The encoder and the decoder's per-encoding work, in chunks of
+    /// instances small enough that one lifted bias tensor stays under
+    /// [`CHUNK_ENTRIES`] floats.
     pub fn encode(&self, features: &Features<B>) -> RoadCache<B> {
-        let (row, column) = self.embed(features);
-        let road = features.road.as_ref().expect("checked by embed");
-        self.decoder.precompute(row, column, road.distance.clone(), road.duration.clone())
+        let [_, customers, _] = features.customers.dims();
+        let e = self.decoder.keys.weight.dims()[0];
+        self.encode_in_chunks(features, (CHUNK_ENTRIES / ((customers + 1).pow(2) * e)).max(1))
+    }
+
+    /// [`Self::encode`] with at most `instances` instances encoded at once:
+    /// the same values (each instance is encoded on its own), a lower peak.
+    pub fn encode_in_chunks(&self, features: &Features<B>, instances: usize) -> RoadCache<B> {
+        let batch = features.frames.len();
+        let caches: Vec<RoadCache<B>> = (0..batch)
+            .step_by(instances.max(1))
+            .map(|start| {
+                let chunk = features.narrow(start, instances.min(batch - start));
+                let (row, column) = self.embed(&chunk);
+                let road = chunk.road.as_ref().expect("checked by embed");
+                self.decoder.precompute(row, column, road.distance.clone(), road.duration.clone())
+            })
+            .collect();
+        RoadCache::cat(caches)
     }
 
     /// Log-probabilities `[batch, rollouts, nodes]` of the next node; masked nodes get exactly 0.

@@ -16,6 +16,10 @@ use crate::problem::Variant;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
+    /// The file it was read from (not part of the TOML): its stem names the
+    /// stretch in a model card.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
     pub seed: u64,
     pub problem: ProblemConfig,
     pub model: ModelChoice,
@@ -312,6 +316,7 @@ impl TrainConfig {
     pub fn read(path: &Path) -> Result<TrainConfig> {
         let text = crate::problem::io::read_text(path)?;
         let mut config = TrainConfig::parse(path, &text)?;
+        config.source = Some(path.to_path_buf());
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let locate = |field: &str, p: &Path| -> Result<PathBuf> {
             base.join(p)

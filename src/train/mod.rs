@@ -366,7 +366,14 @@ impl<B: AutodiffBackend> Trainer<B> {
         let t = &self.config.trainer;
         let decoder = if t.backtrack_budget.is_some() { "lazymask" } else { "greedy" };
         let stretch = Stretch {
-            config: self.run.root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
+            config: self
+                .config
+                .source
+                .as_deref()
+                .or(Some(&self.run.root))
+                .and_then(Path::file_stem)
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
             steps: self.state.step,
             instances: self.state.instances,
             wall_seconds: self.state.wall_seconds,

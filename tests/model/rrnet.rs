@@ -102,6 +102,20 @@ fn the_encoder_gives_row_and_column_embeddings_and_durations_change_the_policy()
 }
 
 #[test]
+fn encoding_in_chunks_of_instances_gives_the_same_cache() {
+    let device = Default::default();
+    let (config, policy) = small_policy("rrnco");
+    let Policy::Road(net) = &policy else { panic!("rrnco builds RRNet") };
+    let features = Features::<B>::for_model(&road_instances("VRPTW", 9, 5), &config, &device);
+    let (whole, chunked) = (net.encode_in_chunks(&features, 5), net.encode_in_chunks(&features, 2));
+    let values = |t: Tensor<B, 3>| t.into_data().to_vec::<f32>().unwrap();
+    for (a, b) in [(whole.node_queries, chunked.node_queries), (whole.logit_keys, chunked.logit_keys), (whole.penalty, chunked.penalty)] {
+        assert_eq!(a.dims(), b.dims());
+        assert!(values(a).iter().zip(values(b)).all(|(x, y)| (x - y).abs() <= 1e-5 * x.abs().max(1.0)));
+    }
+}
+
+#[test]
 fn road_instances_decode_feasibly_with_every_start_and_x8() {
     let device = Default::default();
     let (config, policy) = small_policy("rrnco");

@@ -101,9 +101,10 @@ fn card(run: &std::path::Path) -> lrm::model::checkpoint::ModelCard {
 fn init_starts_from_the_checkpoint_and_carries_its_history_on() {
     let dir = temp_dir("init");
     let (val, _) = validation_set(&dir, "CVRP", 4);
-    let first_config = tiny_config("CVRP", &val, 1);
+    // Each stretch is named by its config file's stem.
+    let first_config = lrm::train::config::TrainConfig { source: Some("configs/first.toml".into()), ..tiny_config("CVRP", &val, 1) };
     let device = Default::default();
-    let mut first = Trainer::<Ad>::new(first_config.clone(), &dir.join("first"), Start::Fresh, &device).unwrap();
+    let mut first = Trainer::<Ad>::new(first_config.clone(), &dir.join("run-1"), Start::Fresh, &device).unwrap();
     for _ in 0..3 {
         first.train_step().unwrap();
     }
@@ -111,19 +112,20 @@ fn init_starts_from_the_checkpoint_and_carries_its_history_on() {
     drop(first);
 
     let mut config = first_config.clone();
+    config.source = Some("configs/second.toml".into());
     config.seed = 8;
     config.problem.sizes = lrm::train::config::Sizes::List(vec![8, 12]);
-    let start = Start::Init(dir.join("first/latest.toml"));
+    let start = Start::Init(dir.join("run-1/latest.toml"));
     let mut second = Trainer::<Ad>::new(config.clone(), &dir.join("second"), start, &device).unwrap();
     second.checkpoint(None).unwrap();
-    assert!(weights(&dir.join("second")) == weights(&dir.join("first")), "an --init run starts from the checkpoint's weights");
+    assert!(weights(&dir.join("second")) == weights(&dir.join("run-1")), "an --init run starts from the checkpoint's weights");
     for _ in 0..2 {
         second.train_step().unwrap();
     }
     second.checkpoint(None).unwrap();
-    assert!(weights(&dir.join("second")) != weights(&dir.join("first")), "the run trains the loaded weights");
+    assert!(weights(&dir.join("second")) != weights(&dir.join("run-1")), "the run trains the loaded weights");
     let t = card(&dir.join("second")).trained_on.unwrap();
-    let (first_t, second_instances) = (card(&dir.join("first")).trained_on.unwrap(), second.state.instances);
+    let (first_t, second_instances) = (card(&dir.join("run-1")).trained_on.unwrap(), second.state.instances);
     assert_eq!(t.stretches.len(), 2, "{t:?}");
     assert_eq!((t.stretches[0].config.as_str(), t.stretches[1].config.as_str()), ("first", "second"));
     assert_eq!(t.steps, 5);

@@ -66,6 +66,12 @@ impl<B: Backend> RoadInputs<B> {
         RoadInputs { distance: tensor(distance, nodes), duration: tensor(duration, nodes), outgoing: tensor(outgoing, k), incoming: tensor(incoming, k) }
     }
 
+    /// Instances `start..start + len` of the batch.
+    pub fn narrow(&self, start: usize, len: usize) -> Self {
+        let narrow = |t: &Tensor<B, 3>| t.clone().narrow(0, start, len);
+        RoadInputs { distance: narrow(&self.distance), duration: narrow(&self.duration), outgoing: narrow(&self.outgoing), incoming: narrow(&self.incoming) }
+    }
+
     /// Each instance's inputs as `copies` consecutive copies (instance-major),
     /// to go with augmented features.
     pub fn repeat(&self, copies: usize) -> Self {
