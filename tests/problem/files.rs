@@ -246,3 +246,41 @@ fn rrnco_style_datasets_with_duration_matrices_read_as_they_are_and_round_trip()
     let back = npz::read_dataset(&again).unwrap();
     assert_eq!(back[1].durations, inst.durations);
 }
+
+#[test]
+fn rrnco_rcvrp_datasets_with_a_separate_depot_read_as_they_are() {
+    use lrm::problem::io::npz::{write_arrays, Array, Dtype};
+    // RRNCO's rcvrp test layout (RL4CO's CVRP): `depot` [B, 2], customer-only
+    // `locs`, unscaled integer `demand` [B, n], `capacity` [B], raw distances.
+    let (b, n) = (2, 3);
+    let distance: Vec<f64> = (0..b * 16).map(|e| if e % 16 % 5 == 0 { 0.0 } else { 1.0 + (e % 7) as f64 }).collect();
+    let arrays = |depot: Array| {
+        [
+            ("depot", depot, Dtype::F4),
+            ("locs", Array::new(vec![b, n, 2], (0..b * n * 2).map(|x| (x % 5) as f64 / 5.0).collect()), Dtype::F4),
+            ("demand", Array::new(vec![b, n], vec![3.0, 9.0, 1.0, 4.0, 4.0, 2.0]), Dtype::F4),
+            ("capacity", Array::new(vec![b], vec![10.0; b]), Dtype::F4),
+            ("distance_matrix", Array::new(vec![b, n + 1, n + 1], distance.clone()), Dtype::F4),
+        ]
+    };
+    let dir = temp_dir("rrnco-rcvrp");
+    let path = dir.join("rcvrp_n3.npz");
+    write_arrays(&path, &arrays(Array::new(vec![b, 2], vec![0.5, 0.5, 0.1, 0.9]))).unwrap();
+    let instances = npz::read_dataset(&path).unwrap();
+    let inst = &instances[0];
+    assert_eq!(inst.variant.to_string(), "ACVRP");
+    assert_eq!(inst.capacity, Some(10.0));
+    assert_eq!(inst.linehaul, vec![0.0, 3.0, 9.0, 1.0]);
+    assert_eq!(inst.coords.as_ref().unwrap()[0], [0.5, 0.5], "the depot is node 0");
+    assert_eq!(inst.distance(1, 2), distance[6]);
+    // 3 + 9 > 10: customers 1 and 2 cannot share a route.
+    let together = evaluate(inst, &lrm::problem::Solution::new(vec![vec![1, 2], vec![3]]));
+    assert!(!together.is_feasible());
+    let apart = evaluate(inst, &lrm::problem::Solution::new(vec![vec![1, 3], vec![2]]));
+    let cost = inst.distance(0, 1) + inst.distance(1, 3) + inst.distance(3, 0) + inst.distance(0, 2) + inst.distance(2, 0);
+    assert!(apart.is_feasible() && (apart.cost - cost).abs() < 1e-9, "{apart:?}");
+    // A depot of the wrong shape is named.
+    write_arrays(&path, &arrays(Array::new(vec![b, 3], vec![0.0; b * 3]))).unwrap();
+    let err = npz::read_dataset(&path).unwrap_err().to_string();
+    assert!(err.contains("'depot' must have shape [B, 2]"), "{err}");
+}

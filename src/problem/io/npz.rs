@@ -176,6 +176,7 @@ pub fn read_dataset(path: &Path) -> Result<Vec<Instance>> {
 
 /// [`read_dataset`] on arrays already read; `path` names them in errors.
 pub fn dataset_from_arrays(path: &Path, arrays: BTreeMap<String, Array>) -> Result<Vec<Instance>> {
+    let arrays = with_depot_in_locs(path, arrays)?;
     let locs = arrays.get("locs").ok_or_else(|| Error::bad_input(path, None, "no 'locs' array: not a routing dataset"))?;
     if locs.shape.len() != 3 || locs.shape[2] != 2 || locs.shape[1] < 2 {
         return Err(Error::bad_input(path, None, format!("'locs' must have shape [B, n+1, 2], got {:?}", locs.shape)));
@@ -217,6 +218,36 @@ pub fn dataset_from_arrays(path: &Path, arrays: BTreeMap<String, Array>) -> Resu
             Instance::new(variant, data).map_err(|i| Error::bad_input(path, None, format!("instance {b}: {}", i.message)))
         })
         .collect()
+}
+
+/// RL4CO's CVRP layout, which RRNCO's `rcvrp` test files use: the depot in
+/// its own `depot` `[B, 2]`, customers in `locs` `[B, n, 2]`, `demand`
+/// `[B, n]` (unscaled) and `capacity` `[B]`. Rewritten into the layout the
+/// reader takes (the depot as row 0 of `locs`, `demand_linehaul` and
+/// `vehicle_capacity` `[B, 1]`); any other dataset passes unchanged.
+fn with_depot_in_locs(path: &Path, mut arrays: BTreeMap<String, Array>) -> Result<BTreeMap<String, Array>> {
+    let Some(depot) = arrays.remove("depot") else { return Ok(arrays) };
+    let locs = arrays.get("locs").ok_or_else(|| Error::bad_input(path, None, "a 'depot' array but no 'locs': not a routing dataset"))?;
+    let batch = depot.shape.first().copied().unwrap_or(0);
+    if depot.shape != [batch, 2] || locs.shape.len() != 3 || locs.shape[0] != batch || locs.shape[2] != 2 {
+        return Err(Error::bad_input(path, None, format!("'depot' must have shape [B, 2] and 'locs' [B, n, 2], got {:?} and {:?}", depot.shape, locs.shape)));
+    }
+    let n = locs.shape[1];
+    let data = (0..batch).flat_map(|b| depot.row(b).iter().chain(locs.row(b)).copied().collect::<Vec<f64>>()).collect();
+    arrays.insert("locs".into(), Array::new(vec![batch, n + 1, 2], data));
+    if let Some(demand) = arrays.remove("demand") {
+        if demand.shape != [batch, n] {
+            return Err(Error::bad_input(path, None, format!("with 'depot', 'demand' must have shape [B, n] = [{batch}, {n}], got {:?}", demand.shape)));
+        }
+        arrays.insert("demand_linehaul".into(), demand);
+    }
+    if let Some(capacity) = arrays.remove("capacity") {
+        if capacity.shape != [batch] && capacity.shape != [batch, 1] {
+            return Err(Error::bad_input(path, None, format!("'capacity' must have shape [B] or [B, 1], got {:?}", capacity.shape)));
+        }
+        arrays.insert("vehicle_capacity".into(), Array::new(vec![batch, 1], capacity.data));
+    }
+    Ok(arrays)
 }
 
 struct Shapes<'a> {
