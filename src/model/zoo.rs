@@ -21,13 +21,17 @@ pub enum Domain {
     Tsptw,
     /// TSP with draft limits (LMask).
     Tspdl,
-    /// An explicit (possibly asymmetric) weight matrix, or road durations.
+    /// An explicit (possibly asymmetric) weight matrix without durations.
     Matrix,
+    /// Road networks: a duration matrix beside the distances (RRNCO).
+    Road,
 }
 
 impl Domain {
     pub fn of(inst: &Instance) -> Domain {
-        if matches!(inst.weights, Weights::Matrix(_)) || inst.coords.is_none() || inst.durations.is_some() {
+        if inst.durations.is_some() {
+            Domain::Road
+        } else if matches!(inst.weights, Weights::Matrix(_)) || inst.coords.is_none() {
             Domain::Matrix
         } else if inst.variant.is_tsp() && inst.variant.time_windows {
             Domain::Tsptw
@@ -44,6 +48,7 @@ impl Domain {
             Domain::Tsptw => "TSPTW",
             Domain::Tspdl => "TSPDL",
             Domain::Matrix => "matrix",
+            Domain::Road => "road",
         }
     }
 }
@@ -81,6 +86,12 @@ pub static ZOO: &[Shipped] = &[
         domain: Domain::Matrix,
         card: include_str!("../../models/matrix-cpu.toml"),
         weights: include_bytes!("../../models/matrix-cpu.safetensors"),
+    },
+    Shipped {
+        name: "rrnco-cpu",
+        domain: Domain::Road,
+        card: include_str!("../../models/rrnco-cpu.toml"),
+        weights: include_bytes!("../../models/rrnco-cpu.safetensors"),
     },
 ];
 

@@ -24,6 +24,8 @@ fn each_instance_belongs_to_the_domain_of_its_problem() {
     assert_eq!(Domain::of(&generated("ATSP", true)), Domain::Matrix);
     let matrix = read_instance(&data().join("cases/matrix-cvrp.vrp"), None).unwrap();
     assert_eq!(Domain::of(&matrix), Domain::Matrix);
+    let timed = lrm::problem::Instance { durations: Some(vec![0.0; matrix.num_nodes().pow(2)]), ..matrix };
+    assert_eq!(Domain::of(&timed), Domain::Road, "a duration matrix makes it a road instance");
 }
 
 #[test]
@@ -131,6 +133,13 @@ fn solve_picks_the_model_and_decoder_of_each_family_and_writes_feasible_solution
         let out = lrm().args(["generate", "--problem", problem, "--size", "20", "--seed", "3", "--out"]).arg(&dir).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
+    // A road instance (distance and duration matrices) from a synthetic city: RRNet's.
+    let city = dir.join("city.npz");
+    assert!(lrm().args(["city", "--seed", "4", "--points", "200", "--out"]).arg(&city).status().unwrap().success());
+    let road = dir.join("road");
+    let out = lrm().args(["generate", "--problem", "VRPTW", "--size", "20", "--seed", "3", "--city"]).arg(&city).arg("--out").arg(&road).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let road_file = std::fs::read_dir(&road).unwrap().next().unwrap().unwrap().path();
     // Dumas's TSPTW files give an explicit matrix and no coordinates: the matrix model's.
     let files = [
         (dir.join("TSPTW-n20-s3-000.vrp"), Domain::Tsptw, "lazymask"),
@@ -138,6 +147,7 @@ fn solve_picks_the_model_and_decoder_of_each_family_and_writes_feasible_solution
         (data().join("benchmarks/tsptw/n20w20.001.vrp"), Domain::Matrix, "lazymask"),
         (data().join("benchmarks/atsp/br17.atsp"), Domain::Matrix, "greedy"),
         (data().join("benchmarks/vrptw/C101.vrp"), Domain::Capacitated, "lazymask"),
+        (road_file, Domain::Road, "greedy"),
     ];
     let mut pairs = vec![];
     for (file, domain, decoder) in &files {
