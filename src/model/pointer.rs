@@ -18,7 +18,7 @@
 use burn::module::Module;
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::{Bool, Tensor};
 
 use super::blocks::{SpectralLinear, SpectralLinearConfig, MASKED};
 use super::config::ModelConfig;
@@ -112,20 +112,32 @@ impl<B: Backend> Pointer<B> {
 
     /// Log-probabilities `[batch, rollouts, nodes]` of the next node.
     pub fn step(&self, cache: &PointerCache<B>, input: StepInput<B>) -> Tensor<B, 3> {
-        let [batch, rollouts] = input.current.dims();
         let d = cache.context_weight.dims()[1];
-        let head_dim = d / self.heads;
         let query = gather_rows(&cache.node_queries, input.current) + burn::tensor::module::linear(input.context, cache.context_weight.clone(), None);
         let forbidden = input.allowed.bool_not();
-        // Glimpse: rollouts are the queries of a multi-head attention over the nodes.
-        let q = query.reshape([batch, rollouts, self.heads, head_dim]).swap_dims(1, 2);
-        // The mask as an additive bias shared by the heads: a broadcast add,
-        // not a mask expanded to every head.
-        let bias = Tensor::<B, 3>::zeros(forbidden.dims(), &q.device()).mask_fill(forbidden.clone(), MASKED).unsqueeze_dim::<4>(1);
-        let scores = q.matmul(cache.glimpse_keys.clone()) / (head_dim as f64).sqrt() + bias;
-        let glimpse = softmax(scores, 3).matmul(cache.glimpse_values.clone()).swap_dims(1, 2).reshape([batch, rollouts, d]);
+        let glimpse = glimpse(query, &cache.glimpse_keys, &cache.glimpse_values, &forbidden);
         let logits = glimpse.matmul(cache.logit_keys.clone()) / (d as f64).sqrt();
         let logits = logits.tanh() * self.tanh_clip;
         log_softmax(logits.mask_fill(forbidden, MASKED), 2)
     }
+}
+
+/// The pointer's glimpse: the rollouts' queries attend over the allowed
+/// nodes, one head per key block (the heads' outputs concatenated, no output
+/// projection).
+///
+/// # Shapes
+/// - `query`: `[batch, rollouts, d]`
+/// - `keys`: `[batch, heads, head_dim, nodes]`; `values`: `[batch, heads, nodes, head_dim]`
+/// - `forbidden`: `[batch, rollouts, nodes]`
+/// - output: `[batch, rollouts, d]`
+pub fn glimpse<B: Backend>(query: Tensor<B, 3>, keys: &Tensor<B, 4>, values: &Tensor<B, 4>, forbidden: &Tensor<B, 3, Bool>) -> Tensor<B, 3> {
+    let [batch, rollouts, d] = query.dims();
+    let [_, heads, head_dim, _] = keys.dims();
+    let q = query.reshape([batch, rollouts, heads, head_dim]).swap_dims(1, 2);
+    // The mask as an additive bias shared by the heads: a broadcast add,
+    // not a mask expanded to every head.
+    let bias = Tensor::<B, 3>::zeros(forbidden.dims(), &q.device()).mask_fill(forbidden.clone(), MASKED).unsqueeze_dim::<4>(1);
+    let scores = q.matmul(keys.clone()) / (head_dim as f64).sqrt() + bias;
+    softmax(scores, 3).matmul(values.clone()).swap_dims(1, 2).reshape([batch, rollouts, d])
 }

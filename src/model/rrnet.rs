@@ -27,7 +27,7 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
@@ -37,6 +37,7 @@ use super::blocks::{FeedForward, FeedForwardConfig, FeedForwardKind, MASKED};
 use super::config::ModelConfig;
 use super::features::{Features, StepInput, CUSTOMER_FEATURES, DEPOT_FEATURES};
 use super::heavy_decoder::gather_rows;
+use super::pointer::glimpse;
 
 /// Node attributes per node: the customers' shared columns after `(x, y)`
 /// (demands, window, service, draft limit); the depot's (open, distance
@@ -267,16 +268,10 @@ impl<B: Backend> RoadPointer<B> {
 
     /// Log-probabilities `[batch, rollouts, nodes]` of the next node.
     pub fn step(&self, cache: &RoadCache<B>, input: StepInput<B>) -> Tensor<B, 3> {
-        let [batch, rollouts] = input.current.dims();
         let e = cache.context_weight.dims()[1];
-        let head_dim = e / self.heads;
         let query = gather_rows(&cache.node_queries, input.current.clone()) + burn::tensor::module::linear(input.context, cache.context_weight.clone(), None);
         let forbidden = input.allowed.bool_not();
-        let q = query.clone().reshape([batch, rollouts, self.heads, head_dim]).swap_dims(1, 2);
-        let bias = Tensor::<B, 3>::zeros(forbidden.dims(), &q.device()).mask_fill(forbidden.clone(), MASKED).unsqueeze_dim::<4>(1);
-        let scores = q.matmul(cache.glimpse_keys.clone()) / (head_dim as f64).sqrt() + bias;
-        let glimpse = softmax(scores, 3).matmul(cache.glimpse_values.clone()).swap_dims(1, 2).reshape([batch, rollouts, e]);
-        let g = glimpse + query;
+        let g = glimpse(query.clone(), &cache.glimpse_keys, &cache.glimpse_values, &forbidden) + query;
         let g = g.clone() + self.feed_forward.forward(g);
         let u = g.matmul(cache.logit_keys.clone()) / (e as f64).sqrt();
         let penalised = floored_log(u - gather_rows(&cache.penalty, input.current));
