@@ -17,6 +17,7 @@ use lrm::model::features::Features;
 use lrm::model::{Encoding, ModelConfig};
 use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::train::config::TrainerConfig;
+use lrm::train::distributed::Team;
 use lrm::train::reinforce::{pomo_loss, RewardNormaliser};
 
 fn arg(name: &str, default: &str) -> String {
@@ -74,7 +75,8 @@ fn main() {
     let mut train = vec![];
     for k in 0..repeats.min(3) {
         let start = Instant::now();
-        let (loss, _) = pomo_loss(&trainable, &config, &trainer, &train_instances, &mut RewardNormaliser::default(), &mut rng(k as u64), &device).unwrap();
+        let (loss, _) =
+            pomo_loss(&trainable, &config, &trainer, &train_instances, &mut RewardNormaliser::default(), &mut rng(k as u64), &Team::alone(&device)).unwrap();
         let _ = loss.backward();
         train.push(start.elapsed().as_secs_f64());
     }

@@ -78,16 +78,52 @@ pub trait BackendJob {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Self::Output>;
 }
 
+/// Work that runs on several devices of one backend (data-parallel peers).
+pub trait DevicesJob {
+    type Output;
+    fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Result<Self::Output>;
+}
+
+/// A one-device job as a job on devices: it runs on the first.
+struct OnFirst<J>(J);
+
+impl<J: BackendJob> DevicesJob for OnFirst<J> {
+    type Output = J::Output;
+    fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Result<J::Output> {
+        self.0.run::<B>(devices.into_iter().next().expect("run_on gives one device"))
+    }
+}
+
 /// Run `job` on the backend of `spec`, or say how to get that backend.
 pub fn run_on<J: BackendJob>(spec: DeviceSpec, job: J) -> Result<J::Output> {
-    match spec {
-        DeviceSpec::Cpu => job.run::<Autodiff<burn::backend::Flex>>(Default::default()),
+    run_on_devices(&[spec], OnFirst(job))
+}
+
+/// Run `job` on the devices `specs` (at least one, all of one backend), or
+/// say how to get that backend.
+pub fn run_on_devices<J: DevicesJob>(specs: &[DeviceSpec], job: J) -> Result<J::Output> {
+    let Some(&first) = specs.first() else { return Err(Error::Failure("no device given".into())) };
+    if specs.iter().any(|s| std::mem::discriminant(s) != std::mem::discriminant(&first)) {
+        let names: Vec<String> = specs.iter().map(ToString::to_string).collect();
+        return Err(Error::Failure(format!("devices {}: the devices of one run must all be of one backend", names.join(","))));
+    }
+    match first {
+        DeviceSpec::Cpu => job.run::<Autodiff<burn::backend::Flex>>(specs.iter().map(|_| Default::default()).collect()),
         #[cfg(feature = "cuda")]
-        DeviceSpec::Cuda(i) => job.run::<Autodiff<burn::backend::Cuda>>(burn::backend::cuda::CudaDevice::new(i)),
+        DeviceSpec::Cuda(_) => {
+            let cuda = |s: &DeviceSpec| match s {
+                DeviceSpec::Cuda(i) => burn::backend::cuda::CudaDevice::new(*i),
+                _ => unreachable!("checked: one backend"),
+            };
+            job.run::<Autodiff<burn::backend::Cuda>>(specs.iter().map(cuda).collect())
+        }
         #[cfg(feature = "wgpu")]
-        DeviceSpec::Wgpu(i) => {
-            let device = i.map_or(burn::backend::wgpu::WgpuDevice::DefaultDevice, burn::backend::wgpu::WgpuDevice::DiscreteGpu);
-            job.run::<Autodiff<burn::backend::Wgpu>>(device)
+        DeviceSpec::Wgpu(_) => {
+            let wgpu = |s: &DeviceSpec| match s {
+                DeviceSpec::Wgpu(i) => i.map_or(burn::backend::wgpu::WgpuDevice::DefaultDevice, burn::backend::wgpu::WgpuDevice::DiscreteGpu),
+                _ => unreachable!("checked: one backend"),
+            };
+            job.run::<Autodiff<burn::backend::Wgpu>>(specs.iter().map(wgpu).collect())
         }
         #[allow(unreachable_patterns)]
         other => Err(not_compiled(other)),

@@ -20,6 +20,7 @@ use crate::model::{ModelConfig, Policy};
 use crate::problem::generate::{GeneratorConfig, Problem};
 use crate::problem::{Instance, Variant};
 use crate::train::config::{OptimizerConfig, OptimizerKind, TrainerConfig};
+use crate::train::distributed::Team;
 use crate::train::optim::{clip_global_norm, Optim};
 use crate::train::reinforce::{pomo_loss, RewardNormaliser};
 
@@ -114,7 +115,7 @@ pub fn throughput<B: AutodiffBackend>(policy: &Policy<B>, config: &ModelConfig, 
     let trainer = TrainerConfig::pomo();
     let mut optim = Optim::new(&OptimizerConfig { kind: OptimizerKind::Adam, lr: 1e-4, weight_decay: 0.0, epsilon: 1e-8, clip_norm: 1.0 });
     let start = Instant::now();
-    let (loss, stats) = pomo_loss(policy, config, &trainer, &instances, &mut RewardNormaliser::default(), &mut rng(1), device)?;
+    let (loss, stats) = pomo_loss(policy, config, &trainer, &instances, &mut RewardNormaliser::default(), &mut rng(1), &Team::alone(device))?;
     let mut phases = stats.phases;
     let mark = Instant::now();
     let mut grads = GradientsParams::from_grads(loss.backward(), policy);

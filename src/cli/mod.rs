@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod city;
 mod completions;
+mod coordinator;
 mod decoding;
 mod eval;
 mod generate;
@@ -44,6 +45,8 @@ enum Command {
     Generate(generate::Args),
     /// Check a solution against an instance: feasibility and cost.
     Check(check::Args),
+    /// Run the coordinator that the nodes of a several-machine training run join.
+    Coordinator(coordinator::Args),
     /// Build a synthetic city: road distances and durations between 1,000 points (RRNCO's layout).
     City(city::Args),
     /// Describe an instance file: variant, size, attributes, distance rule.
@@ -72,6 +75,7 @@ impl Cli {
             Command::Generate(a) => generate::run(a).map(|()| 0),
             Command::Check(a) => check::run(a),
             Command::City(a) => city::run(a).map(|()| 0),
+            Command::Coordinator(a) => coordinator::run(a).map(|()| 0),
             Command::Completions(a) => completions::completions(a).map(|()| 0),
             Command::Man => completions::man().map(|()| 0),
             Command::Info(a) => info::run(a).map(|()| 0),

@@ -1,5 +1,5 @@
 //! `lrm train --config NAME.toml [--init MODEL.toml] [--out RUN_DIR] [--device ...]`
-//! or `lrm train --resume RUN_DIR`.
+//! or `lrm train --resume RUN_DIR`; data-parallel with `--devices` and `--nodes`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,13 +9,27 @@ use std::sync::Arc;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::shared::DeviceArg;
-use crate::backend::{run_on, BackendJob};
+use crate::backend::{run_on_devices, DeviceSpec, DevicesJob};
 use crate::error::{Error, Result};
 use crate::train::config::TrainConfig;
-use crate::train::{Start, Trainer};
+use crate::train::distributed::DistributedConfig;
+use crate::train::launch::{self, Launch, Summary};
+use crate::train::Start;
+
+const TWO_MACHINES: &str = "\
+Data-parallel training (the [distributed] table of the config says the same):
+  lrm train --config C.toml --devices cpu,cpu          two peers on this machine
+Two machines, 10.0.0.1 and 10.0.0.2, two GPUs each:
+  10.0.0.1$ lrm coordinator --port 3000
+  10.0.0.1$ lrm train --config C.toml --devices cuda:0,cuda:1 --nodes 2 --node-rank 0 \\
+                --coordinator 10.0.0.1:3000 --node-address 10.0.0.1:3001
+  10.0.0.2$ lrm train --config C.toml --devices cuda:0,cuda:1 --nodes 2 --node-rank 1 \\
+                --coordinator 10.0.0.1:3000 --node-address 10.0.0.2:3001
+Node 0 writes the run (--out); to continue it, run node 0 with --resume RUN_DIR
+and the other nodes as before: every node takes node 0's state.";
 
 #[derive(clap::Args, Debug)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["config", "resume"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["config", "resume"])), after_help = TWO_MACHINES)]
 pub struct Args {
     /// The training config (see configs/).
     #[arg(long)]
@@ -33,23 +47,52 @@ pub struct Args {
     out: Option<PathBuf>,
     #[command(flatten)]
     backend: DeviceArg,
+    /// Data-parallel peers on this machine, one per device, all of one backend (cpu,cpu or cuda:0,cuda:1).
+    #[arg(long, value_delimiter = ',', conflicts_with = "device")]
+    devices: Option<Vec<DeviceSpec>>,
+    /// Machines in the run (with --coordinator, --node-rank and --node-address).
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// This machine's index among the nodes, 0 to nodes - 1; node 0 writes the run.
+    #[arg(long)]
+    node_rank: Option<usize>,
+    /// HOST:PORT of `lrm coordinator`.
+    #[arg(long)]
+    coordinator: Option<String>,
+    /// HOST:PORT at which the other nodes reach this one (the port is opened here).
+    #[arg(long)]
+    node_address: Option<String>,
+    /// Seconds a peer waits for the others before the run stops with an error (default 600).
+    #[arg(long)]
+    peer_timeout: Option<u64>,
+}
+
+impl Args {
+    /// The config's [distributed] table with the flags laid over it.
+    fn distributed(&self, config: &DistributedConfig) -> Result<DistributedConfig> {
+        let mut d = config.clone();
+        if let Some(devices) = &self.devices {
+            d.devices = devices.iter().map(ToString::to_string).collect();
+        }
+        d.nodes = self.nodes.unwrap_or(d.nodes);
+        d.node_rank = self.node_rank.unwrap_or(d.node_rank);
+        d.coordinator = self.coordinator.clone().or(d.coordinator);
+        d.node_address = self.node_address.clone().or(d.node_address);
+        d.timeout_seconds = self.peer_timeout.unwrap_or(d.timeout_seconds);
+        d.validate().map_err(|e| Error::bad_input("lrm train", None, e))?;
+        Ok(d)
+    }
 }
 
 struct Train {
-    config: TrainConfig,
-    root: PathBuf,
-    start: Start,
+    launch: Launch,
     stop: Arc<AtomicBool>,
 }
 
-impl BackendJob for Train {
-    type Output = ();
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
-        let mut trainer = Trainer::<B>::new(self.config, &self.root, self.start, &device)?;
-        trainer.run(&self.stop, std::io::stderr().is_terminal())?;
-        let best = trainer.state.best_score.map_or("no validation".to_string(), |s| format!("best validation score {s:.4}"));
-        println!("{}: step {} of {}, {best}; checkpoints in {}", self.root.display(), trainer.state.step, trainer.total_steps(), self.root.display());
-        Ok(())
+impl DevicesJob for Train {
+    type Output = Summary;
+    fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Result<Summary> {
+        launch::train::<B>(self.launch, devices, self.stop)
     }
 }
 
@@ -63,8 +106,20 @@ pub fn run(a: Args) -> Result<()> {
         }
         (None, None) => unreachable!("clap requires one of them"),
     };
+    let distributed = a.distributed(&config.distributed)?;
+    let devices = match distributed.device_specs().map_err(|e| Error::bad_input("lrm train", None, e))? {
+        specs if specs.is_empty() => vec![a.backend.device],
+        specs => specs,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).map_err(|e| Error::Failure(format!("cannot catch Ctrl-C: {e}")))?;
-    run_on(a.backend.device, Train { config, root, start, stop })
+    let launch = Launch { config, root: root.clone(), start, distributed, progress: std::io::stderr().is_terminal() };
+    let s = run_on_devices(&devices, Train { launch, stop })?;
+    let best = s.best_score.map_or("no validation".to_string(), |s| format!("best validation score {s:.4}"));
+    match s.wrote_run {
+        true => println!("{}: step {} of {}, {best}; checkpoints in {}", root.display(), s.step, s.total_steps, root.display()),
+        false => println!("step {} of {}: this node's peers are done; node 0 wrote the run", s.step, s.total_steps),
+    }
+    Ok(())
 }

@@ -14,7 +14,12 @@ use crate::error::Result;
 /// Inference ranks them by the policy's first-step probabilities (its K
 /// favourites); training takes the first K feasible ones in index order, as
 /// POMO does, so that the starts do not depend on the weights being trained.
-/// With every customer a start (`Starts::All`) the two agree.
+/// With every customer a start (`Starts::All`) the two agree on the nodes.
+/// They differ in how many starts an instance gets: decoding gives every
+/// instance as many as the instance of the batch with the most feasible
+/// first customers; training gives every instance one per customer (or K),
+/// a number fixed by the instance's size, so that a batch split between
+/// data-parallel peers starts the same rollouts as the whole batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FirstNodes {
     /// The policy's favourites (decoding).
@@ -54,14 +59,16 @@ pub fn first_nodes<B: Backend>(batch: &Batch<B>, env: &Env, starts: Starts, rule
             nodes
         })
         .collect();
-    cycle(&ranked, starts)
+    let fixed = (rule == FirstNodes::IndexOrder).then_some(width - 1);
+    cycle(&ranked, starts, fixed)
 }
 
 /// `P` first nodes per rollout's ranked list (instance-major): every node
 /// (`All`) or the first K, lists shorter than `P` repeated, an empty list
-/// (no feasible first customer) giving the depot, a no-op.
-pub fn cycle(ranked: &[Vec<usize>], starts: Starts) -> Vec<usize> {
-    let most = ranked.iter().map(Vec::len).max().unwrap_or(0).max(1);
+/// (no feasible first customer) giving the depot, a no-op. "Every node" is
+/// the longest list's length, or `fixed` when given.
+pub fn cycle(ranked: &[Vec<usize>], starts: Starts, fixed: Option<usize>) -> Vec<usize> {
+    let most = fixed.unwrap_or_else(|| ranked.iter().map(Vec::len).max().unwrap_or(0)).max(1);
     let per_instance = match starts {
         Starts::Count(k) => k.min(most),
         Starts::One => 1,

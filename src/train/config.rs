@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::distributed::DistributedConfig;
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
 use crate::problem::generate::city::{City, CitySampling};
@@ -31,6 +32,13 @@ pub struct TrainConfig {
     pub run: RunConfig,
     #[serde(default)]
     pub validation: Vec<ValidationSet>,
+    /// Data-parallel peers (devices, nodes); `lrm train`'s flags override it.
+    #[serde(default, skip_serializing_if = "is_single")]
+    pub distributed: DistributedConfig,
+}
+
+fn is_single(d: &DistributedConfig) -> bool {
+    *d == DistributedConfig::default()
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -351,6 +359,7 @@ impl TrainConfig {
 
     /// Every value checked; the message names the field.
     pub fn validate(&self) -> std::result::Result<(), String> {
+        self.distributed.validate()?;
         self.generators()?;
         self.model_config()?;
         let p = &self.problem;

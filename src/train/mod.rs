@@ -7,6 +7,8 @@
 
 pub mod config;
 pub mod curve;
+pub mod distributed;
+pub mod launch;
 pub mod optim;
 pub mod reinforce;
 pub mod run_dir;
@@ -37,6 +39,7 @@ use crate::problem::io::write_atomic;
 use crate::problem::variant::MTVRP_NAMES;
 use crate::problem::{Instance, Variant};
 use config::{TrainConfig, TrainerKind};
+use distributed::{Peer, Team};
 use optim::{clip_global_norm, learning_rate, Optim};
 use run_dir::{Metrics, RunDir, TrainState};
 
@@ -89,12 +92,14 @@ pub struct Trainer<B: AutodiffBackend> {
     validation: Vec<Dataset>,
     labels: Option<supervised::Labels>,
     last_validation: BTreeMap<String, f64>,
-    run: RunDir,
-    metrics: Metrics,
+    /// The run directory and its metrics: the root's alone (one device, or peer 0).
+    records: Option<(RunDir, Metrics)>,
     device: B::Device,
     bad_steps: usize,
     /// The training history of the model this run started from (`Start::Init`).
     prior: Option<TrainedOn>,
+    /// This trainer's place among data-parallel peers (none on one device).
+    peer: Option<Peer>,
 }
 
 type Bytes = NamedMpkBytesRecorder<FullPrecisionSettings>;
@@ -176,19 +181,94 @@ impl<B: AutodiffBackend> Trainer<B> {
             validation,
             labels,
             last_validation: BTreeMap::new(),
-            run,
-            metrics,
+            records: Some((run, metrics)),
             device: device.clone(),
             bad_steps: 0,
             prior,
+            peer: None,
         })
+    }
+
+    /// A data-parallel peer other than the root: the config's model,
+    /// generators and labels, and no run directory. Its weights, optimizer
+    /// state and progress come from the root in [`Self::attach`].
+    ///
+    /// # Errors
+    /// A config that does not load (its cities or labels).
+    pub fn follower(config: TrainConfig, device: &B::Device) -> Result<Self> {
+        let model = config.model_config().map_err(|e| Error::bad_input("config", None, e))?;
+        let generators = config.generators().map_err(|e| Error::bad_input("config", None, e))?;
+        let cities = config.cities()?;
+        let labels = config.trainer.labels.as_ref().map(supervised::Labels::read).transpose()?;
+        Ok(Trainer {
+            policy: init_aside(&model, device),
+            optim: Optim::new(&config.optimizer),
+            state: TrainState::default(),
+            config,
+            model,
+            generators,
+            cities,
+            validation: vec![],
+            labels,
+            last_validation: BTreeMap::new(),
+            records: None,
+            device: device.clone(),
+            bad_steps: 0,
+            prior: None,
+            peer: None,
+        })
+    }
+
+    /// Make this trainer a data-parallel peer: every peer takes the root's
+    /// weights (parameter ids included, which the optimizer state is keyed
+    /// by), optimizer state and progress. Self-improvement labels are made
+    /// afresh by every peer at the current round (the root's stored ones
+    /// are not sent).
+    ///
+    /// # Errors
+    /// Burn's collective failing; the root's state not loading here.
+    pub fn attach(&mut self, peer: Peer) -> Result<()> {
+        let root = peer.is_root();
+        let module = match root {
+            true => Some(
+                Recorder::<B>::record(&Bytes::default(), self.policy.clone().into_record(), ())
+                    .map_err(|e| Error::Failure(format!("cannot serialise the module: {e}")))?,
+            ),
+            false => None,
+        };
+        let module = peer.broadcast::<B>(module, "the root's weights", &self.device)?;
+        let optim = peer.broadcast::<B>(root.then(|| self.optim.to_bytes()).transpose()?, "the root's optimizer state", &self.device)?;
+        let state = serde_json::to_vec(&self.state).map_err(|e| Error::Failure(format!("cannot serialise the training state: {e}")))?;
+        let state = peer.broadcast::<B>(root.then_some(state), "the root's training state", &self.device)?;
+        if !root {
+            let record = Recorder::<B>::load(&Bytes::default(), module, &self.device)
+                .map_err(|e| Error::Failure(format!("the root's weights do not load on peer {}: {e}", peer.index)))?;
+            self.policy = init_aside(&self.model, &self.device).load_record(record);
+            self.optim = Optim::new(&self.config.optimizer).from_bytes(optim, &self.device)?;
+            self.state = serde_json::from_slice(&state).map_err(|e| Error::Failure(format!("the root's training state does not load: {e}")))?;
+        }
+        if self.config.trainer.self_improvement.is_some() {
+            self.labels = None;
+        }
+        self.peer = Some(peer);
+        Ok(())
+    }
+
+    /// Peer 0, or the only trainer of a run: the one that writes it.
+    pub fn is_root(&self) -> bool {
+        self.peer.as_ref().is_none_or(Peer::is_root)
+    }
+
+    /// This trainer's peer, if data-parallel.
+    pub fn peer(&self) -> Option<&Peer> {
+        self.peer.as_ref()
     }
 
     fn load(model: &ModelConfig, config: &TrainConfig, dir: &Path, device: &B::Device) -> Result<(Policy<B>, Optim<B>, TrainState)> {
         let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| Error::reading(dir.join(name), e));
         let record = Recorder::<B>::load(&Bytes::default(), read("module.mpk")?, device)
             .map_err(|e| Error::bad_input(dir.join("module.mpk"), None, format!("does not fit the config's model: {e}")))?;
-        let policy = model.init::<B>(device).load_record(record);
+        let policy = init_aside(model, device).load_record(record);
         let optim = Optim::new(&config.optimizer).from_bytes(read("optim.mpk")?, device)?;
         Ok((policy, optim, RunDir::read_state(dir)?))
     }
@@ -224,18 +304,21 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// One training step: loss, then [`Self::optimise`].
     pub fn train_step(&mut self) -> Result<(StepOutcome, reinforce::BatchStats, usize)> {
         let mut rng = self.step_rng(self.state.step);
+        if self.config.trainer.kind == TrainerKind::Supervised {
+            self.improve_labels()?;
+        }
+        let team = Team::of(self.peer.as_ref(), &self.device);
         let (loss, stats, count) = match self.config.trainer.kind {
             TrainerKind::Pomo => {
                 let instances = self.batch(self.state.step, &mut rng);
                 let (loss, stats) =
-                    reinforce::pomo_loss(&self.policy, &self.model, &self.config.trainer, &instances, &mut self.state.normaliser, &mut rng, &self.device)?;
+                    reinforce::pomo_loss(&self.policy, &self.model, &self.config.trainer, &instances, &mut self.state.normaliser, &mut rng, &team)?;
                 self.state.instances += instances.len() as u64;
                 (loss, stats, instances.len())
             }
             TrainerKind::Supervised => {
-                self.improve_labels()?;
                 let labels = self.labels.as_ref().expect("validated: supervised runs have labels");
-                let (loss, count) = supervised::loss(&self.policy, &self.model, labels, self.config.batch.size, self.state.step, &self.device)?;
+                let (loss, count) = supervised::loss(&self.policy, &self.model, labels, self.config.batch.size, self.state.step, &team)?;
                 self.state.instances += count as u64;
                 (loss, reinforce::BatchStats::default(), count)
             }
@@ -266,14 +349,24 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// Apply one loss: backward, global-norm clipping, the optimizer. A loss or
     /// gradient that is not finite skips the step (logged); after
     /// `ROLLBACK_AFTER` such steps in a row the last checkpoint's weights and
-    /// optimizer state come back.
+    /// optimizer state come back (on one device; data-parallel peers stop
+    /// with an error instead, the root's checkpoint intact). Data-parallel
+    /// peers add their losses and gradients before anything is decided, so
+    /// that all take the same branch.
+    ///
+    /// # Errors
+    /// A checkpoint that cannot be read back; Burn's collective failing.
     pub fn optimise(&mut self, loss: Tensor<B, 1>) -> Result<StepOutcome> {
         let step = self.state.step;
         self.state.step += 1;
         let value = loss.clone().into_scalar().elem::<f64>();
+        let value = Team::<B>::of(self.peer.as_ref(), &self.device).sum(vec![value], "the loss")?[0];
         let mut outcome = StepOutcome::Skipped { why: format!("loss is {value}") };
         if value.is_finite() {
             let mut grads = GradientsParams::from_grads(loss.backward(), &self.policy);
+            if let Some(peer) = &self.peer {
+                grads = peer.sum_gradients(&self.policy, grads, &self.device)?;
+            }
             let (policy, norm) = clip_global_norm(self.policy.clone(), &mut grads, self.config.optimizer.clip_norm);
             if norm.is_finite() {
                 let lr = learning_rate(self.config.optimizer.lr, &self.config.schedule, step, self.steps_per_epoch(), self.total_steps());
@@ -285,8 +378,14 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
         self.bad_steps += 1;
         tracing::warn!("step {step} skipped: {outcome:?}");
+        if self.bad_steps >= ROLLBACK_AFTER && self.peer.is_some() {
+            return Err(Error::Failure(format!(
+                "{} steps in a row had a loss or gradient that is not finite (up to step {}): the last checkpoint is intact; continue from it with lrm train --resume RUN_DIR",
+                self.bad_steps, self.state.step
+            )));
+        }
         if self.bad_steps >= ROLLBACK_AFTER {
-            if let Some(dir) = self.run.latest()? {
+            if let Some(dir) = self.records.as_ref().map(|(run, _)| run.latest()).transpose()?.flatten() {
                 tracing::warn!("{} bad steps in a row: back to the weights of {}", self.bad_steps, dir.display());
                 let (policy, optim, _) = Self::load(&self.model, &self.config, &dir, &self.device)?;
                 (self.policy, self.optim, self.bad_steps) = (policy, optim, 0);
@@ -326,9 +425,11 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(scores)
     }
 
-    /// Write a checkpoint and make it current; with a better `score`, also `best`.
+    /// Write a checkpoint and make it current; with a better `score`, also
+    /// `best`. Only the root writes; other peers do nothing.
     pub fn checkpoint(&mut self, score: Option<f64>) -> Result<()> {
-        let dir = self.run.checkpoint_dir(self.state.step)?;
+        let Some((run, _)) = &self.records else { return Ok(()) };
+        let dir = run.checkpoint_dir(self.state.step)?;
         let inner = self.policy.valid();
         checkpoint::save(&inner, &self.model, &dir.join("model"))?;
         self.write_card(&dir.join("model.toml"))?;
@@ -344,10 +445,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             self.state.best_score = score;
         }
         RunDir::write_state(&dir, &self.state)?;
-        self.run.commit(&dir)?;
-        self.run.publish(&dir, "latest")?;
+        let Some((run, _)) = &self.records else { return Ok(()) };
+        run.commit(&dir)?;
+        run.publish(&dir, "latest")?;
         if better {
-            self.run.publish(&dir, "best")?;
+            run.publish(&dir, "best")?;
         }
         Ok(())
     }
@@ -370,7 +472,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 .config
                 .source
                 .as_deref()
-                .or(Some(&self.run.root))
+                .or(self.records.as_ref().map(|(run, _)| run.root.as_path()))
                 .and_then(Path::file_stem)
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default(),
@@ -407,14 +509,19 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// (Ctrl-C), then checkpoint. Metrics, curves and a progress bar on the way.
     pub fn run(&mut self, stop: &AtomicBool, progress: bool) -> Result<()> {
         let total = self.total_steps();
-        let bar = if progress { indicatif::ProgressBar::new(total as u64) } else { indicatif::ProgressBar::hidden() };
+        let bar = if progress && self.is_root() { indicatif::ProgressBar::new(total as u64) } else { indicatif::ProgressBar::hidden() };
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta_precise}]").expect("a valid template"),
         );
         bar.set_position(self.state.step as u64);
         let started = Instant::now();
         let wall_before = self.state.wall_seconds;
-        while self.state.step < total && !stop.load(Ordering::SeqCst) {
+        let mut stopped = false;
+        while self.state.step < total {
+            if self.agree_to_stop(stop.load(Ordering::SeqCst))? {
+                stopped = true;
+                break;
+            }
             let t = Instant::now();
             let (outcome, stats, count) = self.train_step()?;
             self.state.wall_seconds = wall_before + started.elapsed().as_secs_f64();
@@ -442,14 +549,16 @@ impl<B: AutodiffBackend> Trainer<B> {
                 self.last_validation = scores.clone();
                 row.extend(scores.into_iter().map(|(k, v)| (if k == "score" { "val_score".into() } else { format!("val_{k}") }, v)));
             }
-            self.metrics.append(&row)?;
+            if let Some((_, metrics)) = &mut self.records {
+                metrics.append(&row)?;
+            }
             bar.set_position(self.state.step as u64);
             if self.state.step % self.config.run.checkpoint_every == 0 || last || score.is_some() {
                 self.checkpoint(score)?;
                 self.plot_or_warn();
             }
         }
-        if stop.load(Ordering::SeqCst) {
+        if stopped {
             self.checkpoint(None)?;
             self.plot_or_warn();
             bar.abandon_with_message(format!("stopped at step {}; resume with --resume", self.state.step));
@@ -459,8 +568,17 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(())
     }
 
-    /// A plot that cannot be drawn does not stop training.
+    /// Whether to stop before the next step: when asked (Ctrl-C), on any
+    /// peer, so that all stop after the same step.
+    fn agree_to_stop(&self, asked: bool) -> Result<bool> {
+        Ok(Team::<B>::of(self.peer.as_ref(), &self.device).sum(vec![f64::from(u8::from(asked))], "the stop signal")?[0] > 0.0)
+    }
+
+    /// A plot that cannot be drawn does not stop training (only the root draws).
     fn plot_or_warn(&self) {
+        if self.records.is_none() {
+            return;
+        }
         if let Err(e) = self.plot() {
             tracing::warn!("training curves not drawn: {e}");
         }
@@ -470,7 +588,8 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// reward per variant, and the validation gap of every set against the
     /// instances seen (when validation ran).
     fn plot(&self) -> Result<()> {
-        let columns = self.metrics.read()?;
+        let Some((run, metrics)) = &self.records else { return Ok(()) };
+        let columns = metrics.read()?;
         let column = |name: &str| columns.iter().find(|(c, _)| c == name).map(|(_, v)| v.as_slice()).unwrap_or_default();
         let against = |x: &[f64], y: &[f64]| -> Vec<(f64, f64)> { x.iter().copied().zip(y.iter().copied()).filter(|p| p.1.is_finite()).collect() };
         let (steps, instances) = (column("step"), column("instances"));
@@ -499,8 +618,16 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
         }
         panels.push(gaps);
-        plot::write(&self.run.path("curves.svg"), &panels)
+        plot::write(&run.path("curves.svg"), &panels)
     }
+}
+
+/// A policy whose weights are about to be replaced, built under the seeding
+/// lock so that its random draws do not come out of a seeded model being
+/// built on another thread.
+fn init_aside<B: AutodiffBackend>(model: &ModelConfig, device: &B::Device) -> Policy<B> {
+    let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
+    model.init::<B>(device)
 }
 
 /// Write the config as run (paths resolved) into the run directory.

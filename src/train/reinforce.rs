@@ -19,14 +19,17 @@
 //! exponential, div`), so that variants of different cost scales weigh alike
 //! in a mixed batch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
+use rand::{Rng as _, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainerConfig;
+use super::distributed::Team;
 use crate::decode::lazymask::{LazyMask, WhenSpent};
 use crate::decode::multistart::{first_nodes, FirstNodes};
 use crate::decode::sampling::{Rng, Sampling, Selector};
@@ -45,13 +48,12 @@ pub struct RewardNormaliser {
 }
 
 impl RewardNormaliser {
-    /// Update `variant`'s average with `rewards` and return them divided by it.
-    fn normalise(&mut self, variant: &str, rewards: &[f64], alpha: f64) -> Vec<f64> {
-        let batch_mean = rewards.iter().sum::<f64>() / rewards.len() as f64;
+    /// Update `variant`'s average with the batch's mean reward of that
+    /// variant and return the divisor of its rewards: the average's size.
+    fn update(&mut self, variant: &str, batch_mean: f64, alpha: f64) -> f64 {
         let m = self.mean.entry(variant.to_string()).or_insert(batch_mean);
         *m = (1.0 - alpha) * *m + alpha * batch_mean;
-        let scale = m.abs().max(1e-9);
-        rewards.iter().map(|r| r / scale).collect()
+        m.abs().max(1e-9)
     }
 }
 
@@ -68,7 +70,12 @@ pub struct BatchStats {
     pub phases: Phases,
 }
 
-/// The POMO loss of one batch (instances of one size).
+/// The POMO loss of one batch (instances of one size), as this peer of
+/// `team` computes it: its share of the instances rolled out, the reward
+/// statistics summed over the peers, its part of the whole batch's mean
+/// loss. Alone, the share is the whole batch. Sampling draws from one
+/// random stream per instance (drawn from `rng`, numbered by the instance's
+/// place in the whole batch), so the rollouts do not depend on the split.
 pub fn pomo_loss<B: AutodiffBackend>(
     policy: &Policy<B>,
     model: &ModelConfig,
@@ -76,57 +83,78 @@ pub fn pomo_loss<B: AutodiffBackend>(
     instances: &[Instance],
     normaliser: &mut RewardNormaliser,
     rng: &mut Rng,
-    device: &B::Device,
+    team: &Team<B>,
 ) -> Result<(Tensor<B, 1>, BatchStats)> {
-    let batch = Batch::new(policy, model, instances, trainer.augment == augment::DIHEDRAL, device);
+    let share = team.share(instances.len());
+    let mut streams = instance_streams(rng.random(), share.clone());
+    let mine = &instances[share];
+    let batch = Batch::new(policy, model, mine, trainer.augment == augment::DIHEDRAL, team.device);
     let copies = batch.copies();
     let (mut env, floor) = if trainer.samples > 0 { (batch.env(trainer.samples), 0) } else { (pomo_starts(&batch, trainer.starts)?, 1) };
     let (b, p, n) = (env.num_instances(), env.per_instance(), env.num_rollouts());
-    let trajectory = roll_out(&batch, trainer, &mut env, floor, rng)?;
+    let trajectory = roll_out(&batch, trainer, &mut env, floor, &mut streams)?;
     let start = Instant::now();
-    let (log_likelihood, entropy) = trajectory.log_likelihood(policy, batch.encoding(), trainer.entropy_bonus > 0.0, device);
+    let (log_likelihood, entropy) = trajectory.log_likelihood(policy, batch.encoding(), trainer.entropy_bonus > 0.0, team.device);
     let mut phases = batch.phases();
     phases.lap(|p| &mut p.step, start);
 
     let per_instance = copies * p;
-    let scales: Vec<f64> = instances.iter().map(|inst| Frame::of(inst).scale).collect();
+    let scales: Vec<f64> = mine.iter().map(|inst| Frame::of(inst).scale).collect();
     let rewards: Vec<f64> = (0..n).map(|r| penalised_reward(env.rollout(r), env.instance_of(r), scales[r / per_instance], trainer)).collect();
     let infeasible = (0..n).filter(|&r| env.rollout(r).is_dead_end() || env.rollout(r).violations() > 0).count();
-    let mut stats = BatchStats { mean_reward: rewards.iter().sum::<f64>() / n as f64, infeasible: infeasible as f64 / n as f64, phases, ..Default::default() };
-    let mut by_variant: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, inst) in instances.iter().enumerate() {
-        by_variant.entry(inst.variant.to_string()).or_default().push(i);
+    let variants: Vec<String> = instances.iter().map(|i| i.variant.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
+    let variant_of: Vec<usize> = mine.iter().map(|i| variants.binary_search(&i.variant.to_string()).expect("from the batch")).collect();
+    // Per variant: the sum of rewards and the number of rollouts; then the infeasible rollouts.
+    let mut sums = vec![0.0; 2 * variants.len() + 1];
+    for (i, group) in rewards.chunks(per_instance).enumerate() {
+        sums[2 * variant_of[i]] += group.iter().sum::<f64>();
+        sums[2 * variant_of[i] + 1] += group.len() as f64;
     }
-    let mut shaped = rewards.clone();
-    for (variant, members) in &by_variant {
-        let mine: Vec<f64> = members.iter().flat_map(|&i| rewards[i * per_instance..(i + 1) * per_instance].iter().copied()).collect();
-        stats.reward.insert(variant.clone(), mine.iter().sum::<f64>() / mine.len() as f64);
+    sums[2 * variants.len()] = infeasible as f64;
+    let sums = team.sum(sums, "the rewards")?;
+    let total = (instances.len() * per_instance) as f64;
+    let mut stats = BatchStats { infeasible: sums[2 * variants.len()] / total, phases, ..Default::default() };
+    let mut divisor = vec![1.0; variants.len()];
+    for (v, name) in variants.iter().enumerate() {
+        let mean = sums[2 * v] / sums[2 * v + 1];
+        stats.reward.insert(name.clone(), mean);
+        stats.mean_reward += sums[2 * v] / total;
         if trainer.reward_ema > 0.0 {
-            let scaled = normaliser.normalise(variant, &mine, trainer.reward_ema);
-            for (k, &i) in members.iter().enumerate() {
-                shaped[i * per_instance..(i + 1) * per_instance].copy_from_slice(&scaled[k * per_instance..(k + 1) * per_instance]);
-            }
+            divisor[v] = normaliser.update(name, mean, trainer.reward_ema);
         }
     }
-    let advantage: Vec<f32> = shaped
+    let advantage: Vec<f32> = rewards
         .chunks(per_instance)
-        .flat_map(|group| {
-            let baseline = group.iter().sum::<f64>() / group.len() as f64;
-            group.iter().map(move |r| (r - baseline) as f32)
+        .zip(&variant_of)
+        .flat_map(|(group, &v)| {
+            let shaped: Vec<f64> = group.iter().map(|r| r / divisor[v]).collect();
+            let baseline = shaped.iter().sum::<f64>() / shaped.len() as f64;
+            shaped.into_iter().map(move |r| (r - baseline) as f32)
         })
         .collect();
-    let advantage = Tensor::<B, 2>::from_data(TensorData::new(advantage, [b, p]), device);
-    let loss = (advantage * log_likelihood).mean().neg() - entropy.mean() * trainer.entropy_bonus;
+    let advantage = Tensor::<B, 2>::from_data(TensorData::new(advantage, [b, p]), team.device);
+    let loss = (advantage * log_likelihood).sum().neg() / total - entropy.sum() * (trainer.entropy_bonus / total);
     Ok((loss, stats))
+}
+
+/// One random stream per instance, numbered by the instance's place in the whole batch.
+fn instance_streams(seed: u64, places: Range<usize>) -> Vec<Rng> {
+    places
+        .map(|i| {
+            let mut rng = Rng::seed_from_u64(seed);
+            rng.set_stream(i as u64);
+            rng
+        })
+        .collect()
 }
 
 /// Sample every rollout of `env` to its end, under LazyMask when the trainer
 /// has a backtracking budget (steps below `floor` are never undone); the
 /// record of what each step saw and which actions each final solution kept.
-fn roll_out<B: AutodiffBackend>(batch: &Batch<B>, trainer: &TrainerConfig, env: &mut Env, floor: usize, rng: &mut Rng) -> Result<Trajectory> {
+fn roll_out<B: AutodiffBackend>(batch: &Batch<B>, trainer: &TrainerConfig, env: &mut Env, floor: usize, streams: &mut [Rng]) -> Result<Trajectory> {
     let (w, n) = (env.width(), env.num_rollouts());
+    let per_instance = n / streams.len();
     let sampling = Sampling { samples: env.per_instance(), ..Sampling::default() };
-    let mut selector = Selector::Sample { sampling: &sampling, rng };
     let mut lazy = trainer.backtrack_budget.map(|budget| LazyMask::new(env, 2, budget, floor, WhenSpent::Relax));
     let mut trajectory = Trajectory::new(env);
     loop {
@@ -143,8 +171,12 @@ fn roll_out<B: AutodiffBackend>(batch: &Batch<B>, trainer: &TrainerConfig, env: 
         };
         let refinement = lazy.as_ref().map(LazyMask::refinement);
         let log_p = batch.log_probs(env, &allowed, refinement.as_ref());
-        let actions: Vec<Option<usize>> =
-            (0..n).map(|r| moving[r].then(|| selector.choose(&log_p[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w]))).collect();
+        let actions: Vec<Option<usize>> = (0..n)
+            .map(|r| {
+                let mut selector = Selector::Sample { sampling: &sampling, rng: &mut streams[r / per_instance] };
+                moving[r].then(|| selector.choose(&log_p[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w]))
+            })
+            .collect();
         trajectory.record(batch, env, &allowed, refinement.as_ref(), &actions, Some(&log_p));
         batch.apply(env, &actions)?;
         if let Some(lazy) = lazy.as_mut() {

@@ -16,6 +16,7 @@ use burn::tensor::Tensor;
 use rand::{Rng as _, SeedableRng};
 
 use super::config::LabelSource;
+use super::distributed::Team;
 use crate::decode::sampling::Rng;
 use crate::decode::trajectory::Trajectory;
 use crate::decode::{self, Batch, DecodeOptions, Starts, Strategy};
@@ -131,22 +132,25 @@ pub fn loss<B: AutodiffBackend>(
     labels: &Labels,
     batch: usize,
     step: usize,
-    device: &B::Device,
+    team: &Team<B>,
 ) -> Result<(Tensor<B, 1>, usize)> {
     let count = labels.instances.len();
-    let picked: Vec<usize> = (0..batch.min(count)).map(|k| (step * batch + k) % count).collect();
+    let whole: Vec<usize> = (0..batch.min(count)).map(|k| (step * batch + k) % count).collect();
+    let mut rng = Rng::seed_from_u64(step as u64);
+    let whole_prefixes: Vec<usize> = whole.iter().map(|&i| rng.random_range(0..=actions_of(&labels.solutions[i]).len().saturating_sub(4))).collect();
+    let share = team.share(whole.len());
+    let picked = &whole[share.clone()];
     let instances: Vec<Instance> = picked.iter().map(|&i| labels.instances[i].clone()).collect();
     let mut targets: Vec<Vec<usize>> = picked.iter().map(|&i| actions_of(&labels.solutions[i])).collect();
-    let batch = Batch::new(policy, model, &instances, false, device);
+    let batch = Batch::new(policy, model, &instances, false, team.device);
     let mut env = batch.env(1);
     if matches!(policy, Policy::Heavy(_)) {
-        let mut rng = Rng::seed_from_u64(step as u64);
-        let prefixes: Vec<usize> = targets.iter().map(|t| rng.random_range(0..=t.len().saturating_sub(4))).collect();
+        let prefixes = &whole_prefixes[share];
         for k in 0..prefixes.iter().copied().max().unwrap_or(0) {
-            let moves: Vec<Option<usize>> = targets.iter().zip(&prefixes).map(|(t, &p)| (k < p).then(|| t[k])).collect();
-            env.step_some(&moves).map_err(|e| label_error(&picked, e))?;
+            let moves: Vec<Option<usize>> = targets.iter().zip(prefixes).map(|(t, &p)| (k < p).then(|| t[k])).collect();
+            env.step_some(&moves).map_err(|e| label_error(picked, e))?;
         }
-        for (t, p) in targets.iter_mut().zip(prefixes) {
+        for (t, &p) in targets.iter_mut().zip(prefixes) {
             t.drain(..p);
         }
     }
@@ -158,10 +162,11 @@ pub fn loss<B: AutodiffBackend>(
         let actions: Vec<Option<usize>> = targets.iter().map(|t| t.get(k).copied()).collect();
         trajectory.record(&batch, &env, env.mask(), None, &actions, None);
         decided += actions.iter().flatten().count();
-        batch.apply(&mut env, &actions).map_err(|e| label_error(&picked, e))?;
+        batch.apply(&mut env, &actions).map_err(|e| label_error(picked, e))?;
     }
-    let (log_likelihood, _) = trajectory.log_likelihood(policy, batch.encoding(), false, device);
-    Ok((log_likelihood.sum().neg() / decided.max(1) as f64, env.num_instances()))
+    let decided = team.sum(vec![decided as f64], "the decided steps")?[0];
+    let (log_likelihood, _) = trajectory.log_likelihood(policy, batch.encoding(), false, team.device);
+    Ok((log_likelihood.sum().neg() / decided.max(1.0), whole.len()))
 }
 
 fn label_error(picked: &[usize], e: Error) -> Error {

@@ -10,3 +10,4 @@ mod anytime;
 mod completions;
 mod eval;
 mod solve;
+mod train;

@@ -165,3 +165,86 @@ pub fn small_checkpoint(dir: &Path, preset: &str) -> PathBuf {
 pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect()
 }
+
+/// The 16 variants mixed, reward normalisation on, clipping well below the
+/// gradients' norm, 7 instances a step (shares of 4 and 3), `steps` steps.
+pub fn mixed_config(dir: &Path, steps: usize) -> lrm::train::config::TrainConfig {
+    lrm::train::config::TrainConfig::read(&mixed_config_file(dir, steps)).unwrap()
+}
+
+/// [`mixed_config`]'s file.
+pub fn mixed_config_file(dir: &Path, steps: usize) -> PathBuf {
+    let text = format!(
+        r#"
+seed = 11
+[problem]
+variants = ["MIXED"]
+sizes = [8]
+[model]
+preset = "rf-te"
+[model.overrides]
+d_model = 16
+n_heads = 2
+n_layers = 1
+d_ff = 32
+pointer_heads = 2
+[trainer]
+kind = "pomo"
+reward_ema = 0.25
+[optimizer]
+kind = "adam"
+lr = 1e-3
+clip_norm = 0.05
+[batch]
+size = 7
+[run]
+epochs = {steps}
+instances_per_epoch = 7
+checkpoint_every = 1
+validate_every = 0
+"#
+    );
+    let path = dir.join(format!("mixed-{steps}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A column of `metrics.csv`, by step.
+pub fn metrics_column(run: &Path, name: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let k = header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name} in {header:?}"));
+    lines.map(|l| l.split(',').nth(k).unwrap().parse().unwrap()).collect()
+}
+
+struct Values(Vec<f32>);
+
+impl<B: burn::tensor::backend::Backend> burn::module::ModuleVisitor<B> for Values {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<B, D>>) {
+        self.0.extend(param.val().into_data().iter::<f32>());
+    }
+}
+
+/// Every weight of a run's latest checkpoint, in the module's order.
+pub fn weights(run: &Path) -> Vec<f32> {
+    let (policy, _) = lrm::model::checkpoint::load::<burn::backend::Flex>(&run.join("latest.toml"), &Default::default()).unwrap();
+    let mut values = Values(vec![]);
+    burn::module::Module::visit(&policy, &mut values);
+    values.0
+}
+
+pub fn assert_close(what: &str, a: &[f64], b: &[f64], tolerance: f64) {
+    assert_eq!(a.len(), b.len(), "{what}: {a:?} vs {b:?}");
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= tolerance * x.abs().max(y.abs()).max(1e-6), "{what}: {a:?} vs {b:?}");
+    }
+}
+
+pub fn assert_same_weights(a: &Path, b: &Path) {
+    let (a, b) = (weights(a), weights(b));
+    assert_eq!(a.len(), b.len());
+    let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    assert!(worst <= 1e-4 * scale, "weights differ by {worst} (largest weight {scale})");
+}

@@ -13,6 +13,7 @@ use burn::tensor::ElementConversion;
 use lrm::model::checkpoint;
 use lrm::problem::Solution;
 use lrm::train::config::{OptimizerConfig, OptimizerKind};
+use lrm::train::distributed::Team;
 use lrm::train::optim::Optim;
 use lrm::train::supervised::{loss, Labels};
 
@@ -51,9 +52,9 @@ fn a_training_step_lowers_the_loss<Gpu: AutodiffBackend>(device: &Gpu::Device) {
     let labels = Labels { instances: insts, solutions };
     let mut policy = config.init::<Gpu>(device);
     let mut optim = Optim::new(&OptimizerConfig { kind: OptimizerKind::Adam, lr: 1e-3, weight_decay: 0.0, epsilon: 1e-8, clip_norm: 0.0 });
-    let value = |policy: &lrm::model::Policy<Gpu>| -> f32 { loss(policy, &config, &labels, 4, 0, device).unwrap().0.into_scalar().elem() };
+    let value = |policy: &lrm::model::Policy<Gpu>| -> f32 { loss(policy, &config, &labels, 4, 0, &Team::alone(device)).unwrap().0.into_scalar().elem() };
     let before = value(&policy);
-    let (l, _) = loss(&policy, &config, &labels, 4, 0, device).unwrap();
+    let (l, _) = loss(&policy, &config, &labels, 4, 0, &Team::alone(device)).unwrap();
     let grads = GradientsParams::from_grads(l.backward(), &policy);
     policy = optim.step(1e-3, policy, grads);
     let after = value(&policy);

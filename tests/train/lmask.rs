@@ -9,6 +9,7 @@ use lrm::model::ModelConfig;
 use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::Instance;
 use lrm::train::config::TrainerConfig;
+use lrm::train::distributed::Team;
 use lrm::train::reinforce::{penalised_reward, pomo_loss, BatchStats, RewardNormaliser};
 
 use crate::learning::Ad;
@@ -25,7 +26,7 @@ fn batch(instances: &[Instance], budget: Option<usize>) -> BatchStats {
     let policy = model.init::<Ad>(&device);
     let trainer = TrainerConfig { samples: 8, backtrack_budget: budget, ..TrainerConfig::pomo() };
     let mut rng = Rng::seed_from_u64(5);
-    let (loss, stats) = pomo_loss(&policy, &model, &trainer, instances, &mut RewardNormaliser::default(), &mut rng, &device).unwrap();
+    let (loss, stats) = pomo_loss(&policy, &model, &trainer, instances, &mut RewardNormaliser::default(), &mut rng, &Team::alone(&device)).unwrap();
     let value: f32 = loss.clone().into_scalar();
     assert!(value.is_finite(), "loss {value}");
     let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &policy);

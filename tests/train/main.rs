@@ -7,6 +7,7 @@ mod common;
 
 mod configs;
 mod curve;
+mod distributed;
 mod learning;
 mod lmask;
 mod replay;

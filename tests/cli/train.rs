@@ -1,0 +1,144 @@
+//! `lrm train` on two machines, played by two processes on 127.0.0.1 joined
+//! through `lrm coordinator`: the same curve and weights as one process,
+//! a checkpoint that resumes on one device, a clear error when a node dies,
+//! and a refusal when the nodes' configs differ.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{assert_close, assert_same_weights, lrm, metrics_column, mixed_config_file, temp_dir};
+
+/// A port free now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Kills its process when dropped, so that a failing test leaves none behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Running {
+    /// The output of a process expected to end within `limit`.
+    fn finish(mut self, limit: Duration) -> Output {
+        let started = Instant::now();
+        while self.0.try_wait().unwrap().is_none() {
+            assert!(started.elapsed() < limit, "still running after {limit:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let child = std::mem::replace(&mut self.0, Command::new("true").spawn().unwrap());
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn coordinator(port: u16) -> Running {
+    Running(lrm().args(["coordinator", "--port", &port.to_string()]).stderr(Stdio::null()).spawn().unwrap())
+}
+
+/// `lrm train` as node `rank` of two.
+fn node(config: &Path, out: &Path, rank: usize, coordinator: u16, port: u16, extra: &[&str]) -> Running {
+    let mut command = lrm();
+    command.args(["train", "--config"]).arg(config).arg("--out").arg(out);
+    command.args(["--nodes", "2", "--node-rank", &rank.to_string(), "--coordinator", &format!("127.0.0.1:{coordinator}")]);
+    command.args(["--node-address", &format!("127.0.0.1:{port}")]).args(extra);
+    Running(command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+}
+
+fn succeeded(output: &Output) -> bool {
+    if !output.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    }
+    output.status.success()
+}
+
+#[test]
+fn two_nodes_train_as_one_process_and_their_run_resumes_on_one_device() {
+    let dir = temp_dir("cli-train-nodes");
+    let (three, six) = (mixed_config_file(&dir, 3), mixed_config_file(&dir, 6));
+    let single = lrm().args(["train", "--config"]).arg(&six).arg("--out").arg(dir.join("one")).output().unwrap();
+    assert!(succeeded(&single));
+
+    let port = free_port();
+    let _coordinator = coordinator(port);
+    let first = node(&three, &dir.join("two"), 0, port, free_port(), &[]);
+    let second = node(&three, &dir.join("unused"), 1, port, free_port(), &[]);
+    let (first, second) = (first.finish(Duration::from_secs(300)), second.finish(Duration::from_secs(300)));
+    assert!(succeeded(&first) && succeeded(&second));
+    assert!(String::from_utf8_lossy(&second.stdout).contains("node 0 wrote the run"));
+    assert!(!dir.join("unused").exists(), "only node 0 writes");
+
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    assert_close("loss", &metrics_column(&one, "loss")[..3], &metrics_column(&two, "loss"), 1e-4);
+    assert_close("gradient norm", &metrics_column(&one, "grad_norm")[..3], &metrics_column(&two, "grad_norm"), 1e-4);
+
+    let config = std::fs::read_to_string(two.join("config.toml")).unwrap().replace("epochs = 3", "epochs = 6");
+    std::fs::write(two.join("config.toml"), config).unwrap();
+    assert!(succeeded(&lrm().args(["train", "--resume"]).arg(&two).output().unwrap()));
+    assert_close("loss after resuming", &metrics_column(&one, "loss"), &metrics_column(&two, "loss"), 1e-4);
+    assert_same_weights(&one, &two);
+}
+
+#[test]
+fn a_node_that_dies_stops_the_other_with_its_name_and_the_checkpoint_stays() {
+    let dir = temp_dir("cli-train-node-dies");
+    let config = mixed_config_file(&dir, 100_000);
+    let port = free_port();
+    let _coordinator = coordinator(port);
+    let second_port = free_port();
+    let first = node(&config, &dir.join("run"), 0, port, free_port(), &["--peer-timeout", "5"]);
+    let mut second = node(&config, &dir.join("unused"), 1, port, second_port, &["--peer-timeout", "5"]);
+    let started = Instant::now();
+    while !dir.join("run/latest").exists() {
+        assert!(started.elapsed() < Duration::from_secs(120), "no checkpoint after two minutes");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    second.0.kill().unwrap();
+    let killed = Instant::now();
+    let first = first.finish(Duration::from_secs(60));
+    assert!(!first.status.success());
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(stderr.contains(&format!("node 1 (127.0.0.1:{second_port})")), "{stderr}");
+    assert!(killed.elapsed() < Duration::from_secs(40), "took {:?}", killed.elapsed());
+    let run = dir.join("run");
+    let config = lrm::train::config::TrainConfig::read(&run.join("config.toml")).unwrap();
+    let resumed = lrm::train::Trainer::<burn::backend::Autodiff<burn::backend::Flex>>::new(config, &run, lrm::train::Start::Resume, &Default::default());
+    assert!(resumed.unwrap().state.step >= 1, "the checkpoint resumes");
+}
+
+#[test]
+fn nodes_with_different_configs_are_refused_at_start() {
+    let dir = temp_dir("cli-train-node-configs");
+    let (three, six) = (mixed_config_file(&dir, 3), mixed_config_file(&dir, 6));
+    let port = free_port();
+    let _coordinator = coordinator(port);
+    let first = node(&three, &dir.join("run"), 0, port, free_port(), &["--peer-timeout", "30"]);
+    let second = node(&six, &dir.join("unused"), 1, port, free_port(), &["--peer-timeout", "30"]);
+    for output in [first.finish(Duration::from_secs(120)), second.finish(Duration::from_secs(120))] {
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("trains another config"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_node_alone_or_without_a_coordinator_stops_within_its_timeout_saying_why() {
+    let dir = temp_dir("cli-train-node-alone");
+    let config = mixed_config_file(&dir, 3);
+    let port = free_port();
+    let _coordinator = coordinator(port);
+    let alone = node(&config, &dir.join("alone"), 0, port, free_port(), &["--peer-timeout", "2"]);
+    let nobody = node(&config, &dir.join("nobody"), 0, free_port(), free_port(), &["--peer-timeout", "2"]);
+    for (output, why) in [(alone.finish(Duration::from_secs(60)), "not all 2 nodes joined"), (nobody.finish(Duration::from_secs(60)), "no coordinator answers")]
+    {
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(why), "{stderr}");
+    }
+}

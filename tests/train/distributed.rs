@@ -1,0 +1,45 @@
+//! Data-parallel training (`src/train/distributed.rs`, `launch.rs`): two
+//! CPU peers in one process take the steps one device takes with the whole
+//! batch (mixed variants, per-variant reward normalisation and gradient
+//! clipping at work), and their run resumes exactly on one device.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use lrm::train::config::TrainConfig;
+use lrm::train::distributed::DistributedConfig;
+use lrm::train::launch::{self, Launch};
+use lrm::train::Start;
+
+use crate::common::{assert_close, assert_same_weights, metrics_column as column, mixed_config, temp_dir};
+use crate::learning::Ad;
+
+fn train(config: TrainConfig, root: &Path, start: Start, devices: &[&str]) {
+    let distributed = DistributedConfig { devices: devices.iter().map(|d| d.to_string()).collect(), timeout_seconds: 120, ..Default::default() };
+    let launch = Launch { config, root: root.to_path_buf(), start, distributed, progress: false };
+    let devices = vec![Default::default(); devices.len().max(1)];
+    launch::train::<Ad>(launch, devices, Arc::new(AtomicBool::new(false))).unwrap();
+}
+
+#[test]
+fn two_cpu_peers_take_the_steps_of_one_device_and_resume_on_one() {
+    let dir = temp_dir("distributed");
+    let one: PathBuf = dir.join("one");
+    train(mixed_config(&dir, 6), &one, Start::Fresh, &[]);
+    let two = dir.join("two");
+    train(mixed_config(&dir, 3), &two, Start::Fresh, &["cpu", "cpu"]);
+
+    let (loss, norm) = (column(&one, "loss"), column(&one, "grad_norm"));
+    assert!(norm[..3].iter().all(|&n| n > 0.05), "clipping must be at work: norms {norm:?}");
+    assert_close("loss", &loss[..3], &column(&two, "loss"), 1e-4);
+    assert_close("gradient norm", &norm[..3], &column(&two, "grad_norm"), 1e-4);
+    assert_close("reward", &column(&one, "reward")[..3], &column(&two, "reward"), 1e-4);
+
+    // The two peers' run, continued on one device to 6 steps, is the one-device run.
+    let config = std::fs::read_to_string(two.join("config.toml")).unwrap().replace("epochs = 3", "epochs = 6");
+    std::fs::write(two.join("config.toml"), config).unwrap();
+    train(TrainConfig::read(&two.join("config.toml")).unwrap(), &two, Start::Resume, &[]);
+    assert_close("loss after resuming", &loss, &column(&two, "loss"), 1e-4);
+    assert_same_weights(&one, &two);
+}
