@@ -536,6 +536,16 @@ mod tests {
     }
 
     #[test]
+    fn the_table_reads_with_defaults_and_refuses_unknown_fields() {
+        let d: DistributedConfig = toml::from_str("devices = [\"cpu\", \"cpu\"]").unwrap();
+        assert_eq!(d, DistributedConfig { devices: vec!["cpu".into(), "cpu".into()], ..Default::default() });
+        assert!(d.is_parallel());
+        assert_eq!(d.timeout_seconds, DEFAULT_TIMEOUT_SECONDS);
+        let err = toml::from_str::<DistributedConfig>("node = 2").unwrap_err().to_string();
+        assert!(err.contains("node"), "{err}");
+    }
+
+    #[test]
     fn settings_for_several_nodes_are_checked() {
         let two = DistributedConfig { nodes: 2, coordinator: Some("10.0.0.1:3000".into()), node_address: Some("10.0.0.2:3001".into()), ..Default::default() };
         assert!(two.validate().is_ok());

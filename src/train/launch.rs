@@ -1,17 +1,23 @@
 //! Starting a training run: one trainer on one device, or one data-parallel
-//! peer per device of this node (each on its own thread), watched so that a
-//! peer that fails or a node that stops answering ends the run with an
-//! error naming it instead of a hang.
+//! peer per device of this node (each on its own thread, the root's trainer
+//! opening the run, the others taking its state), watched so that a peer
+//! that fails or a node that stops answering ends the run with an error
+//! naming it instead of a hang.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
+use burn::module::Module;
+use burn::record::Recorder;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::distributed::{absent_nodes, fingerprint, timeout_message, DistributedConfig, Peer, Watch};
-use super::{Start, Trainer};
+use super::optim::Optim;
+use super::run_dir::TrainState;
+use super::{init_aside, supervised, Bytes, Start, Trainer};
 use crate::error::{Error, Result};
 use crate::train::config::TrainConfig;
 
@@ -127,6 +133,73 @@ fn run_peer<B: AutodiffBackend>(
         peer.finish::<B>();
     }
     Ok(summary(&trainer))
+}
+
+impl<B: AutodiffBackend> Trainer<B> {
+    /// A data-parallel peer other than the root: the config's model,
+    /// generators and labels, and no run directory. Its weights, optimizer
+    /// state and progress come from the root in [`Self::attach`].
+    ///
+    /// # Errors
+    /// A config that does not load (its cities or labels).
+    pub fn follower(config: TrainConfig, device: &B::Device) -> Result<Self> {
+        let model = config.model_config().map_err(|e| Error::bad_input("config", None, e))?;
+        let generators = config.generators().map_err(|e| Error::bad_input("config", None, e))?;
+        let cities = config.cities()?;
+        let labels = config.trainer.labels.as_ref().map(supervised::Labels::read).transpose()?;
+        Ok(Trainer {
+            policy: init_aside(&model, device),
+            optim: Optim::new(&config.optimizer),
+            state: TrainState::default(),
+            config,
+            model,
+            generators,
+            cities,
+            validation: vec![],
+            labels,
+            last_validation: BTreeMap::new(),
+            records: None,
+            device: device.clone(),
+            bad_steps: 0,
+            prior: None,
+            peer: None,
+        })
+    }
+
+    /// Make this trainer a data-parallel peer: every peer takes the root's
+    /// weights (parameter ids included, which the optimizer state is keyed
+    /// by), optimizer state and progress. Self-improvement labels are made
+    /// afresh by every peer at the current round (the root's stored ones
+    /// are not sent).
+    ///
+    /// # Errors
+    /// Burn's collective failing; the root's state not loading here.
+    pub fn attach(&mut self, peer: Peer) -> Result<()> {
+        let root = peer.is_root();
+        let module = match root {
+            true => Some(
+                Recorder::<B>::record(&Bytes::default(), self.policy.clone().into_record(), ())
+                    .map_err(|e| Error::Failure(format!("cannot serialise the module: {e}")))?,
+            ),
+            false => None,
+        };
+        let module = peer.broadcast::<B>(module, "the root's weights", &self.device)?;
+        let optim = peer.broadcast::<B>(root.then(|| self.optim.to_bytes()).transpose()?, "the root's optimizer state", &self.device)?;
+        let state = serde_json::to_vec(&self.state).map_err(|e| Error::Failure(format!("cannot serialise the training state: {e}")))?;
+        let state = peer.broadcast::<B>(root.then_some(state), "the root's training state", &self.device)?;
+        if !root {
+            let record = Recorder::<B>::load(&Bytes::default(), module, &self.device)
+                .map_err(|e| Error::Failure(format!("the root's weights do not load on peer {}: {e}", peer.index)))?;
+            self.policy = init_aside(&self.model, &self.device).load_record(record);
+            self.optim = Optim::new(&self.config.optimizer).from_bytes(optim, &self.device)?;
+            self.state = serde_json::from_slice(&state).map_err(|e| Error::Failure(format!("the root's training state does not load: {e}")))?;
+        }
+        if self.config.trainer.self_improvement.is_some() {
+            self.labels = None;
+        }
+        self.peer = Some(peer);
+        Ok(())
+    }
 }
 
 fn summary<B: AutodiffBackend>(trainer: &Trainer<B>) -> Summary {

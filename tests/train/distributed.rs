@@ -30,6 +30,10 @@ fn two_cpu_peers_take_the_steps_of_one_device_and_resume_on_one() {
     let two = dir.join("two");
     train(mixed_config(&dir, 3), &two, Start::Fresh, &["cpu", "cpu"]);
 
+    let one_three = dir.join("one-three");
+    train(mixed_config(&dir, 3), &one_three, Start::Fresh, &[]);
+    assert_same_weights(&one_three, &two);
+
     let (loss, norm) = (column(&one, "loss"), column(&one, "grad_norm"));
     assert!(norm[..3].iter().all(|&n| n > 0.05), "clipping must be at work: norms {norm:?}");
     assert_close("loss", &loss[..3], &column(&two, "loss"), 1e-4);

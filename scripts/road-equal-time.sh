@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Issue 14's comparison on road networks: RRNet against coordinate-only POMO
+# and RADAR (explicit matrix: SVD features, Sinkhorn attention), trained for
+# the same wall time on the same synthetic cities and batches
+# (configs/rrnco-cpu.toml with only the preset changed; all three at 64 x 3),
+# then evaluated on the road validation sets (ATSP, ACVRP, ACVRPTW at 100
+# customers) with every customer a start, x8 where the model allows it.
+# The three runs go side by side, so that each gets the same share of the
+# machine whatever else runs on it.
+#
+#   scripts/road-equal-time.sh path/to/lrm SECONDS [OUT_DIR]
+set -euo pipefail
+lrm=${1:?usage: scripts/road-equal-time.sh path/to/lrm SECONDS [OUT_DIR]}
+seconds=${2:?usage: scripts/road-equal-time.sh path/to/lrm SECONDS [OUT_DIR]}
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${3:-$root/runs/road-equal-time}
+mkdir -p "$out"
+for preset in rrnco pomo radar; do
+    sed -e "s/^preset = \"rrnco\"/preset = \"$preset\"/" -e "s/^validate_every = .*/validate_every = 0/" \
+        -e "s|\"\.\./data/|\"$root/data/|" "$root/configs/rrnco-cpu.toml" > "$out/$preset.toml"
+    if [ "$preset" != rrnco ]; then
+        # RRNet's own fields are not the others'; keep the shared width and depth.
+        sed -i -e '/^d_ff = /s/.*/d_ff = 256\nn_heads = 4/' "$out/$preset.toml"
+    fi
+    rm -rf "${out:?}/$preset"
+    timeout -s INT "$seconds" nice -n 19 "$lrm" train --config "$out/$preset.toml" --out "$out/$preset" > "$out/$preset.log" 2>&1 &
+done
+wait || true
+for preset in rrnco pomo radar; do
+    for set in atsp acvrp acvrptw; do
+        data="$root/data/valsets/road/$set/100.npz"
+        aug=8
+        [ "$preset" = rrnco ] || aug=1
+        printf '%s %s steps=%s ' "$preset" "$set" "$(tail -n 1 "$out/$preset/metrics.csv" | cut -d, -f1)"
+        "$lrm" eval --data "$data" --ref "$root/data/valsets/road/$set/100_sol_lrm.npz" --model "$out/$preset/latest.toml" --starts all --aug "$aug" 2>/dev/null | tail -n 1
+    done
+done | tee "$out/results.txt"
