@@ -40,6 +40,9 @@ use crate::model::Policy;
 /// Seconds a collective call may wait before the run stops (the `[distributed]` default).
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 600;
 
+/// Values per collective call when the root's state is sent (64 MiB of f32).
+const CHUNK_VALUES: usize = 16 << 20;
+
 /// Longest node address carried in the start-up handshake, in bytes.
 const ADDRESS_BYTES: usize = 64;
 
@@ -374,20 +377,29 @@ impl Peer {
         }
     }
 
-    /// The root's `bytes` on every peer (others pass `None`): a sum in which
-    /// only the root's values are not zero.
+    /// The root's `bytes` on every peer (others pass `None`): sums in which
+    /// only the root's values are not zero. Three bytes travel in each f32
+    /// (integers below 2^24 are exact), in calls of at most [`CHUNK_VALUES`]
+    /// values, so that a large model's state does not need four times its
+    /// size at once.
     ///
     /// # Errors
     /// Burn's collective failing.
     pub fn broadcast<B: AutodiffBackend>(&self, bytes: Option<Vec<u8>>, what: &str, device: &B::Device) -> Result<Vec<u8>> {
-        let len = self.sum::<B>(&[bytes.as_ref().map_or(0.0, |b| b.len() as f64)], what, device)?[0] as usize;
-        let values: Vec<f32> = match bytes {
-            Some(b) => b.into_iter().map(f32::from).collect(),
-            None => vec![0.0; len],
+        let len = bytes.as_ref().map_or(0, Vec::len) as u64;
+        let pieces = self.sum::<B>(&[0, 16, 32].map(|shift| ((len >> shift) & 0xffff) as f64), what, device)?;
+        let len = pieces.iter().zip([0, 16, 32]).fold(0u64, |l, (&p, shift)| l | ((p as u64) << shift)) as usize;
+        let packed: Vec<f32> = match &bytes {
+            Some(b) => pack(b),
+            None => vec![0.0; len.div_ceil(3)],
         };
-        let tensor = Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(values, [len]), device);
-        let summed = self.all_reduce::<B::InnerBackend, 1>(tensor, what)?;
-        Ok(summed.into_data().iter::<f32>().map(|v| v as u8).collect())
+        let mut out = Vec::with_capacity(len + 2);
+        for chunk in packed.chunks(CHUNK_VALUES) {
+            let tensor = Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(chunk.to_vec(), [chunk.len()]), device);
+            unpack(self.all_reduce::<B::InnerBackend, 1>(tensor, what)?.into_data().iter::<f32>(), &mut out);
+        }
+        out.truncate(len);
+        Ok(out)
     }
 
     /// Leave the collective (the last call of a run).
@@ -428,6 +440,19 @@ impl<'a, B: AutodiffBackend> Team<'a, B> {
             None => Ok(values),
             Some(p) => p.sum::<B>(&values, what, self.device),
         }
+    }
+}
+
+/// Three bytes to an f32, as an integer below 2^24 (exact), little end first.
+fn pack(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks(3).map(|c| c.iter().rev().fold(0u32, |v, &x| (v << 8) | u32::from(x)) as f32).collect()
+}
+
+/// [`pack`]'s inverse, three bytes per value (the caller trims the last).
+fn unpack(values: impl Iterator<Item = f32>, out: &mut Vec<u8>) {
+    for v in values {
+        let v = v as u32;
+        out.extend([v as u8, (v >> 8) as u8, (v >> 16) as u8]);
     }
 }
 
@@ -533,6 +558,18 @@ mod tests {
             let sizes: Vec<usize> = shares.iter().map(|s| s.len()).collect();
             assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1, "{sizes:?}");
         }
+    }
+
+    #[test]
+    fn bytes_travel_three_to_a_float_and_come_back() {
+        for len in 0..8 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 97 + 255) as u8).collect();
+            let mut back = vec![];
+            unpack(pack(&bytes).into_iter(), &mut back);
+            back.truncate(len);
+            assert_eq!(back, bytes);
+        }
+        assert_eq!(pack(&[255, 255, 255]), vec![16_777_215.0]);
     }
 
     #[test]
