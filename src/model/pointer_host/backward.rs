@@ -6,7 +6,7 @@
 
 use burn::tensor::backend::Backend;
 
-use super::{axpy, combine_rows, dot, HostPointer, Scratch, Simd};
+use super::{axpy, combine_rows, dot, exp_non_positive, tanh, HostPointer, Scratch, Simd};
 use crate::model::pointer::PointerCache;
 
 /// The per-encoding arrays in the other orientation, so that every product
@@ -103,11 +103,11 @@ impl HostPointer {
     /// place; their log-sum-exp over the allowed nodes.
     fn clip_and_log_sum_exp(&self, s: &mut Scratch, allowed: &[bool]) -> f32 {
         for z in &mut s.logits[..self.nodes] {
-            *z = self.tanh_clip * z.tanh();
+            *z = self.tanh_clip * tanh(*z);
         }
         let clipped = &s.logits[..self.nodes];
         let max = (0..self.nodes).filter(|&j| allowed[j]).map(|j| clipped[j]).fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = (0..self.nodes).filter(|&j| allowed[j]).map(|j| (clipped[j] - max).exp()).sum();
+        let sum: f32 = (0..self.nodes).filter(|&j| allowed[j]).map(|j| exp_non_positive(clipped[j] - max)).sum();
         max + sum.ln()
     }
 
@@ -154,7 +154,7 @@ impl HostPointer {
         dz.fill(0.0);
         for j in (0..n).filter(|&j| step.allowed[j]) {
             let tanh = s.logits[j] / self.tanh_clip;
-            let p = (s.logits[j] - lse).exp();
+            let p = exp_non_positive(s.logits[j] - lse);
             let du = weight * (f32::from(j == step.action) - p);
             dz[j] = du * self.tanh_clip * (1.0 - tanh * tanh);
         }
