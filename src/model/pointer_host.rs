@@ -379,10 +379,10 @@ fn exp_non_positive(x: f32) -> f32 {
 #[inline(always)]
 pub(crate) fn tanh(x: f32) -> f32 {
     let z = x * x;
-    let p = (-5.704_988_7e-3_f32).mul_add(z, 2.063_908_9e-2);
+    let p = (-5.704_988_7e-3_f32).mul_add(z, 2.063_909e-2);
     let p = p.mul_add(z, -5.373_971_6e-2);
     let p = p.mul_add(z, 1.333_144_2e-1);
-    let p = p.mul_add(z, -3.333_328_2e-1);
+    let p = p.mul_add(z, -3.333_328e-1);
     let small = (p * z).mul_add(x, x);
     let e = exp_non_positive(-2.0 * x.abs());
     let large = ((1.0 - e) / (1.0 + e)).copysign(x);
