@@ -97,18 +97,27 @@ impl DevicesJob for Train {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let (config, root, start) = match (&a.config, &a.resume) {
-        (_, Some(dir)) => (TrainConfig { source: None, ..TrainConfig::read(&dir.join("config.toml"))? }, dir.clone(), Start::Resume),
+    let (path, root, start) = match (&a.config, &a.resume) {
+        (_, Some(dir)) => (dir.join("config.toml"), dir.clone(), Start::Resume),
         (Some(path), None) => {
             let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "run".into());
             let start = a.init.clone().map_or(Start::Fresh, Start::Init);
-            (TrainConfig::read(path)?, a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(stem)), start)
+            (path.clone(), a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(stem)), start)
         }
         (None, None) => unreachable!("clap requires one of them"),
     };
+    // Nodes other than node 0 never validate: they need not hold the validation files.
+    let table = TrainConfig::parse(&path, &crate::problem::io::read_text(&path)?)?.distributed;
+    let mut config = TrainConfig::read_with(&path, a.node_rank.unwrap_or(table.node_rank) == 0)?;
+    if a.resume.is_some() {
+        config.source = None;
+    }
     let distributed = a.distributed(&config.distributed)?;
     let devices = match distributed.device_specs().map_err(|e| Error::bad_input("lrm train", None, e))? {
         specs if specs.is_empty() => vec![a.backend.device],
+        _ if a.backend.device != DeviceSpec::Cpu => {
+            return Err(Error::bad_input("lrm train", None, "--device and the config's distributed.devices both name devices: give the devices with --devices"))
+        }
         specs => specs,
     };
     let stop = Arc::new(AtomicBool::new(false));

@@ -322,8 +322,18 @@ impl TrainConfig {
     /// Read and check a config; paths in it are relative to the config file
     /// (and absolute once read, so the config as run works from anywhere).
     pub fn read(path: &Path) -> Result<TrainConfig> {
+        Self::read_with(path, true)
+    }
+
+    /// [`Self::read`], or without its validation sets (`validation =
+    /// false`: a data-parallel node other than node 0, which never
+    /// validates and need not hold the files).
+    pub fn read_with(path: &Path, validation: bool) -> Result<TrainConfig> {
         let text = crate::problem::io::read_text(path)?;
         let mut config = TrainConfig::parse(path, &text)?;
+        if !validation {
+            config.validation.clear();
+        }
         config.source = Some(path.to_path_buf());
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let locate = |field: &str, p: &Path| -> Result<PathBuf> {
@@ -359,7 +369,8 @@ impl TrainConfig {
 
     /// Every value checked; the message names the field.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        self.distributed.validate()?;
+        // The settings across nodes are checked with the flags laid over them (`launch`).
+        self.distributed.device_specs()?;
         self.generators()?;
         self.model_config()?;
         let p = &self.problem;

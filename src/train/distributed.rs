@@ -18,8 +18,6 @@
 //! the others waiting for ever. Every call is timed ([`Watch`]); past the
 //! timeout the run stops with an error that names what did not answer.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -175,12 +173,13 @@ pub fn coordinate(port: u16) -> Result<()> {
 /// `HOST:PORT` split, the port a number.
 fn host_port(text: &str) -> Option<(&str, u16)> {
     let (host, port) = text.rsplit_once(':')?;
-    Some((host, port.parse().ok()?)).filter(|(h, _)| !h.is_empty())
+    Some((host, port.parse().ok()?)).filter(|&(h, p)| !h.is_empty() && p > 0)
 }
 
 /// What every node's config must agree on: the training config without
-/// its distributed settings, validation sets (the root's own) and the
-/// directories of its input files (which differ between machines).
+/// its distributed settings and validation sets (the root's own), with its
+/// input files (cities, labels) by name and contents, not by directory
+/// (which differs between machines).
 pub fn fingerprint(config: &TrainConfig) -> u64 {
     let mut c = config.clone();
     c.source = None;
@@ -194,9 +193,51 @@ pub fn fingerprint(config: &TrainConfig) -> u64 {
         file_name(&mut l.data);
         l.reference.as_mut().map(file_name);
     }
-    let mut hasher = DefaultHasher::new();
-    toml::to_string(&c).unwrap_or_default().hash(&mut hasher);
-    hasher.finish()
+    let mut hash = Fnv::default();
+    hash.add(toml::to_string(&c).unwrap_or_else(|e| e.to_string()).as_bytes());
+    let files = config.trainer.labels.iter().flat_map(|l| std::iter::once(&l.data).chain(&l.reference));
+    let cities = match &config.problem.cities {
+        Some(super::config::CitySource::Files(p)) => Some(p),
+        _ => None,
+    };
+    for path in files.chain(cities) {
+        hash.add_files(path);
+    }
+    hash.0
+}
+
+/// FNV-1a, 64 bits: the same on every machine and Rust release.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn add(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// The contents of a file, or of every file of a folder in name order
+    /// (names included); what cannot be read counts as its path.
+    fn add_files(&mut self, path: &std::path::Path) {
+        let mut entries: Vec<std::path::PathBuf> = match std::fs::read_dir(path) {
+            Ok(dir) => dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect(),
+            Err(_) => vec![path.to_path_buf()],
+        };
+        entries.sort();
+        for entry in entries {
+            self.add(entry.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+            match std::fs::read(&entry) {
+                Ok(bytes) => self.add(&bytes),
+                Err(_) => self.add(entry.as_os_str().as_encoded_bytes()),
+            }
+        }
+    }
 }
 
 /// What the peers of a process are doing, for the timeout: per local
@@ -402,9 +443,12 @@ impl Peer {
         Ok(out)
     }
 
-    /// Leave the collective (the last call of a run).
+    /// Leave the collective (the last call of a run), watched like the others.
     pub fn finish<B: AutodiffBackend>(&self) {
-        if let Err(e) = collective::finish_collective::<B::InnerBackend>(self.id) {
+        self.watch.enter(self.local, "leaving the collective".into());
+        let left = collective::finish_collective::<B::InnerBackend>(self.id);
+        self.watch.leave(self.local);
+        if let Err(e) = left {
             tracing::warn!("peer {} did not leave the collective cleanly: {e:?}", self.index);
         }
     }
@@ -504,10 +548,11 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for SumGradients<'_> {
 pub fn timeout_message(watch: &Watch, config: &DistributedConfig, timeout: Duration) -> Option<String> {
     let (local, what, waited) = watch.overdue(timeout)?;
     let mut message = format!("peer {local} of node {} waited {:.0} s in {what}", config.node_rank, waited.as_secs_f64());
-    if config.nodes > 1 && watch.all_waiting() {
+    if config.nodes > 1 {
         message += &format!(": {}", absent_nodes(watch, config));
-    } else if !watch.all_waiting() {
-        message += ": another peer of this node is still busy (raise distributed.timeout_seconds if it validates for long)";
+    }
+    if !watch.all_waiting() {
+        message += "; another peer of this node is still busy (raise distributed.timeout_seconds if it validates for long)";
     }
     Some(message + "; the last checkpoint is intact: continue with lrm train --resume RUN_DIR")
 }
@@ -520,7 +565,7 @@ pub fn absent_nodes(watch: &Watch, config: &DistributedConfig) -> String {
         let coordinator = config.coordinator.as_deref().unwrap_or_default();
         return match reachable(coordinator) {
             true => {
-                format!("not all {0} nodes joined the coordinator at {coordinator}; start every node with --nodes {0} and its own --node-rank", config.nodes)
+                format!("not all {0} nodes joined the coordinator at {coordinator}; start every node with --nodes {0} and its own --node-rank (a coordinator that saw a failed run keeps its nodes: restart it)", config.nodes)
             }
             false => format!("no coordinator answers at {coordinator}; start one there with `lrm coordinator --port PORT`"),
         };

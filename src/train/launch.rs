@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use burn::module::Module;
 use burn::record::Recorder;
 use burn::tensor::backend::AutodiffBackend;
 
+use super::config::TrainerKind;
 use super::distributed::{absent_nodes, fingerprint, timeout_message, DistributedConfig, Peer, Watch};
 use super::optim::Optim;
 use super::run_dir::TrainState;
@@ -26,6 +27,9 @@ static COLLECTIVE: Mutex<()> = Mutex::new(());
 
 /// How often the launcher looks at its peers.
 const POLL: Duration = Duration::from_millis(200);
+
+/// After Ctrl-C, how long every peer may wait for the others before the run stops anyway.
+const STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// What to train and where: `root` is the run directory (written by the
 /// root peer alone), `distributed` this node's peers and place.
@@ -58,6 +62,7 @@ pub struct Summary {
 /// call that waits longer than `distributed.timeout_seconds`, with what did
 /// not answer. The root's last checkpoint stays intact.
 pub fn train<B: AutodiffBackend>(launch: Launch, devices: Vec<B::Device>, stop: Arc<AtomicBool>) -> Result<Summary> {
+    launch.distributed.validate().map_err(|e| Error::bad_input("distributed", None, e))?;
     if !launch.distributed.is_parallel() {
         let device = devices.into_iter().next().expect("one device at least");
         let mut trainer = Trainer::<B>::new(launch.config, &launch.root, launch.start, &device)?;
@@ -71,43 +76,79 @@ pub fn train<B: AutodiffBackend>(launch: Launch, devices: Vec<B::Device>, stop: 
     for (local, device) in devices.into_iter().enumerate() {
         let (launch, watch, tx, stop) = (launch.clone(), watch.clone(), tx.clone(), stop.clone());
         let spawned = std::thread::Builder::new().name(format!("peer-{local}")).spawn(move || {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_peer::<B>(&launch, local, local_peers, watch, &device, &stop)));
-            let outcome = outcome.unwrap_or_else(|panic| Err(Error::Failure(format!("it panicked: {}", panic_text(&panic)))));
-            let _ = tx.send((local, outcome));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_peer::<B>(&launch, local, local_peers, &watch, &device, &stop)));
+            let (outcome, peer) = match outcome {
+                Ok((outcome, peer)) => (outcome, peer),
+                Err(panic) => (Err(Error::Failure(format!("it panicked: {}", panic_text(&panic)))), None),
+            };
+            let finished = outcome.is_ok();
+            let _ = tx.send(Report::Done(local, outcome));
+            // A finished run (written) leaves the collective, so that the
+            // coordinator can serve the next run, under the same watch.
+            if let (Some(peer), true) = (peer, finished) {
+                peer.finish::<B>();
+            }
+            let _ = tx.send(Report::Left);
         });
         spawned.map_err(|e| Error::Failure(format!("cannot start the thread of peer {local}: {e}")))?;
     }
     drop(tx);
-    let outcome = watch_peers(&launch.distributed, &watch, &rx, local_peers);
-    if outcome.is_err() {
+    let outcome = watch_peers(&launch.distributed, &watch, &rx, local_peers, &stop);
+    // A failed run on this machine alone leaves the process's collective clean
+    // for the next; with other nodes its network may be gone (the process ends).
+    if outcome.is_err() && launch.distributed.nodes == 1 {
         burn::collective::reset_collective::<B::InnerBackend>();
     }
     outcome
 }
 
-/// Wait for every local peer to finish; the first error, or the first
-/// collective call past the timeout, ends the run.
-fn watch_peers(config: &DistributedConfig, watch: &Watch, rx: &mpsc::Receiver<(usize, Result<Summary>)>, local_peers: usize) -> Result<Summary> {
+/// What a peer's thread reports: its run's outcome, then that it left the collective.
+enum Report {
+    Done(usize, Result<Summary>),
+    Left,
+}
+
+/// Wait for every local peer to finish and leave the collective; the first
+/// error, the first collective call past the timeout, or Ctrl-C while every
+/// peer waits for the others, ends the run. A peer that cannot leave the
+/// collective after a finished run is a warning.
+fn watch_peers(config: &DistributedConfig, watch: &Watch, rx: &mpsc::Receiver<Report>, local_peers: usize, stop: &AtomicBool) -> Result<Summary> {
     let timeout = Duration::from_secs(config.timeout_seconds);
     let mut done: Vec<Option<Summary>> = vec![None; local_peers];
-    while done.iter().any(Option::is_none) {
+    let mut left = 0;
+    while left < local_peers {
         match rx.recv_timeout(POLL) {
-            Ok((local, Ok(s))) => done[local] = Some(s),
-            Ok((0, Err(e @ Error::BadInput { .. }))) => return Err(e),
-            Ok((local, Err(e))) => {
+            Ok(Report::Done(local, Ok(s))) => done[local] = Some(s),
+            Ok(Report::Done(0, Err(e @ Error::BadInput { .. }))) => return Err(e),
+            Ok(Report::Done(local, Err(e))) => {
                 let nodes = if config.nodes > 1 { format!(" ({})", absent_nodes(watch, config)) } else { String::new() };
                 return Err(Error::Failure(format!("peer {local} of node {} stopped: {e}{nodes}", config.node_rank)));
+            }
+            Ok(Report::Left) => left += 1,
+            Err(mpsc::RecvTimeoutError::Timeout) if done.iter().all(Option::is_some) => {
+                if watch.overdue(timeout).is_some() {
+                    tracing::warn!(
+                        "the run is done, but a peer could not leave the collective within {timeout:?}: restart lrm coordinator before the next run"
+                    );
+                    break;
+                }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Some(message) = timeout_message(watch, config, timeout) {
                     return Err(Error::Failure(message));
+                }
+                if stop.load(Ordering::SeqCst) && watch.all_waiting() && watch.overdue(STOP_WAIT).is_some() {
+                    return Err(Error::Failure(format!(
+                        "stopped (Ctrl-C) while every peer of node {} waited for the others; the last checkpoint is intact: continue with lrm train --resume RUN_DIR",
+                        config.node_rank
+                    )));
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return Err(Error::Failure("a peer's thread ended without a result".into())),
         }
     }
     let mut summaries = done.into_iter().flatten();
-    Ok(summaries.next().expect("one peer at least"))
+    summaries.next().ok_or_else(|| Error::Failure("no peer reported its run".into()))
 }
 
 /// One peer: its trainer (the root's opens the run directory, before any
@@ -117,22 +158,25 @@ fn run_peer<B: AutodiffBackend>(
     launch: &Launch,
     local: usize,
     local_peers: usize,
-    watch: Arc<Watch>,
+    watch: &Arc<Watch>,
     device: &B::Device,
     stop: &AtomicBool,
-) -> Result<Summary> {
+) -> (Result<Summary>, Option<Peer>) {
     let root = local == 0 && launch.distributed.node_rank == 0;
-    let mut trainer = match root {
-        true => Trainer::<B>::new(launch.config.clone(), &launch.root, launch.start.clone(), device)?,
-        false => Trainer::<B>::follower(launch.config.clone(), device)?,
+    let trainer = match root {
+        true => Trainer::<B>::new(launch.config.clone(), &launch.root, launch.start.clone(), device),
+        false => Trainer::<B>::follower(launch.config.clone(), device),
     };
-    let peer = Peer::join::<B>(&launch.distributed, fingerprint(&launch.config), local, local_peers, watch, device)?;
-    trainer.attach(peer)?;
-    trainer.run(stop, launch.progress)?;
-    if let Some(peer) = trainer.peer() {
-        peer.finish::<B>();
-    }
-    Ok(summary(&trainer))
+    let mut trainer = match trainer {
+        Ok(t) => t,
+        Err(e) => return (Err(e), None),
+    };
+    let peer = match Peer::join::<B>(&launch.distributed, fingerprint(&launch.config), local, local_peers, watch.clone(), device) {
+        Ok(p) => p,
+        Err(e) => return (Err(e), None),
+    };
+    let outcome = trainer.attach(peer).and_then(|()| trainer.run(stop, launch.progress)).map(|()| summary(&trainer));
+    (outcome, trainer.peer.take())
 }
 
 impl<B: AutodiffBackend> Trainer<B> {
@@ -194,10 +238,29 @@ impl<B: AutodiffBackend> Trainer<B> {
             self.optim = Optim::new(&self.config.optimizer).from_bytes(optim, &self.device)?;
             self.state = serde_json::from_slice(&state).map_err(|e| Error::Failure(format!("the root's training state does not load: {e}")))?;
         }
-        if self.config.trainer.self_improvement.is_some() {
-            self.labels = None;
-        }
+        self.share_batches_with(peer.count)?;
         self.peer = Some(peer);
+        Ok(())
+    }
+
+    /// Refuse a run whose smallest batch leaves a peer without an instance.
+    fn share_batches_with(&self, peers: usize) -> Result<()> {
+        let c = &self.config;
+        let smallest = match c.trainer.kind {
+            TrainerKind::Pomo => c.problem.sizes.bounds().map(|n| (c.batch_size(n), n)).into_iter().min().expect("two bounds"),
+            TrainerKind::Supervised => {
+                let labels = self.labels.as_ref().map(|l| l.instances.len()).or(c.trainer.self_improvement.as_ref().map(|s| s.instances));
+                (labels.map_or(c.batch.size, |l| l.min(c.batch.size)), 0)
+            }
+        };
+        if smallest.0 < peers {
+            let at = if smallest.1 > 0 { format!(" at {} customers", smallest.1) } else { String::new() };
+            return Err(Error::bad_input(
+                "config",
+                None,
+                format!("batch: a step of {} instances{at} cannot give each of the {peers} peers one; raise batch.size or use fewer devices", smallest.0),
+            ));
+        }
         Ok(())
     }
 }

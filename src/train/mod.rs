@@ -262,12 +262,35 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 
     /// Self-improvement: new labels when a round begins (or none are held).
+    /// Data-parallel peers all take the root's labels, made by the root
+    /// (or read from its checkpoint when resuming), whenever any peer
+    /// lacks the round's.
     fn improve_labels(&mut self) -> Result<()> {
         let Some(si) = self.config.trainer.self_improvement.clone() else { return Ok(()) };
         let round = self.state.step / si.every;
-        if self.labels.is_some() && self.state.labels_round == Some(round) {
+        let current = self.labels.is_some() && self.state.labels_round == Some(round);
+        let team = Team::<B>::of(self.peer.as_ref(), &self.device);
+        if team.sum(vec![f64::from(u8::from(!current))], "whether labels are needed")?[0] == 0.0 {
             return Ok(());
         }
+        if !current && self.is_root() {
+            self.make_labels(round, &si)?;
+        }
+        if let Some(peer) = &self.peer {
+            let root = self.labels.as_ref().filter(|_| peer.is_root()).map(supervised::Labels::to_bytes).transpose()?;
+            let (data, reference) = root.unzip();
+            let data = peer.broadcast::<B>(data, "the root's labels", &self.device)?;
+            let reference = peer.broadcast::<B>(reference, "the root's labels", &self.device)?;
+            if !peer.is_root() {
+                self.labels = Some(supervised::Labels::from_bytes(&data, &reference)?);
+            }
+            self.state.labels_round = Some(round);
+        }
+        Ok(())
+    }
+
+    /// The labels of self-improvement round `round`: fresh instances solved by the policy.
+    fn make_labels(&mut self, round: usize, si: &config::SelfImprovement) -> Result<()> {
         let mut rng = self.step_rng(self.state.step);
         let n = self.config.size_at(&mut rng);
         let g = &self.generators[round % self.generators.len()];

@@ -88,7 +88,9 @@ pub fn pomo_loss<B: AutodiffBackend>(
     let share = team.share(instances.len());
     let mut streams = instance_streams(rng.random(), share.clone());
     let mine = &instances[share];
-    let batch = Batch::new(policy, model, mine, trainer.augment == augment::DIHEDRAL, team.device);
+    // Decided for the whole batch, so that every peer's share makes as many copies.
+    let augmented = trainer.augment == augment::DIHEDRAL && instances.iter().all(|i| augment::applies(i, model));
+    let batch = Batch::new(policy, model, mine, augmented, team.device);
     let copies = batch.copies();
     let (mut env, floor) = if trainer.samples > 0 { (batch.env(trainer.samples), 0) } else { (pomo_starts(&batch, trainer.starts)?, 1) };
     let (b, p, n) = (env.num_instances(), env.per_instance(), env.num_rollouts());

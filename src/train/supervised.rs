@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::model::{ModelConfig, Policy};
 use crate::problem::generate::GeneratorConfig;
 use crate::problem::io::npz::{read_dataset, read_reference, write_dataset, write_reference};
-use crate::problem::io::{read_instance, solution};
+use crate::problem::io::{read_instance, solution, write_atomic};
 use crate::problem::{evaluate, Instance, Solution};
 
 /// Labelled instances, all of one size.
@@ -113,11 +113,43 @@ impl Labels {
     }
 
     /// Write as an npz dataset and reference (kept in checkpoints).
+    /// The two npz files of [`Self::write`] as bytes (to send them to other peers).
+    ///
+    /// # Errors
+    /// The temporary files cannot be written or read.
+    pub fn to_bytes(&self) -> Result<(Vec<u8>, Vec<u8>)> {
+        let (data, reference) = temporary_pair();
+        self.write(&data, &reference)?;
+        let read = |p: &Path| std::fs::read(p).map_err(|e| Error::reading(p, e));
+        let bytes = (read(&data), read(&reference));
+        let _ = (std::fs::remove_file(&data), std::fs::remove_file(&reference));
+        Ok((bytes.0?, bytes.1?))
+    }
+
+    /// Labels from [`Self::to_bytes`].
+    ///
+    /// # Errors
+    /// The bytes are not labels; the temporary files cannot be written.
+    pub fn from_bytes(data: &[u8], reference: &[u8]) -> Result<Labels> {
+        let (data_path, reference_path) = temporary_pair();
+        let written = write_atomic(&data_path, data).and_then(|()| write_atomic(&reference_path, reference));
+        let labels = written.and_then(|()| Labels::read_files(&data_path, &reference_path));
+        let _ = (std::fs::remove_file(&data_path), std::fs::remove_file(&reference_path));
+        labels
+    }
+
     pub fn write(&self, data: &Path, reference: &Path) -> Result<()> {
         write_dataset(data, &self.instances)?;
         let costs: Vec<f64> = self.instances.iter().zip(&self.solutions).map(|(i, s)| evaluate(i, s).cost).collect();
         write_reference(reference, &costs, &self.solutions)
     }
+}
+
+/// Two temporary npz paths of this process and thread.
+fn temporary_pair() -> (PathBuf, PathBuf) {
+    let tag = format!("lrm-labels-{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], "");
+    let dir = std::env::temp_dir();
+    (dir.join(format!("{tag}.npz")), dir.join(format!("{tag}_sol.npz")))
 }
 
 /// The env's actions for a solution: each route then a depot return.

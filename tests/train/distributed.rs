@@ -46,4 +46,24 @@ fn two_cpu_peers_take_the_steps_of_one_device_and_resume_on_one() {
     train(TrainConfig::read(&two.join("config.toml")).unwrap(), &two, Start::Resume, &[]);
     assert_close("loss after resuming", &loss, &column(&two, "loss"), 1e-4);
     assert_same_weights(&one, &two);
+
+    // And continued on two peers: the followers take the root's Adam state and step.
+    let again = dir.join("two-again");
+    train(mixed_config(&dir, 3), &again, Start::Fresh, &["cpu", "cpu"]);
+    std::fs::copy(two.join("config.toml"), again.join("config.toml")).unwrap();
+    train(TrainConfig::read(&again.join("config.toml")).unwrap(), &again, Start::Resume, &["cpu", "cpu"]);
+    assert_close("loss after resuming on two peers", &loss, &column(&again, "loss"), 1e-4);
+    assert_same_weights(&one, &again);
+}
+
+#[test]
+fn a_batch_too_small_for_the_peers_is_refused_at_start() {
+    let dir = temp_dir("distributed-small-batch");
+    let text = std::fs::read_to_string(crate::common::mixed_config_file(&dir, 1)).unwrap().replace("size = 7", "size = 1");
+    std::fs::write(dir.join("small.toml"), text).unwrap();
+    let config = TrainConfig::read(&dir.join("small.toml")).unwrap();
+    let distributed = DistributedConfig { devices: vec!["cpu".into(), "cpu".into()], timeout_seconds: 60, ..Default::default() };
+    let launch = Launch { config, root: dir.join("run"), start: Start::Fresh, distributed, progress: false };
+    let err = launch::train::<Ad>(launch, vec![Default::default(); 2], Arc::new(AtomicBool::new(false))).unwrap_err().to_string();
+    assert!(err.contains("cannot give each of the 2 peers one"), "{err}");
 }
