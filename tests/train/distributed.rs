@@ -67,3 +67,25 @@ fn a_batch_too_small_for_the_peers_is_refused_at_start() {
     let err = launch::train::<Ad>(launch, vec![Default::default(); 2], Arc::new(AtomicBool::new(false))).unwrap_err().to_string();
     assert!(err.contains("cannot give each of the 2 peers one"), "{err}");
 }
+
+#[test]
+fn ctrl_c_stops_both_peers_after_the_same_step_with_a_checkpoint() {
+    let dir = temp_dir("distributed-stop");
+    let config = mixed_config(&dir, 100_000);
+    let root = dir.join("run");
+    let distributed = DistributedConfig { devices: vec!["cpu".into(), "cpu".into()], timeout_seconds: 30, ..Default::default() };
+    let launch = Launch { config, root: root.clone(), start: Start::Fresh, distributed, progress: false };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let run = std::thread::spawn(move || launch::train::<Ad>(launch, vec![Default::default(); 2], flag));
+    while !root.join("latest").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let summary = run.join().unwrap().unwrap();
+    assert!(summary.step < 100_000);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(std::fs::read_to_string(root.join("latest")).unwrap().trim()).join("state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["step"], summary.step, "the checkpoint is the stopping step's");
+}
