@@ -399,23 +399,26 @@ impl Peer {
         Ok(Tensor::from_primitive(TensorPrimitive::Float(summed)))
     }
 
-    /// The gradients summed over all peers, parameter by parameter in the
-    /// policy's order (the same on every peer, whatever the parameter ids).
-    /// A parameter no peer has a gradient for stays without one, as on a
-    /// single device; one that some peers lack counts as zero for them.
+    /// The gradients summed over all peers: laid end to end in the
+    /// policy's order (the same on every peer, whatever the parameter ids)
+    /// and summed in one call, then cut back into their shapes. A parameter
+    /// no peer has a gradient for stays without one, as on a single device;
+    /// one that some peers lack counts as zero for them.
     ///
     /// # Errors
     /// Burn's collective failing.
-    pub fn sum_gradients<B: AutodiffBackend>(&self, policy: &Policy<B>, grads: GradientsParams, device: &B::Device) -> Result<GradientsParams> {
+    pub fn sum_gradients<B: AutodiffBackend>(&self, policy: &Policy<B>, mut grads: GradientsParams, device: &B::Device) -> Result<GradientsParams> {
         let mut present = Presence { grads: &grads, has: vec![] };
         policy.visit(&mut present);
-        let has = self.sum::<B>(&present.has, "which parameters have gradients", device)?;
-        let mut summing = SumGradients { peer: self, grads, has: has.into_iter().map(|h| h > 0.0).collect(), next: 0, error: None };
-        policy.visit(&mut summing);
-        match summing.error {
-            Some(e) => Err(e),
-            None => Ok(summing.grads),
+        let has: Vec<bool> = self.sum::<B>(&present.has, "which parameters have gradients", device)?.into_iter().map(|h| h > 0.0).collect();
+        let mut gather = Gather { grads: &mut grads, has: &has, next: 0, parts: vec![] };
+        policy.visit(&mut gather);
+        if gather.parts.is_empty() {
+            return Ok(grads);
         }
+        let summed = self.all_reduce(Tensor::cat(gather.parts, 0), "the gradients")?;
+        policy.visit(&mut Scatter { grads: &mut grads, has: &has, next: 0, summed, offset: 0 });
+        Ok(grads)
     }
 
     /// The root's `bytes` on every peer (others pass `None`): sums in which
@@ -519,26 +522,43 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Presence<'_> {
     }
 }
 
-/// Replaces every gradient by its sum over the peers.
-struct SumGradients<'a> {
-    peer: &'a Peer,
-    grads: GradientsParams,
-    has: Vec<bool>,
+/// Takes out every gradient some peer has (zeros where this one has none), flattened.
+struct Gather<'a, IB: Backend> {
+    grads: &'a mut GradientsParams,
+    has: &'a [bool],
     next: usize,
-    error: Option<Error>,
+    parts: Vec<Tensor<IB, 1>>,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for SumGradients<'_> {
+impl<B: AutodiffBackend> ModuleVisitor<B> for Gather<'_, B::InnerBackend> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let k = self.next;
         self.next += 1;
-        if !self.has[k] || self.error.is_some() {
-            return;
+        if self.has[self.next - 1] {
+            let grad = self.grads.remove::<B::InnerBackend, D>(param.id).unwrap_or_else(|| param.val().inner().zeros_like());
+            let count = grad.shape().num_elements();
+            self.parts.push(grad.reshape([count]));
         }
-        let grad = self.grads.remove::<B::InnerBackend, D>(param.id).unwrap_or_else(|| param.val().inner().zeros_like());
-        match self.peer.all_reduce(grad, "the gradients") {
-            Ok(summed) => self.grads.register::<B::InnerBackend, D>(param.id, summed),
-            Err(e) => self.error = Some(e),
+    }
+}
+
+/// Puts back, in [`Gather`]'s order, each parameter's slice of the summed gradients.
+struct Scatter<'a, IB: Backend> {
+    grads: &'a mut GradientsParams,
+    has: &'a [bool],
+    next: usize,
+    summed: Tensor<IB, 1>,
+    offset: usize,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for Scatter<'_, B::InnerBackend> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.next += 1;
+        if self.has[self.next - 1] {
+            let shape = param.val().shape();
+            let count = shape.num_elements();
+            let part = self.summed.clone().narrow(0, self.offset, count).reshape(shape);
+            self.offset += count;
+            self.grads.register::<B::InnerBackend, D>(param.id, part);
         }
     }
 }
