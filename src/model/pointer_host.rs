@@ -194,15 +194,8 @@ impl HostPointer {
             out.fill(-(self.nodes as f32).ln());
             return;
         }
-        let mut max = f32::NEG_INFINITY;
-        for j in 0..self.nodes {
-            out[j] = self.tanh_clip * tanh(s.logits[j]);
-            if allowed[j] {
-                max = max.max(out[j]);
-            }
-        }
-        let sum: f32 = (0..self.nodes).filter(|&j| allowed[j]).map(|j| exp_non_positive(out[j] - max)).sum();
-        let lse = max + sum.ln();
+        out[..self.nodes].copy_from_slice(&s.logits[..self.nodes]);
+        let lse = clip_log_sum_exp(Simd::detect(), &mut out[..self.nodes], self.tanh_clip, allowed);
         for j in 0..self.nodes {
             out[j] = if allowed[j] { out[j] - lse } else { MASKED };
         }
@@ -223,14 +216,14 @@ fn padded(x: &[f32], nodes: usize, stride: usize, scale: f32) -> Vec<f32> {
 
 /// The widest vector instructions this CPU has, as far as the kernel uses them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Simd {
+pub(crate) enum Simd {
     Avx512,
     Avx2,
     Baseline,
 }
 
 impl Simd {
-    fn detect() -> Simd {
+    pub(crate) fn detect() -> Simd {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f") {
@@ -370,6 +363,42 @@ fn exp_non_positive(x: f32) -> f32 {
     let n = t.to_bits().wrapping_sub(SHIFTER.to_bits()) as i32;
     let scale = f32::from_bits(((n + 127) as u32) << 23);
     e * scale
+}
+
+/// `clip * tanh(z)` in place; then the log-sum-exp over the allowed
+/// entries. Compiled for the CPU's FMA instructions (`simd`): the
+/// polynomials below, outside such a function, call libm's `fmaf`.
+pub(crate) fn clip_log_sum_exp(simd: Simd, z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
+    match simd {
+        // SAFETY: `Simd::detect` found these instructions on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { clip_log_sum_exp_avx512(z, clip, allowed) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { clip_log_sum_exp_avx2(z, clip, allowed) },
+        _ => clip_log_sum_exp_inner(z, clip, allowed),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn clip_log_sum_exp_avx512(z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
+    clip_log_sum_exp_inner(z, clip, allowed)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn clip_log_sum_exp_avx2(z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
+    clip_log_sum_exp_inner(z, clip, allowed)
+}
+
+#[inline(always)]
+fn clip_log_sum_exp_inner(z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
+    for x in z.iter_mut() {
+        *x = clip * tanh(*x);
+    }
+    let max = z.iter().zip(allowed).filter(|(_, &a)| a).fold(f32::NEG_INFINITY, |m, (&x, _)| m.max(x));
+    let sum: f32 = z.iter().zip(allowed).map(|(&x, &a)| if a { exp_non_positive(x - max) } else { 0.0 }).sum();
+    max + sum.ln()
 }
 
 /// `tanh(x)` within 4 ulp of libm, without branches so that loops over it

@@ -6,7 +6,7 @@
 
 use burn::tensor::backend::Backend;
 
-use super::{axpy, combine_rows, dot, exp_non_positive, tanh, HostPointer, Scratch, Simd};
+use super::{axpy, clip_log_sum_exp, combine_rows, dot, exp_non_positive, HostPointer, Scratch, Simd};
 use crate::model::pointer::PointerCache;
 
 /// The per-encoding arrays in the other orientation, so that every product
@@ -102,13 +102,7 @@ impl HostPointer {
     /// Turn the logits in `scratch` into clipped logits `clip * tanh z` in
     /// place; their log-sum-exp over the allowed nodes.
     fn clip_and_log_sum_exp(&self, s: &mut Scratch, allowed: &[bool]) -> f32 {
-        for z in &mut s.logits[..self.nodes] {
-            *z = self.tanh_clip * tanh(*z);
-        }
-        let clipped = &s.logits[..self.nodes];
-        let max = (0..self.nodes).filter(|&j| allowed[j]).map(|j| clipped[j]).fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = (0..self.nodes).filter(|&j| allowed[j]).map(|j| exp_non_positive(clipped[j] - max)).sum();
-        max + sum.ln()
+        clip_log_sum_exp(Simd::detect(), &mut s.logits[..self.nodes], self.tanh_clip, allowed)
     }
 
     /// Add `weight` times the gradient of [`Self::choice_log_prob`] with
