@@ -194,11 +194,6 @@ impl<B: AutodiffBackend> Trainer<B> {
         self.peer.as_ref().is_none_or(Peer::is_root)
     }
 
-    /// This trainer's peer, if data-parallel.
-    pub fn peer(&self) -> Option<&Peer> {
-        self.peer.as_ref()
-    }
-
     fn load(model: &ModelConfig, config: &TrainConfig, dir: &Path, device: &B::Device) -> Result<(Policy<B>, Optim<B>, TrainState)> {
         let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| Error::reading(dir.join(name), e));
         let record = Recorder::<B>::load(&Bytes::default(), read("module.mpk")?, device)
