@@ -65,7 +65,9 @@ pub struct AdaptiveBias<B: Backend> {
     pub gate: Linear<B>,
     /// `tau` of the 3-channel gate.
     pub temperature: Option<Param<Tensor<B, 1>>>,
-    /// `E -> 1`: the mixed channels to one bias per pair.
+    /// `E -> 1`: the mixed channels to one bias per pair. Its bias adds one
+    /// constant to every pair, which the AAFM's softmax over each row cancels:
+    /// it never gets a gradient, and is kept for the reference's parameter count.
     pub output: Linear<B>,
     pub alpha: Param<Tensor<B, 1>>,
 }
