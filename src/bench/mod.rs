@@ -2,13 +2,14 @@
 //! problems and machine. Every measurement is a mean over a dataset, taken in
 //! one run, with its wall time; every law is fitted by `fit`.
 //! Inference scaling here, model scaling across models (or a ladder the CLI
-//! trains), size scaling and throughput in `size`.
+//! trains), size scaling in `size`, throughput in `throughput`.
 
 pub mod fit;
 pub mod ladder;
 pub mod memory;
 pub mod report;
 pub mod size;
+pub mod throughput;
 
 use std::time::Instant;
 

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use super::fit::PowerLaw;
-use super::size::{growth, SizePoint, Throughput};
+use super::size::{growth, SizePoint};
+use super::throughput::Throughput;
 use super::{inference_fits, model_scaling, InferenceFits, Point};
 use crate::error::Result;
 use crate::model::ModelConfig;
@@ -31,9 +32,10 @@ fn write_csv<const K: usize>(path: &Path, header: &[&str; K], rows: &[[String; K
     write_atomic(path, text.as_bytes())
 }
 
-/// `throughput.csv`: instances/s, GFLOP/s and seconds per phase of every workload and size.
+/// `throughput.csv`: instances/s (median, slowest and fastest of the timed
+/// runs), GFLOP/s and seconds per phase of every workload and size.
 pub fn write_throughput(out: &Path, throughput: &[Throughput]) -> Result<()> {
-    let rows: Vec<[String; 9]> = throughput
+    let rows: Vec<[String; 12]> = throughput
         .iter()
         .map(|t| {
             let p = &t.phases;
@@ -41,6 +43,9 @@ pub fn write_throughput(out: &Path, throughput: &[Throughput]) -> Result<()> {
                 t.workload.clone(),
                 t.n.to_string(),
                 t.instances_per_s.to_string(),
+                t.runs.to_string(),
+                t.slowest.to_string(),
+                t.fastest.to_string(),
                 t.gflop_per_s.to_string(),
                 p.encode.to_string(),
                 p.step.to_string(),
@@ -50,7 +55,20 @@ pub fn write_throughput(out: &Path, throughput: &[Throughput]) -> Result<()> {
             ]
         })
         .collect();
-    let header = ["workload", "n", "instances_per_s", "gflop_per_s", "encode_s", "step_s", "env_s", "backward_s", "optimizer_s"];
+    let header = [
+        "workload",
+        "n",
+        "instances_per_s",
+        "runs",
+        "slowest_per_s",
+        "fastest_per_s",
+        "gflop_per_s",
+        "encode_s",
+        "step_s",
+        "env_s",
+        "backward_s",
+        "optimizer_s",
+    ];
     write_csv(&out.join("throughput.csv"), &header, &rows)
 }
 

@@ -12,7 +12,8 @@ use super::shared::DeviceArg;
 use crate::backend::{run_on, BackendJob};
 use crate::bench::ladder::Ladder;
 use crate::bench::report::{self, Measured};
-use crate::bench::size::{size_scaling, throughput, Throughput};
+use crate::bench::size::size_scaling;
+use crate::bench::throughput::{throughput, Throughput};
 use crate::bench::{inference_scaling, sweep, Point};
 use crate::error::{Error, Result};
 use crate::eval::Dataset;
@@ -35,6 +36,10 @@ pub struct Args {
     /// Instances per size (size scaling) and per batch (throughput).
     #[arg(long, default_value_t = 8)]
     count: usize,
+    /// Timed runs of each throughput workload after one warm-up, the median
+    /// reported (as the RL4CO harness in `../shared/tools/peer/` measures).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    repeats: u32,
     /// Checkpoints (NAME.toml) or preset names (`pomo`, `rf-te`, ...: fresh
     /// weights, for speed), one sweep each; default: the compiled-in model.
     #[arg(long)]
@@ -118,8 +123,11 @@ impl BackendJob for Measure<'_> {
             }
             if self.args.throughput {
                 for &n in &self.args.sizes {
-                    for t in throughput::<B>(&policy, &card.model, n, self.args.count, &device)? {
-                        println!("{name:<12} n={n:<5} {:<16} {:>9.2} instances/s {:>7.2} GFLOP/s  {}", t.workload, t.instances_per_s, t.gflop_per_s, t.phases);
+                    for t in throughput::<B>(&policy, &card.model, n, self.args.count, self.args.repeats as usize, &device)? {
+                        println!(
+                            "{name:<12} n={n:<5} {:<16} {:>9.2} instances/s (median of {}, {:.2} to {:.2}) {:>7.2} GFLOP/s  {}",
+                            t.workload, t.instances_per_s, t.runs, t.slowest, t.fastest, t.gflop_per_s, t.phases
+                        );
                         m.throughput.push(Throughput { workload: format!("{name}: {}", t.workload), ..t });
                     }
                 }

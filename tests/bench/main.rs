@@ -43,7 +43,10 @@ fn bench_writes_its_tables_fits_and_plot() {
     let models = std::fs::read_to_string(dir.join("out/models.csv")).unwrap();
     assert!(models.starts_with("model,parameters,depth,width,score\npomo,"), "{models}");
     let throughput = std::fs::read_to_string(dir.join("out/throughput.csv")).unwrap();
-    assert!(throughput.starts_with("workload,n,instances_per_s,gflop_per_s,encode_s,step_s,env_s,backward_s,optimizer_s\n"), "{throughput}");
+    assert!(
+        throughput.starts_with("workload,n,instances_per_s,runs,slowest_per_s,fastest_per_s,gflop_per_s,encode_s,step_s,env_s,backward_s,optimizer_s\n"),
+        "{throughput}"
+    );
     let sizes: Vec<&str> = throughput.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
     assert_eq!(sizes, ["5", "5", "5", "10", "10", "10"], "greedy, multi-start x8, training step at every size: {throughput}");
     let bare = lrm().arg("bench").output().unwrap();
@@ -53,10 +56,24 @@ fn bench_writes_its_tables_fits_and_plot() {
 #[test]
 fn bench_measures_a_preset_by_name_without_a_checkpoint() {
     let dir = temp_dir("bench-preset");
-    let out = lrm().args(["bench", "--throughput", "--model", "pomo", "--sizes", "6", "--count", "2", "--out"]).arg(dir.join("out")).output().unwrap();
+    let out = lrm()
+        .args(["bench", "--throughput", "--model", "pomo", "--sizes", "6", "--count", "2", "--repeats", "3", "--out"])
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("pomo") && stdout.contains("training step") && stdout.contains("backward"), "{stdout}");
+    // Every workload timed 3 times, the median between the slowest and the fastest run.
+    let csv = std::fs::read_to_string(dir.join("out/throughput.csv")).unwrap();
+    for row in csv.lines().skip(1) {
+        let field = |k: usize| row.split(',').nth(k).unwrap().parse::<f64>().unwrap();
+        assert_eq!(field(3), 3.0, "{row}");
+        assert!(field(4) <= field(2) && field(2) <= field(5), "slowest <= median <= fastest: {row}");
+    }
+    assert!(stdout.contains("median of 3"), "{stdout}");
+    let none = lrm().args(["bench", "--throughput", "--model", "pomo", "--repeats", "0"]).output().unwrap();
+    assert_eq!(none.status.code(), Some(2), "at least one timed run");
     let unknown =
         lrm().args(["bench", "--throughput", "--model", "no-such-model", "--sizes", "6", "--count", "2", "--out"]).arg(dir.join("out2")).output().unwrap();
     assert_ne!(unknown.status.code(), Some(0));
