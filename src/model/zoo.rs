@@ -21,15 +21,28 @@ pub enum Domain {
     Tsptw,
     /// TSP with draft limits (LMask).
     Tspdl,
-    /// An explicit (possibly asymmetric) weight matrix without durations.
+    /// An explicit (possibly asymmetric) weight matrix without durations,
+    /// unrelated to coordinates (or with none).
     Matrix,
-    /// Road networks: a duration matrix beside the distances (RRNCO).
+    /// Road networks (RRNCO): a duration matrix beside the distances, or
+    /// distances that follow the coordinates as road distances do.
     Road,
 }
 
+/// Pearson correlation between an explicit matrix and the straight-line
+/// distances of the coordinates above which the matrix is taken for a road
+/// network's. Road distances follow the crow-flies distances closely (0.96
+/// on RRNCO-style cities, `data/valsets/road`); matrices drawn independently
+/// of the points (MatNet's, `data/valsets/atsp`) score near 0.
+pub const ROAD_CORRELATION: f64 = 0.8;
+
 impl Domain {
+    /// The domain of `inst`: durations or a matrix that follows the
+    /// coordinates ([`ROAD_CORRELATION`]) make a road instance; any other
+    /// explicit matrix, or no coordinates, a matrix instance; then TSPTW,
+    /// TSPDL, and the capacitated variants (TSP included).
     pub fn of(inst: &Instance) -> Domain {
-        if inst.durations.is_some() {
+        if inst.durations.is_some() || follows_coordinates(inst) {
             Domain::Road
         } else if matches!(inst.weights, Weights::Matrix(_)) || inst.coords.is_none() {
             Domain::Matrix
@@ -51,6 +64,32 @@ impl Domain {
             Domain::Road => "road",
         }
     }
+}
+
+/// Whether `inst` has an explicit matrix and coordinates whose straight-line
+/// distances correlate with it at [`ROAD_CORRELATION`] or more (off-diagonal
+/// entries).
+fn follows_coordinates(inst: &Instance) -> bool {
+    let (Weights::Matrix(matrix), Some(coords)) = (&inst.weights, &inst.coords) else {
+        return false;
+    };
+    let n = coords.len();
+    let pairs = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)));
+    let straight = |(i, j): (usize, usize)| (coords[i][0] - coords[j][0]).hypot(coords[i][1] - coords[j][1]);
+    let count = (n * n - n) as f64;
+    if count == 0.0 || matrix.len() != n * n {
+        return false;
+    }
+    let mean_x = pairs.clone().map(straight).sum::<f64>() / count;
+    let mean_y = pairs.clone().map(|(i, j)| matrix[i * n + j]).sum::<f64>() / count;
+    let (mut xy, mut xx, mut yy) = (0.0, 0.0, 0.0);
+    for (i, j) in pairs {
+        let (x, y) = (straight((i, j)) - mean_x, matrix[i * n + j] - mean_y);
+        xy += x * y;
+        xx += x * x;
+        yy += y * y;
+    }
+    xx > 0.0 && yy > 0.0 && xy / (xx * yy).sqrt() >= ROAD_CORRELATION
 }
 
 /// A model compiled into the binary.
