@@ -125,6 +125,8 @@ fn replayed_log_likelihoods_and_gradients_equal_stepping_with_gradients() {
     compare(&small("pomo"), &mixed, false);
     compare(&small("rf-te"), &mixed, false);
     compare(&small("deep-2x32"), &mixed, false);
+    // Full width (128, 8 pointer heads of 16): the register-tiled products of the backward pass.
+    compare(&ModelConfig { n_layers: 1, ..ModelConfig::preset("pomo").unwrap() }, &mixed, false);
     let tsptw = GeneratorConfig::new(Problem::Variant("TSPTW".parse().unwrap())).generate(8, 3, 5);
     compare(&small("lmask"), &tsptw, true);
 }

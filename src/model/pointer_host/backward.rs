@@ -6,7 +6,8 @@
 
 use burn::tensor::backend::Backend;
 
-use super::{axpy, clip_log_sum_exp, combine_rows, dot, exp_non_positive, HostPointer, Scratch, Simd};
+use super::kernels::{axpy, combine, combine_rows, dot, exp_non_positive};
+use super::{clip_log_sum_exp, HostPointer, Scratch, Simd};
 use crate::model::pointer::PointerCache;
 
 /// The per-encoding arrays in the other orientation, so that every product
@@ -144,41 +145,37 @@ impl HostPointer {
         f.weights[row * heads * stride..(row + 1) * heads * stride].copy_from_slice(&s.scores);
         // d/dz of w log p(a), z the pre-tanh logits, u = clip tanh z, p = softmax u.
         let lse = self.clip_and_log_sum_exp(s, step.allowed);
+        let clip = self.tanh_clip;
         let dz = &mut f.dz[row * stride..(row + 1) * stride];
-        dz.fill(0.0);
-        for j in (0..n).filter(|&j| step.allowed[j]) {
-            let tanh = s.logits[j] / self.tanh_clip;
-            let p = exp_non_positive(s.logits[j] - lse);
-            let du = weight * (f32::from(j == step.action) - p);
-            dz[j] = du * self.tanh_clip * (1.0 - tanh * tanh);
+        for ((dz, &u), &allowed) in dz.iter_mut().zip(&s.logits[..n]).zip(step.allowed) {
+            let (tanh, p) = (u / clip, exp_non_positive(u - lse));
+            *dz = if allowed { -weight * p * clip * (1.0 - tanh * tanh) } else { 0.0 };
         }
-        // Logits z_j = sum_i glimpse_i L_ij.
+        dz[n..].fill(0.0);
+        let tanh = s.logits[step.action] / clip;
+        dz[step.action] += weight * clip * (1.0 - tanh * tanh);
+        // Logits z_j = sum_i glimpse_i L_ij (one weight per node for every head).
         let logit_keys = &t.logit_keys[b * n * d..(b + 1) * n * d];
         let dglimpse = &mut f.dglimpse[row * d..(row + 1) * d];
-        dglimpse.fill(0.0);
-        for j in (0..n).filter(|&j| step.allowed[j]) {
-            axpy(dz[j], &logit_keys[j * d..(j + 1) * d], dglimpse);
-        }
+        combine(dz, 0, head_dim, logit_keys, d, &s.active, dglimpse);
         // Glimpse g_h = sum_j a_hj V_hj; scores through the softmax.
         let values = &t.values[b * d * stride..(b + 1) * d * stride];
-        let keys = &t.keys[b * n * d..(b + 1) * n * d];
-        let dquery = &mut s.dquery;
-        dquery.fill(0.0);
+        let dscores = &mut f.dscores[row * heads * stride..(row + 1) * heads * stride];
         for h in 0..heads {
             let part = h * head_dim..(h + 1) * head_dim;
             let a = &s.scores[h * stride..(h + 1) * stride];
-            let at = (row * heads + h) * stride;
-            let dscores = &mut f.dscores[at..at + stride];
+            let dscores = &mut dscores[h * stride..(h + 1) * stride];
             // da_hj = dglimpse_h . V_hj for every node at once.
             combine_rows(&dglimpse[part.clone()], &values[part.start * stride..part.end * stride], stride, dscores);
             let mean = dot(a, dscores);
             for (ds, &a) in dscores.iter_mut().zip(a) {
                 *ds = a * (*ds - mean);
             }
-            for j in (0..n).filter(|&j| step.allowed[j]) {
-                axpy(dscores[j], &keys[j * d + part.start..j * d + part.end], &mut dquery[part.clone()]);
-            }
         }
+        // Scores s_hj = q_h . K_hj.
+        let keys = &t.keys[b * n * d..(b + 1) * n * d];
+        let dquery = &mut s.dquery;
+        combine(dscores, stride, head_dim, keys, d, &s.active, dquery);
         // Query q = NQ[current] + sum_c context_c W_c.
         axpy(1.0, dquery, &mut g.node_queries[step.current * d..(step.current + 1) * d]);
         for (c, &x) in step.context.iter().enumerate() {

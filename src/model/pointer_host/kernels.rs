@@ -1,0 +1,305 @@
+//! The vector helpers of the fused step (`pointer_host`) and its backward
+//! pass: products over contiguous rows with their accumulators in
+//! registers, and branch-free `exp`, `tanh`, masked max and softmax, so that
+//! every loop vectorises inside the functions compiled for AVX-512 or
+//! AVX2 + FMA ([`Simd`]).
+
+/// Lanes of a node tile: the accumulators of one row of products stay in
+/// registers (4 AVX-512 or 8 AVX2 registers).
+pub(super) const TILE: usize = 64;
+
+/// The widest vector instructions this CPU has, as far as the kernel uses them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Simd {
+    Avx512,
+    Avx2,
+    Baseline,
+}
+
+impl Simd {
+    pub(crate) fn detect() -> Simd {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Simd::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                return Simd::Avx2;
+            }
+        }
+        Simd::Baseline
+    }
+}
+
+/// `sum_i a_i`, in 16 lanes (vectorisable: the lanes are summed last).
+#[inline(always)]
+pub(super) fn sum(a: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let chunks = a.chunks_exact(16);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for x in chunks {
+        for l in 0..16 {
+            acc[l] += x[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `sum_i a_i b_i`, in 16 lanes (vectorisable: the lanes are summed last).
+#[inline(always)]
+pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = a16.remainder().iter().zip(b16.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a16.zip(b16) {
+        for l in 0..16 {
+            acc[l] = x[l].mul_add(y[l], acc[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `y += a x`.
+#[inline(always)]
+pub(super) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y = x.mul_add(a, *y);
+    }
+}
+
+/// `out[j] = sum_i coefficients[i] * rows[i * stride + j]` for every `j`
+/// below `stride`, a tile of [`TILE`] lanes at a time.
+#[inline(always)]
+pub(super) fn combine_rows(coefficients: &[f32], rows: &[f32], stride: usize, out: &mut [f32]) {
+    let mut start = 0;
+    while start < stride {
+        let width = TILE.min(stride - start);
+        if width == TILE {
+            let mut acc = [0.0f32; TILE];
+            for (i, &c) in coefficients.iter().enumerate() {
+                let row: &[f32; TILE] = rows[i * stride + start..i * stride + start + TILE].try_into().expect("a full tile");
+                for l in 0..TILE {
+                    acc[l] = row[l].mul_add(c, acc[l]);
+                }
+            }
+            out[start..start + TILE].copy_from_slice(&acc);
+        } else {
+            let acc = &mut out[start..start + width];
+            acc.fill(0.0);
+            for (i, &c) in coefficients.iter().enumerate() {
+                axpy(c, &rows[i * stride + start..i * stride + start + width], acc);
+            }
+        }
+        start += width;
+    }
+}
+
+/// The largest entry of `x` over the allowed ones (all with `any` false);
+/// `-inf` when none counts. 16 independent lanes, so that it vectorises.
+#[inline(always)]
+pub(super) fn max_allowed(x: &[f32], allowed: &[bool], any: bool) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 16];
+    let (x16, a16) = (x.chunks_exact(16), allowed.chunks_exact(16));
+    let mut tail = f32::NEG_INFINITY;
+    for (&v, &a) in x16.remainder().iter().zip(a16.remainder()) {
+        if (a || !any) && v > tail {
+            tail = v;
+        }
+    }
+    for (v, a) in x16.zip(a16) {
+        for l in 0..16 {
+            let candidate = if a[l] || !any { v[l] } else { f32::NEG_INFINITY };
+            acc[l] = if candidate > acc[l] { candidate } else { acc[l] };
+        }
+    }
+    acc.iter().fold(tail, |m, &v| if v > m { v } else { m })
+}
+
+/// `out[i] = sum_{j in active} weights[head(i) * head_stride + j] *
+/// rows[j * row_stride + i]` for every `i < out.len()`, `head(i) = i /
+/// head_dim` (a `head_stride` of 0: one weight per row for every head).
+/// The glimpse (`weights` the attention of each head, `rows` the values),
+/// and in the backward pass the gradients of the glimpse and the query.
+/// Where `out` is made of 64-dimension tiles of whole 16-lane head chunks
+/// (every preset), a tile at a time in four independent register chains,
+/// each chunk with one broadcast weight; otherwise one axpy per row and head.
+#[inline(always)]
+pub(super) fn combine(weights: &[f32], head_stride: usize, head_dim: usize, rows: &[f32], row_stride: usize, active: &[usize], out: &mut [f32]) {
+    if out.len() % TILE == 0 && head_dim % 16 == 0 {
+        combine_by_head(weights, head_stride, head_dim, rows, row_stride, active, out)
+    } else {
+        combine_by_head_rows(weights, head_stride, head_dim, rows, row_stride, active, out)
+    }
+}
+
+#[inline(always)]
+fn combine_by_head(weights: &[f32], head_stride: usize, head_dim: usize, rows: &[f32], row_stride: usize, active: &[usize], out: &mut [f32]) {
+    for start in (0..out.len()).step_by(TILE) {
+        let heads = [0, 1, 2, 3].map(|q| (start + 16 * q) / head_dim * head_stride);
+        let mut acc = [0.0f32; TILE];
+        for &j in active {
+            let row: &[f32; TILE] = rows[j * row_stride + start..j * row_stride + start + TILE].try_into().expect("a full tile");
+            for q in 0..4 {
+                let w = weights[heads[q] + j];
+                for l in 0..16 {
+                    acc[16 * q + l] = row[16 * q + l].mul_add(w, acc[16 * q + l]);
+                }
+            }
+        }
+        out[start..start + TILE].copy_from_slice(&acc);
+    }
+}
+
+#[inline(always)]
+fn combine_by_head_rows(weights: &[f32], head_stride: usize, head_dim: usize, rows: &[f32], row_stride: usize, active: &[usize], out: &mut [f32]) {
+    out.fill(0.0);
+    for &j in active {
+        for (h, part) in out.chunks_mut(head_dim).enumerate() {
+            let start = j * row_stride + h * head_dim;
+            axpy(weights[h * head_stride + j], &rows[start..start + head_dim], part);
+        }
+    }
+}
+
+/// Softmax of `scores` over the allowed entries in place; the others get
+/// weight 0 (computed on a clamped value and discarded, so no slow path of
+/// `exp`). With `any` false, over all of them.
+#[inline(always)]
+pub(super) fn softmax_allowed(scores: &mut [f32], allowed: &[bool], any: bool) {
+    let max = max_allowed(scores, allowed, any);
+    for (x, &a) in scores.iter_mut().zip(allowed) {
+        let e = exp_non_positive(*x - max);
+        *x = if a || !any { e } else { 0.0 };
+    }
+    let inverse = 1.0 / sum(scores);
+    for x in scores.iter_mut() {
+        *x *= inverse;
+    }
+}
+
+/// `exp(x)` for `x <= 0` (larger `x` is taken as 0), within 2 ulp, without
+/// branches so that loops over it vectorise: Cody-Waite reduction by `ln 2`
+/// and Cephes' degree-6 polynomial; below -87 it gives about 1e-38.
+#[inline(always)]
+pub(super) fn exp_non_positive(x: f32) -> f32 {
+    const SHIFTER: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
+    let x = x.clamp(-87.0, 0.0);
+    let t = x.mul_add(std::f32::consts::LOG2_E, SHIFTER);
+    let n = t - SHIFTER;
+    let r = n.mul_add(-0.693_359_4, x);
+    let r = n.mul_add(2.121_944_4e-4, r);
+    let p = 1.987_569_1e-4_f32.mul_add(r, 1.398_199_9e-3);
+    let p = p.mul_add(r, 8.333_452e-3);
+    let p = p.mul_add(r, 4.166_579_6e-2);
+    let p = p.mul_add(r, 1.666_666_5e-1);
+    let p = p.mul_add(r, 0.5);
+    let e = p.mul_add(r * r, r) + 1.0;
+    // The integer n sits in the low mantissa bits of t.
+    let n = t.to_bits().wrapping_sub(SHIFTER.to_bits()) as i32;
+    let scale = f32::from_bits(((n + 127) as u32) << 23);
+    e * scale
+}
+
+/// `clip * tanh(z)` in place; then the log-sum-exp over the allowed
+/// entries. Compiled for the CPU's FMA instructions (`simd`): the
+/// polynomials below, outside such a function, call libm's `fmaf`.
+pub(crate) fn clip_log_sum_exp(simd: Simd, z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
+    match simd {
+        // SAFETY: `Simd::detect` found these instructions on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { clip_log_sum_exp_avx512(z, clip, allowed) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { clip_log_sum_exp_avx2(z, clip, allowed) },
+        _ => clip_log_sum_exp_inner(z, clip, allowed),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn clip_log_sum_exp_avx512(z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
+    clip_log_sum_exp_inner(z, clip, allowed)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn clip_log_sum_exp_avx2(z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
+    clip_log_sum_exp_inner(z, clip, allowed)
+}
+
+#[inline(always)]
+pub(super) fn clip_log_sum_exp_inner(z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
+    for x in z.iter_mut() {
+        *x = clip * tanh(*x);
+    }
+    let max = max_allowed(z, allowed, true);
+    let sum: f32 = z.iter().zip(allowed).map(|(&x, &a)| if a { exp_non_positive(x - max) } else { 0.0 }).sum();
+    max + sum.ln()
+}
+
+/// `tanh(x)` within 4 ulp of libm, without branches so that loops over it
+/// vectorise (libm's `tanhf` and its `expm1f` were an eighth of a training
+/// step): Cephes' odd polynomial below |x| = 0.625, `(1 - e) / (1 + e)` with
+/// `e = exp(-2|x|)` above.
+#[inline(always)]
+pub(crate) fn tanh(x: f32) -> f32 {
+    let z = x * x;
+    let p = (-5.704_988_7e-3_f32).mul_add(z, 2.063_909e-2);
+    let p = p.mul_add(z, -5.373_971_6e-2);
+    let p = p.mul_add(z, 1.333_144_2e-1);
+    let p = p.mul_add(z, -3.333_328e-1);
+    let small = (p * z).mul_add(x, x);
+    let e = exp_non_positive(-2.0 * x.abs());
+    let large = ((1.0 - e) / (1.0 + e)).copysign(x);
+    if x.abs() < 0.625 {
+        small
+    } else {
+        large
+    }
+}
+
+/// Index of the largest allowed entry (the first on ties); 0 when none is
+/// allowed (Burn's argmax of a uniform row).
+#[inline(always)]
+pub(super) fn argmax_allowed(logits: &[f32], allowed: &[bool]) -> usize {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (j, &a) in allowed.iter().enumerate() {
+        if a && logits[j] > best.1 {
+            best = (j, logits[j]);
+        }
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{exp_non_positive, tanh};
+
+    #[test]
+    fn the_vectorisable_tanh_is_within_four_ulp_of_libm() {
+        for k in -200_000..=200_000 {
+            let x = k as f32 / 10_000.0;
+            let (mine, libm) = (tanh(x), x.tanh());
+            let ulp = (libm.to_bits() as i64 - mine.to_bits() as i64).abs();
+            assert!(ulp <= 4, "tanh({x}): {mine} against {libm}, {ulp} ulp");
+        }
+        for x in [1e-8f32, 1e-5, 3e-3, 0.624, 0.626, 9.0, 50.0, 1e9] {
+            for x in [x, -x] {
+                let ulp = (x.tanh().to_bits() as i64 - tanh(x).to_bits() as i64).abs();
+                assert!(ulp <= 4, "tanh({x}): {} against {}", tanh(x), x.tanh());
+            }
+        }
+        assert_eq!(tanh(0.0), 0.0);
+    }
+
+    #[test]
+    fn the_vectorisable_exp_is_within_two_ulp_of_libm() {
+        for k in 0..=87_000 {
+            let x = -(k as f32) / 1000.0;
+            let (mine, libm) = (exp_non_positive(x), x.exp());
+            let ulp = (libm.to_bits() as i64 - mine.to_bits() as i64).abs();
+            assert!(ulp <= 2, "exp({x}): {mine} against {libm}, {ulp} ulp");
+        }
+        assert_eq!(exp_non_positive(0.0), 1.0);
+        assert!(exp_non_positive(-1e9) < 1e-37 && exp_non_positive(5.0) == 1.0);
+    }
+}
