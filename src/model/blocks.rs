@@ -79,7 +79,13 @@ impl<B: Backend> Norm<B> {
 /// Instance normalisation of `x` `[batch, nodes, d]`: each channel over the
 /// nodes, then the affine map; Burn's `InstanceNorm` with its parameters,
 /// computed in this layout (no transposed copies).
+/// On the CPU backends it is one op ([`super::norm_host`]).
 fn instance_norm<B: Backend>(n: &InstanceNorm<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    if let (Some(g), Some(b)) = (&n.gamma, &n.beta) {
+        if let Some(y) = super::norm_host::instance_norm(&x, &g.val(), &b.val(), n.epsilon) {
+            return y;
+        }
+    }
     let mean = x.clone().mean_dim(1);
     let centred = x - mean;
     let variance = centred.clone().square().mean_dim(1);

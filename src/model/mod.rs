@@ -8,6 +8,7 @@ pub mod config;
 pub mod encoder;
 pub mod features;
 pub mod heavy_decoder;
+pub mod norm_host;
 pub mod pointer;
 pub mod pointer_host;
 pub mod pointer_replay;
