@@ -76,7 +76,9 @@ fn compare(config: &ModelConfig, variant: Variant, refinement_levels: bool) -> u
             let best = (0..w).filter(|&j| env.mask_row(r)[j]).map(|j| row[j]).fold(f32::NEG_INFINITY, f32::max);
             assert!(row[chosen[r]] >= best - 1e-5, "{variant}: greedy chose {} ({}) over a best of {best}", chosen[r], row[chosen[r]]);
         }
-        env.step(&chosen).unwrap();
+        // Rollouts of one instance take different nodes, so that the rollouts
+        // stepped together by the fused kernel differ in node, context and mask.
+        env.step(&spread(&env, step)).unwrap();
         step += 1;
     }
     compared
@@ -115,7 +117,7 @@ fn the_fused_step_matches_at_full_width() {
     let encoding = policy.encode(&features);
     let fused = host(&encoding);
     let mut env = Env::new(Arc::from(insts), 3);
-    for _ in 0..5 {
+    for step in 0..5 {
         let burn: Vec<f32> =
             policy.step(&encoding, policy.step_input(&features, &env, env.mask(), None, &device)).into_data().convert::<f32>().to_vec().unwrap();
         let context = features.context_rows(&env.context(), 3, None);
@@ -128,6 +130,17 @@ fn the_fused_step_matches_at_full_width() {
             }
         }
         let chosen = fused.greedy(&rows);
-        env.step(&chosen).unwrap();
+        assert!(chosen.iter().enumerate().all(|(r, &j)| env.mask_row(r)[j]));
+        env.step(&spread(&env, step)).unwrap();
     }
+}
+
+/// An allowed node for every rollout, a different one for each rollout of an instance where possible.
+fn spread(env: &Env, step: usize) -> Vec<usize> {
+    (0..env.num_rollouts())
+        .map(|r| {
+            let allowed: Vec<usize> = (0..env.width()).filter(|&j| env.mask_row(r)[j]).collect();
+            allowed[(r * 7 + step) % allowed.len()]
+        })
+        .collect()
 }
