@@ -577,8 +577,12 @@ pub fn timeout_message(watch: &Watch, config: &DistributedConfig, timeout: Durat
     Some(message + "; the last checkpoint is intact: continue with lrm train --resume RUN_DIR")
 }
 
+/// Looks at every node's address before the message says all still answer.
+const ABSENCE_CHECKS: usize = 4;
+
 /// Which other nodes no longer answer at their addresses (a connection to
-/// each is tried), or, before the nodes have met, whether the coordinator does.
+/// each is tried, up to [`ABSENCE_CHECKS`] times half a second apart while
+/// all answer), or, before the nodes have met, whether the coordinator does.
 pub fn absent_nodes(watch: &Watch, config: &DistributedConfig) -> String {
     let nodes = watch.nodes.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if nodes.is_empty() {
@@ -590,12 +594,24 @@ pub fn absent_nodes(watch: &Watch, config: &DistributedConfig) -> String {
             false => format!("no coordinator answers at {coordinator}; start one there with `lrm coordinator --port PORT`"),
         };
     }
-    let gone: Vec<String> = nodes
-        .iter()
-        .enumerate()
-        .filter(|&(rank, address)| rank != config.node_rank && !reachable(address))
-        .map(|(rank, address)| format!("node {rank} ({address})"))
-        .collect();
+    // A node that was just killed may still accept connections for a moment
+    // (its listening socket closes after the connection whose loss brought us
+    // here): look again before calling every node alive.
+    let mut gone = vec![];
+    for attempt in 0..ABSENCE_CHECKS {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        gone = nodes
+            .iter()
+            .enumerate()
+            .filter(|&(rank, address)| rank != config.node_rank && !reachable(address))
+            .map(|(rank, address)| format!("node {rank} ({address})"))
+            .collect();
+        if !gone.is_empty() {
+            break;
+        }
+    }
     match gone.is_empty() {
         true => {
             "every other node still answers at its address; one of them is stuck or much slower (raise distributed.timeout_seconds if it validates for long)"
