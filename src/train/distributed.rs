@@ -18,10 +18,8 @@
 //! the others waiting for ever. Every call is timed ([`Watch`]); past the
 //! timeout the run stops with an error that names what did not answer.
 
-use std::net::{TcpStream, ToSocketAddrs};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use burn::collective::{self, AllReduceStrategy, CollectiveConfig, PeerId, ReduceOperation};
 use burn::module::{Module, ModuleVisitor, Param};
@@ -43,6 +41,10 @@ const CHUNK_VALUES: usize = 16 << 20;
 
 /// Longest node address carried in the start-up handshake, in bytes.
 const ADDRESS_BYTES: usize = 64;
+
+mod watch;
+
+pub use watch::{absent_nodes, timeout_message, Watch};
 
 /// The `[distributed]` table of a training config (or the `lrm train`
 /// flags of the same names): the devices of this node and, for several
@@ -240,45 +242,6 @@ impl Fnv {
     }
 }
 
-/// What the peers of a process are doing, for the timeout: per local
-/// peer, the collective call it waits in and since when; and, once the
-/// nodes have met, their addresses by rank.
-#[derive(Default)]
-pub struct Watch {
-    waiting: Mutex<Vec<Option<(Instant, String)>>>,
-    nodes: Mutex<Vec<String>>,
-}
-
-impl Watch {
-    pub fn new(local_peers: usize) -> Arc<Watch> {
-        Arc::new(Watch { waiting: Mutex::new(vec![None; local_peers]), nodes: Mutex::default() })
-    }
-
-    fn enter(&self, local: usize, what: String) {
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner())[local] = Some((Instant::now(), what));
-    }
-
-    fn leave(&self, local: usize) {
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner())[local] = None;
-    }
-
-    /// The longest wait past `timeout`: which local peer, in what call, for how long.
-    pub fn overdue(&self, timeout: Duration) -> Option<(usize, String, Duration)> {
-        let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        waiting
-            .iter()
-            .enumerate()
-            .filter_map(|(i, w)| w.as_ref().map(|(since, what)| (i, what.clone(), since.elapsed())))
-            .filter(|(_, _, waited)| *waited > timeout)
-            .max_by_key(|(_, _, waited)| *waited)
-    }
-
-    /// Whether every local peer waits in a collective call.
-    pub fn all_waiting(&self) -> bool {
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner()).iter().all(Option::is_some)
-    }
-}
-
 /// One peer of a data-parallel run: its place among all peers, and the
 /// collective calls it makes with them.
 pub struct Peer {
@@ -377,7 +340,7 @@ impl Peer {
         let peers: Vec<usize> = rows.chunks(ROW).map(|r| r[1] as usize).collect();
         self.index = peers[..self.node_rank].iter().sum::<usize>() + self.local;
         self.count = peers.iter().sum();
-        *self.watch.nodes.lock().unwrap_or_else(|e| e.into_inner()) = addresses;
+        self.watch.set_nodes(addresses);
         Ok(())
     }
 
@@ -561,68 +524,6 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Scatter<'_, B::InnerBackend> {
             self.grads.register::<B::InnerBackend, D>(param.id, part);
         }
     }
-}
-
-/// Why a run's peers stopped waiting, for the error: the call, for how
-/// long, and on several nodes which nodes no longer answer.
-pub fn timeout_message(watch: &Watch, config: &DistributedConfig, timeout: Duration) -> Option<String> {
-    let (local, what, waited) = watch.overdue(timeout)?;
-    let mut message = format!("peer {local} of node {} waited {:.0} s in {what}", config.node_rank, waited.as_secs_f64());
-    if config.nodes > 1 {
-        message += &format!(": {}", absent_nodes(watch, config));
-    }
-    if !watch.all_waiting() {
-        message += "; another peer of this node is still busy (raise distributed.timeout_seconds if it validates for long)";
-    }
-    Some(message + "; the last checkpoint is intact: continue with lrm train --resume RUN_DIR")
-}
-
-/// Looks at every node's address before the message says all still answer.
-const ABSENCE_CHECKS: usize = 4;
-
-/// Which other nodes no longer answer at their addresses (a connection to
-/// each is tried, up to [`ABSENCE_CHECKS`] times half a second apart while
-/// all answer), or, before the nodes have met, whether the coordinator does.
-pub fn absent_nodes(watch: &Watch, config: &DistributedConfig) -> String {
-    let nodes = watch.nodes.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if nodes.is_empty() {
-        let coordinator = config.coordinator.as_deref().unwrap_or_default();
-        return match reachable(coordinator) {
-            true => {
-                format!("not all {0} nodes joined the coordinator at {coordinator}; start every node with --nodes {0} and its own --node-rank (a coordinator that saw a failed run keeps its nodes: restart it)", config.nodes)
-            }
-            false => format!("no coordinator answers at {coordinator}; start one there with `lrm coordinator --port PORT`"),
-        };
-    }
-    // A node that was just killed may still accept connections for a moment
-    // (its listening socket closes after the connection whose loss brought us
-    // here): look again before calling every node alive.
-    let mut gone = vec![];
-    for attempt in 0..ABSENCE_CHECKS {
-        if attempt > 0 {
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        gone = nodes
-            .iter()
-            .enumerate()
-            .filter(|&(rank, address)| rank != config.node_rank && !reachable(address))
-            .map(|(rank, address)| format!("node {rank} ({address})"))
-            .collect();
-        if !gone.is_empty() {
-            break;
-        }
-    }
-    match gone.is_empty() {
-        true => {
-            "every other node still answers at its address; one of them is stuck or much slower (raise distributed.timeout_seconds if it validates for long)"
-                .into()
-        }
-        false => format!("{} no longer answers; it stopped", gone.join(", ")),
-    }
-}
-
-fn reachable(address: &str) -> bool {
-    address.to_socket_addrs().ok().and_then(|mut addrs| addrs.next()).is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok())
 }
 
 #[cfg(test)]
