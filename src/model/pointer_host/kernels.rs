@@ -68,30 +68,42 @@ pub(super) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
 }
 
 /// `out[j] = sum_i coefficients[i] * rows[i * stride + j]` for every `j`
-/// below `stride`, a tile of [`TILE`] lanes at a time.
+/// below `stride`, a tile of up to [`TILE`] lanes at a time with its
+/// accumulators in registers (the last tile of a stride that is a multiple
+/// of 16 but not of 64, as at n = 100, is 16, 32 or 48 wide).
 #[inline(always)]
 pub(super) fn combine_rows(coefficients: &[f32], rows: &[f32], stride: usize, out: &mut [f32]) {
     let mut start = 0;
     while start < stride {
         let width = TILE.min(stride - start);
-        if width == TILE {
-            let mut acc = [0.0f32; TILE];
-            for (i, &c) in coefficients.iter().enumerate() {
-                let row: &[f32; TILE] = rows[i * stride + start..i * stride + start + TILE].try_into().expect("a full tile");
-                for l in 0..TILE {
-                    acc[l] = row[l].mul_add(c, acc[l]);
+        match width {
+            TILE => rows_tile::<TILE>(coefficients, rows, stride, start, out),
+            48 => rows_tile::<48>(coefficients, rows, stride, start, out),
+            32 => rows_tile::<32>(coefficients, rows, stride, start, out),
+            16 => rows_tile::<16>(coefficients, rows, stride, start, out),
+            _ => {
+                let acc = &mut out[start..start + width];
+                acc.fill(0.0);
+                for (i, &c) in coefficients.iter().enumerate() {
+                    axpy(c, &rows[i * stride + start..i * stride + start + width], acc);
                 }
-            }
-            out[start..start + TILE].copy_from_slice(&acc);
-        } else {
-            let acc = &mut out[start..start + width];
-            acc.fill(0.0);
-            for (i, &c) in coefficients.iter().enumerate() {
-                axpy(c, &rows[i * stride + start..i * stride + start + width], acc);
             }
         }
         start += width;
     }
+}
+
+/// One `W`-lane tile of [`combine_rows`].
+#[inline(always)]
+fn rows_tile<const W: usize>(coefficients: &[f32], rows: &[f32], stride: usize, start: usize, out: &mut [f32]) {
+    let mut acc = [0.0f32; W];
+    for (i, &c) in coefficients.iter().enumerate() {
+        let row: &[f32; W] = rows[i * stride + start..i * stride + start + W].try_into().expect("a full tile");
+        for l in 0..W {
+            acc[l] = row[l].mul_add(c, acc[l]);
+        }
+    }
+    out[start..start + W].copy_from_slice(&acc);
 }
 
 /// The largest entry of `x` over the allowed ones (all with `any` false);
