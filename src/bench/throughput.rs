@@ -102,12 +102,17 @@ fn measured(workload: &str, n: usize, instances: &[Instance], repeats: usize, mu
     let batch = instances.len();
     runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
     let per_second = |r: &Run| batch as f64 / r.seconds;
+    // The middle run, or the mean time of the two middle ones (their phases: the slower's).
     let median = &runs[runs.len() / 2];
+    let seconds = match runs.len() % 2 {
+        0 => (runs[runs.len() / 2 - 1].seconds + median.seconds) / 2.0,
+        _ => median.seconds,
+    };
     Ok(Throughput {
         workload: workload.into(),
         n,
-        instances_per_s: per_second(median),
-        gflop_per_s: median.flops / median.seconds / 1e9,
+        instances_per_s: batch as f64 / seconds,
+        gflop_per_s: median.flops / seconds / 1e9,
         runs: runs.len(),
         slowest: per_second(&runs[runs.len() - 1]),
         fastest: per_second(&runs[0]),

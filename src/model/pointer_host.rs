@@ -4,8 +4,9 @@
 //! on layout copies, fresh buffers and exponentiating masked scores, not on
 //! arithmetic. Here the per-encoding tensors are laid out once so that every
 //! per-step product reads contiguous rows, each rollout is one pass over its
-//! instance's keys with the accumulators in registers, masked nodes are never
-//! exponentiated (their weight is 0 by selection, not by `exp(-1e9)`), and
+//! instance's keys with the accumulators in registers, masked nodes get weight
+//! 0 by selection (their `exp` is taken of a clamped value and discarded,
+//! never of `-1e9` on libm's slow path), and
 //! nothing moves between host and device: the env's context and mask are read
 //! where they are. The result is the Burn form's within float rounding
 //! (`tests/model/pointer_host.rs` checks 1e-5 on log-probabilities).
@@ -25,8 +26,9 @@ mod kernels;
 
 use backward::Transposed;
 pub(crate) use backward::{Choice, InstanceGradients};
+use kernels::clip_log_sum_exp;
+pub(crate) use kernels::Simd;
 use kernels::{argmax_allowed, axpy, combine, combine_rows, softmax_allowed};
-pub(crate) use kernels::{clip_log_sum_exp, Simd};
 
 /// A [`PointerCache`] on the host, laid out for the fused step.
 #[derive(Clone, Debug)]

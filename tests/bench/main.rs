@@ -15,7 +15,7 @@ fn bench_writes_its_tables_fits_and_plot() {
     let instances = generated("TSP".parse().unwrap(), 10, 8, 2);
     lrm::problem::io::npz::write_dataset(&data, &instances).unwrap();
     let out = lrm()
-        .args(["bench", "--scaling", "--throughput", "--max-beam", "4", "--sizes", "5,10", "--count", "2"])
+        .args(["bench", "--scaling", "--throughput", "--max-beam", "4", "--sizes", "5,10", "--count", "2", "--repeats", "1"])
         .arg("--model")
         .arg(&model)
         .arg("--data")
@@ -64,7 +64,7 @@ fn bench_measures_a_preset_by_name_without_a_checkpoint() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("pomo") && stdout.contains("training step") && stdout.contains("backward"), "{stdout}");
-    // Every workload timed 3 times, the median between the slowest and the fastest run.
+    // Every workload timed 3 times: the median, the slowest and the fastest run.
     let csv = std::fs::read_to_string(dir.join("out/throughput.csv")).unwrap();
     for row in csv.lines().skip(1) {
         let field = |k: usize| row.split(',').nth(k).unwrap().parse::<f64>().unwrap();

@@ -12,9 +12,9 @@ use burn::tensor::Tensor;
 use lrm::env::Env;
 use lrm::model::features::{Features, Refinement, REFINEMENT_LEVELS};
 use lrm::model::pointer_host::{HostPointer, StepRows};
-use lrm::model::{Encoding, ModelConfig};
+use lrm::model::{Encoding, ModelConfig, Policy};
 use lrm::problem::variant::all_variants;
-use lrm::problem::Variant;
+use lrm::problem::{Instance, Variant};
 
 use super::policy::instances;
 use crate::common::small_config as small;
@@ -107,13 +107,21 @@ fn the_fused_step_reads_lmasks_refinement_input() {
 
 #[test]
 fn the_fused_step_matches_at_full_width() {
-    // The preset's own sizes: 128 wide, 8 pointer heads, tiles of 64 nodes and a tail.
+    // The preset's own sizes: 128 wide, 8 pointer heads; node tiles of 64 and
+    // a tail of 16, 32 or 48 (71, 91 and 101 nodes).
     let config = ModelConfig { n_layers: 1, ..ModelConfig::preset("pomo").unwrap() };
     let variant: Variant = "VRPBLTW".parse().unwrap();
     let device = Default::default();
     let policy = config.init::<B>(&device);
-    let insts = instances(variant, 70, 2);
-    let features = Features::<B>::new(&insts, 0, &device);
+    for customers in [70, 90, 100] {
+        full_width_steps(&policy, &config, instances(variant, customers, 2));
+    }
+}
+
+/// Five steps of three rollouts per instance, the fused step against Burn's.
+fn full_width_steps(policy: &Policy<B>, config: &ModelConfig, insts: Vec<Instance>) {
+    let device = Default::default();
+    let features = Features::<B>::new(&insts, config.svd_rank, &device);
     let encoding = policy.encode(&features);
     let fused = host(&encoding);
     let mut env = Env::new(Arc::from(insts), 3);

@@ -126,7 +126,10 @@ fn replayed_log_likelihoods_and_gradients_equal_stepping_with_gradients() {
     compare(&small("rf-te"), &mixed, false);
     compare(&small("deep-2x32"), &mixed, false);
     // Full width (128, 8 pointer heads of 16): the register-tiled products of the backward pass.
-    compare(&ModelConfig { n_layers: 1, ..ModelConfig::preset("pomo").unwrap() }, &mixed, false);
+    let full = ModelConfig { n_layers: 1, ..ModelConfig::preset("pomo").unwrap() };
+    compare(&full, &mixed, false);
+    // 100 customers: node tiles of 64 and 48.
+    compare(&full, &GeneratorConfig::new(Problem::Mixed { mixed_backhaul: false }).generate(100, 2, 5), false);
     let tsptw = GeneratorConfig::new(Problem::Variant("TSPTW".parse().unwrap())).generate(8, 3, 5);
     compare(&small("lmask"), &tsptw, true);
 }

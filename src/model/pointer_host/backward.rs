@@ -144,6 +144,7 @@ impl HostPointer {
         f.query[row * d..(row + 1) * d].copy_from_slice(&s.query);
         f.weights[row * heads * stride..(row + 1) * heads * stride].copy_from_slice(&s.scores);
         // d/dz of w log p(a), z the pre-tanh logits, u = clip tanh z, p = softmax u.
+        debug_assert!(step.allowed[step.action], "a recorded choice is an allowed node");
         let lse = self.clip_and_log_sum_exp(s, step.allowed);
         let clip = self.tanh_clip;
         let dz = &mut f.dz[row * stride..(row + 1) * stride];

@@ -81,6 +81,7 @@ pub(super) fn combine_rows(coefficients: &[f32], rows: &[f32], stride: usize, ou
             48 => rows_tile::<48>(coefficients, rows, stride, start, out),
             32 => rows_tile::<32>(coefficients, rows, stride, start, out),
             16 => rows_tile::<16>(coefficients, rows, stride, start, out),
+            // Strides are multiples of 16; any other width, one axpy per row.
             _ => {
                 let acc = &mut out[start..start + width];
                 acc.fill(0.0);
@@ -110,6 +111,7 @@ fn rows_tile<const W: usize>(coefficients: &[f32], rows: &[f32], stride: usize, 
 /// `-inf` when none counts. 16 independent lanes, so that it vectorises.
 #[inline(always)]
 pub(super) fn max_allowed(x: &[f32], allowed: &[bool], any: bool) -> f32 {
+    debug_assert_eq!(x.len(), allowed.len());
     let mut acc = [f32::NEG_INFINITY; 16];
     let (x16, a16) = (x.chunks_exact(16), allowed.chunks_exact(16));
     let mut tail = f32::NEG_INFINITY;
@@ -132,12 +134,14 @@ pub(super) fn max_allowed(x: &[f32], allowed: &[bool], any: bool) -> f32 {
 /// head_dim` (a `head_stride` of 0: one weight per row for every head).
 /// The glimpse (`weights` the attention of each head, `rows` the values),
 /// and in the backward pass the gradients of the glimpse and the query.
-/// Where `out` is made of 64-dimension tiles of whole 16-lane head chunks
-/// (every preset), a tile at a time in four independent register chains,
-/// each chunk with one broadcast weight; otherwise one axpy per row and head.
+/// Where `out` is made of 64-dimension tiles whose 16-lane chunks each lie
+/// in one head (widths that are multiples of 64 with heads of 16 or more,
+/// as in `pomo`, `rf-te`, `lrm-*` and the shipped models; or one weight for
+/// every head), a tile at a time in four independent register chains, each
+/// chunk with one broadcast weight; otherwise one axpy per row and head.
 #[inline(always)]
 pub(super) fn combine(weights: &[f32], head_stride: usize, head_dim: usize, rows: &[f32], row_stride: usize, active: &[usize], out: &mut [f32]) {
-    if out.len() % TILE == 0 && head_dim % 16 == 0 {
+    if out.len() % TILE == 0 && (head_dim % 16 == 0 || head_stride == 0) {
         combine_by_head(weights, head_stride, head_dim, rows, row_stride, active, out)
     } else {
         combine_by_head_rows(weights, head_stride, head_dim, rows, row_stride, active, out)
@@ -215,7 +219,7 @@ pub(super) fn exp_non_positive(x: f32) -> f32 {
 /// `clip * tanh(z)` in place; then the log-sum-exp over the allowed
 /// entries. Compiled for the CPU's FMA instructions (`simd`): the
 /// polynomials below, outside such a function, call libm's `fmaf`.
-pub(crate) fn clip_log_sum_exp(simd: Simd, z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
+pub(super) fn clip_log_sum_exp(simd: Simd, z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
     match simd {
         // SAFETY: `Simd::detect` found these instructions on this CPU.
         #[cfg(target_arch = "x86_64")]
@@ -253,7 +257,7 @@ pub(super) fn clip_log_sum_exp_inner(z: &mut [f32], clip: f32, allowed: &[bool])
 /// step): Cephes' odd polynomial below |x| = 0.625, `(1 - e) / (1 + e)` with
 /// `e = exp(-2|x|)` above.
 #[inline(always)]
-pub(crate) fn tanh(x: f32) -> f32 {
+pub(super) fn tanh(x: f32) -> f32 {
     let z = x * x;
     let p = (-5.704_988_7e-3_f32).mul_add(z, 2.063_909e-2);
     let p = p.mul_add(z, -5.373_971_6e-2);
