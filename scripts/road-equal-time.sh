@@ -4,7 +4,8 @@
 # the same wall time on the same synthetic cities and batches
 # (configs/rrnco-cpu.toml with only the preset changed; all three at 64 x 3),
 # then evaluated on the road validation sets (ATSP, ACVRP, ACVRPTW at 100
-# customers) with every customer a start, x8 where the model allows it.
+# customers; gaps to PyVRP) with every customer a start, and x8 where the
+# model allows it (RRNet, which reads the coordinates beside the matrices).
 # The three runs go side by side, so that each gets the same share of the
 # machine whatever else runs on it.
 #
@@ -29,9 +30,11 @@ wait || true
 for preset in rrnco pomo radar; do
     for set in atsp acvrp acvrptw; do
         data="$root/data/valsets/road/$set/100.npz"
-        aug=8
-        [ "$preset" = rrnco ] || aug=1
-        printf '%s %s steps=%s ' "$preset" "$set" "$(tail -n 1 "$out/$preset/metrics.csv" | cut -d, -f1)"
-        "$lrm" eval --data "$data" --ref "$root/data/valsets/road/$set/100_sol_lrm.npz" --model "$out/$preset/latest.toml" --starts all --aug "$aug" 2>/dev/null | tail -n 1
+        augs=1
+        [ "$preset" = rrnco ] && augs="1 8"
+        for aug in $augs; do
+            printf '%s %s x%s steps=%s ' "$preset" "$set" "$aug" "$(tail -n 1 "$out/$preset/metrics.csv" | cut -d, -f1)"
+            "$lrm" eval --data "$data" --ref "$root/data/valsets/road/$set/100_sol_pyvrp.npz" --model "$out/$preset/latest.toml" --starts all --aug "$aug" 2>/dev/null | tail -n 1
+        done
     done
 done | tee "$out/results.txt"

@@ -9,7 +9,7 @@ use burn::tensor::backend::AutodiffBackend;
 use super::decoding::DecodeArgs;
 use super::shared::JsonArg;
 use crate::backend::{run_on, BackendJob};
-use crate::decode::{self, DecodeOptions, Outcome, Strategy};
+use crate::decode::{self, augment, DecodeOptions, Outcome, Strategy};
 use crate::error::{Error, Result};
 use crate::eval::{self, find_datasets, Dataset, COLUMNS};
 use crate::model::zoo::ModelSource;
@@ -66,6 +66,9 @@ impl BackendJob for Eval<'_> {
             for (source, members) in self.model.assign(instances) {
                 let (policy, card) = source.load::<B::InnerBackend>(&device)?;
                 let subset: Vec<Instance> = members.iter().map(|&k| instances[k].clone()).collect();
+                if self.options.augment && !subset.iter().all(|i| augment::applies(i, &card.model)) {
+                    tracing::warn!("{}: x8 augmentation does not apply to explicit matrices under {}; decoding them without", dataset.path.display(), source.name());
+                }
                 for (&k, o) in members.iter().zip(decode::solve(&policy, &card.model, &subset, self.options, &device)?) {
                     (outcomes[k], models[k]) = (Some(o), source.name());
                 }

@@ -35,3 +35,20 @@ fn eval_reports_gap_and_infeasibility_per_variant_and_size() {
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("lazy.json")).unwrap()).unwrap();
     assert_eq!(json[0]["size"], 19);
 }
+
+#[test]
+fn eval_says_when_x8_augmentation_does_not_apply() {
+    let dir = temp_dir("eval-aug");
+    let model = small_checkpoint(&dir, "pomo");
+    let data = data().join("valsets/atsp/20.npz");
+    let run = |aug: &str| {
+        let out = lrm().arg("eval").arg("--data").arg(&data).arg("--model").arg(&model).arg("--out").arg(dir.join("r.csv")).args(["--json", "--aug", aug]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        (json_lines(&out.stdout)[0]["mean_cost"].clone(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (plain, quiet) = run("1");
+    let (asked, warned) = run("8");
+    assert!(!quiet.contains("does not apply"), "{quiet}");
+    assert!(warned.contains("x8 augmentation does not apply to explicit matrices"), "{warned}");
+    assert_eq!(plain, asked, "decoded without augmentation either way");
+}

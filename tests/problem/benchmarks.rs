@@ -54,12 +54,8 @@ fn solomon_files_read_with_the_dimacs_rounding() {
 #[test]
 fn validation_sets_reference_solutions_evaluate_to_their_costs_in_both_formats() {
     let root = data().join("valsets");
-    let (mut sets, mut twin_sets) = (0, 0);
-    for entry in std::fs::read_dir(&root).unwrap() {
-        let dir = entry.unwrap().path();
-        if !dir.is_dir() {
-            continue;
-        }
+    let (mut sets, mut twin_sets, mut road_sets) = (0, 0, 0);
+    for dir in set_dirs(&root) {
         for size in ["20", "50", "100"] {
             let data = dir.join(format!("{size}.npz"));
             if !data.exists() {
@@ -86,6 +82,7 @@ fn validation_sets_reference_solutions_evaluate_to_their_costs_in_both_formats()
                 }
             }
             // The VRPLIB twins: in data/ for cvrp/20, the others in ../shared when it is beside the checkout.
+            road_sets += usize::from(dir.parent() == Some(&root.join("road")));
             let set = dir.file_name().unwrap().to_string_lossy().to_string();
             let twins = [dir.join(size), Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../shared/valsets/{set}/{size}"))];
             if let Some(folder) = twins.iter().find(|d| d.is_dir()) {
@@ -96,7 +93,25 @@ fn validation_sets_reference_solutions_evaluate_to_their_costs_in_both_formats()
         }
     }
     assert!(sets >= 42, "every validation set was read: {sets}");
+    assert_eq!(road_sets, 3, "the road sets (one folder deeper) were read");
     assert!(twin_sets >= 1, "at least data/valsets/cvrp/20 has its VRPLIB twins");
+}
+
+/// Every folder under `root`, at any depth (the road sets are `road/<problem>/`), in name order.
+fn set_dirs(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut dirs = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path.clone());
+                dirs.push(path);
+            }
+        }
+    }
+    dirs.sort();
+    dirs
 }
 
 /// Each VRPLIB file of `folder` reads as its npz twin, and its `.sol` evaluates to the reference cost.
