@@ -80,6 +80,9 @@ pub fn argmax(log_p: &[f32], allowed: &[bool]) -> usize {
 }
 
 fn sample(log_p: &[f32], allowed: &[bool], s: &Sampling, rng: &mut Rng) -> usize {
+    if s.top_k == 0 && s.top_p >= 1.0 {
+        return sample_unfiltered(log_p, allowed, s.temperature, rng);
+    }
     let mut candidates: Vec<(usize, f64)> = allowed.iter().enumerate().filter(|(_, &ok)| ok).map(|(j, _)| (j, log_p[j] as f64 / s.temperature)).collect();
     assert!(!candidates.is_empty(), "a decoding step with no allowed node");
     candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -108,6 +111,27 @@ fn sample(log_p: &[f32], allowed: &[bool], s: &Sampling, rng: &mut Rng) -> usize
         u -= w;
     }
     candidates[weights.len() - 1].0
+}
+
+/// Every allowed node in index order, weighted by `exp((log_p - max) / temperature)`:
+/// the same distribution as the filtered path without its sort or buffers
+/// (training samples every step of every rollout this way).
+fn sample_unfiltered(log_p: &[f32], allowed: &[bool], temperature: f64, rng: &mut Rng) -> usize {
+    let scaled = || allowed.iter().zip(log_p).enumerate().filter(|(_, (&ok, _))| ok).map(|(j, (_, &l))| (j, l as f64 / temperature));
+    let top = scaled().map(|(_, x)| x).fold(f64::NEG_INFINITY, f64::max);
+    assert!(top > f64::NEG_INFINITY, "a decoding step with no allowed node");
+    let total: f64 = scaled().map(|(_, x)| (x - top).exp()).sum();
+    let mut u = rng.random::<f64>() * total;
+    let mut last = 0;
+    for (j, x) in scaled() {
+        let w = (x - top).exp();
+        if u < w {
+            return j;
+        }
+        u -= w;
+        last = j;
+    }
+    last
 }
 
 /// `sampling.samples` sampled rollouts per instance (and augmentation copy), the best kept.
@@ -144,5 +168,19 @@ mod tests {
         // Renormalised over the allowed nodes: p(3) = e^-0.5 / (e^-1 + e^-3 + e^-0.5 + e^-9) ~ 0.59.
         let p3 = counts[3] as f64 / 4000.0;
         assert!((p3 - 0.59).abs() < 0.03, "{counts:?}");
+        // The filtered path with filters that keep everything draws from the same distribution.
+        let open = Sampling { top_k: 5, ..Sampling::default() };
+        let filtered = (0..4000).fold([0usize; 5], |mut c, _| {
+            c[sample(&log_p, &allowed, &open, &mut r)] += 1;
+            c
+        });
+        for j in 1..5 {
+            let (a, b) = (counts[j] as f64 / 4000.0, filtered[j] as f64 / 4000.0);
+            assert!((a - b).abs() < 0.035, "node {j}: {counts:?} against {filtered:?}");
+        }
+        // Half the temperature squares the odds: p(3) = e^-1 / (e^-2 + e^-6 + e^-1 + e^-18) ~ 0.73.
+        let sharp = Sampling { temperature: 0.5, ..Sampling::default() };
+        let hits = (0..4000).filter(|_| sample(&log_p, &allowed, &sharp, &mut r) == 3).count();
+        assert!((hits as f64 / 4000.0 - 0.73).abs() < 0.03, "{hits}");
     }
 }

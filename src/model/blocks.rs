@@ -96,6 +96,36 @@ fn instance_norm<B: Backend>(n: &InstanceNorm<B>, x: Tensor<B, 3>) -> Tensor<B, 
     }
 }
 
+/// `layer` over the last axis of `x`, every leading axis flattened into one
+/// first: [`linear_flat_with`] with the layer's weight and bias.
+///
+/// # Shapes
+/// `[..., d_input] -> [..., d_output]`.
+pub fn linear_flat<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) -> Tensor<B, D> {
+    linear_flat_with(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()))
+}
+
+/// `x W + b` over the last axis of `x`, computed on `x` reshaped to
+/// `[rows, d_input]`. Burn 0.21's `linear` on a `[B, N, d]` input multiplies
+/// each of the `B` slices by the weight, and its backward pass writes a
+/// `[B, d_input, d_output]` weight gradient per slice and sums it on one
+/// thread; flattened, the forward pass and both gradients are single matrix
+/// products over `B * N` rows. Same values up to float rounding.
+///
+/// # Shapes
+/// `x`: `[..., d_input]`, `weight`: `[d_input, d_output]`, `bias`:
+/// `[d_output]`; returns `[..., d_output]`.
+pub fn linear_flat_with<B: Backend, const D: usize>(x: Tensor<B, D>, weight: Tensor<B, 2>, bias: Option<Tensor<B, 1>>) -> Tensor<B, D> {
+    if D <= 2 {
+        return burn::tensor::module::linear(x, weight, bias);
+    }
+    let mut dims = x.dims();
+    let rows = dims[..D - 1].iter().product();
+    let y = burn::tensor::module::linear(x.reshape([rows, dims[D - 1]]), weight, bias);
+    dims[D - 1] = y.dims()[1];
+    y.reshape(dims)
+}
+
 /// A linear layer, optionally spectral-normalised (LRM-1B): the weight is divided
 /// by its largest singular value, estimated by power iteration with a persistent
 /// vector: one iteration per forward under autodiff (training), none otherwise,
@@ -129,11 +159,13 @@ impl SpectralLinearConfig {
 }
 
 impl<B: Backend> SpectralLinear<B> {
+    /// # Shapes
+    /// `[..., d_input] -> [..., d_output]`.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         if self.u.is_none() {
-            return self.linear.forward(x);
+            return linear_flat(&self.linear, x);
         }
-        burn::tensor::module::linear(x, self.weight(), self.linear.bias.as_ref().map(|b| b.val()))
+        linear_flat_with(x, self.weight(), self.linear.bias.as_ref().map(|b| b.val()))
     }
 
     /// The weight `[d_input, d_output]` this layer multiplies by: divided by
@@ -276,24 +308,39 @@ impl AttentionConfig {
 impl<B: Backend> Attention<B> {
     /// `x`: `[batch, n_query, d]` attends to `context`: `[batch, n_key, d]`.
     /// `mask`: `[batch, n_query, n_key]`, `true` where attention is forbidden.
+    /// On the CPU backends, without a mask or Sinkhorn iterations, the heads
+    /// are one op ([`super::attention_host`]); Burn's form otherwise.
     pub fn forward(&self, x: Tensor<B, 3>, context: Tensor<B, 3>, mask: Option<Tensor<B, 3, Bool>>) -> Tensor<B, 3> {
-        let [batch, n_query, d] = x.dims();
-        let q = self.split_heads(self.query.forward(x.clone()));
-        let k = self.split_heads(self.key.forward(context.clone()));
-        let v = self.split_heads(self.value.forward(context));
+        let q = self.query.forward(x.clone());
+        let k = self.key.forward(context.clone());
+        let v = self.value.forward(context);
+        let fused = match (&mask, self.sinkhorn_iterations) {
+            (None, 0) => super::attention_host::attention(&q, &k, &v, self.n_heads),
+            _ => None,
+        };
+        let heads = fused.unwrap_or_else(|| self.heads(q, k, v, mask));
+        let heads = match &self.gate {
+            Some(g) => heads * sigmoid(g.forward(x)),
+            None => heads,
+        };
+        self.output.forward(heads)
+    }
+
+    /// Burn's form of the heads: `normalise(q_h k_h^T / sqrt(d_head)) v_h`
+    /// per head, masked entries at [`MASKED`], merged back.
+    ///
+    /// # Shapes
+    /// `q`: `[batch, n_query, d]`, `k` and `v`: `[batch, n_key, d]`; returns `[batch, n_query, d]`.
+    fn heads(&self, q: Tensor<B, 3>, k: Tensor<B, 3>, v: Tensor<B, 3>, mask: Option<Tensor<B, 3, Bool>>) -> Tensor<B, 3> {
+        let [batch, n_query, d] = q.dims();
+        let (q, k, v) = (self.split_heads(q), self.split_heads(k), self.split_heads(v));
         let head_dim = d / self.n_heads;
         let scores = q.matmul(k.swap_dims(2, 3)) / (head_dim as f64).sqrt();
         let scores = match mask {
             Some(m) => scores.mask_fill(m.unsqueeze_dim::<4>(1).expand(scores_dims(&v, n_query)), MASKED),
             None => scores,
         };
-        let weights = self.normalise(scores);
-        let heads = weights.matmul(v).swap_dims(1, 2).reshape([batch, n_query, d]);
-        let heads = match &self.gate {
-            Some(g) => heads * sigmoid(g.forward(x)),
-            None => heads,
-        };
-        self.output.forward(heads)
+        self.normalise(scores).matmul(v).swap_dims(1, 2).reshape([batch, n_query, d])
     }
 
     /// The attention weights of scores `[batch, heads, n_query, n_key]`.

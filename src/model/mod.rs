@@ -2,6 +2,7 @@
 //! family, a decoder-only family and RRNet for road networks, behind one
 //! `encode` / `step` interface.
 
+pub mod attention_host;
 pub mod blocks;
 pub mod checkpoint;
 pub mod config;

@@ -27,7 +27,8 @@ use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
-type Cpu = Autodiff<Flex>;
+/// The CPU backend under autodiff, on which these host ops record their own backward pass.
+pub(crate) type Cpu = Autodiff<Flex>;
 
 /// What the backward pass keeps of one instance norm.
 #[derive(Debug)]
@@ -116,7 +117,8 @@ fn add(x: &[f32], y: &mut [f32]) {
     }
 }
 
-fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+/// The values of `t`, on the host.
+pub(crate) fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data().convert::<f32>().to_vec().expect("float tensors")
 }
 

@@ -20,7 +20,7 @@ use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor};
 
-use super::blocks::{SpectralLinear, SpectralLinearConfig, MASKED};
+use super::blocks::{linear_flat_with, SpectralLinear, SpectralLinearConfig, MASKED};
 use super::config::ModelConfig;
 use super::features::StepInput;
 use super::heavy_decoder::gather_rows;
@@ -95,9 +95,9 @@ impl<B: Backend> Pointer<B> {
         let query = self.query.weight();
         let context = query.dims()[0] - d;
         let fixed = self.fixed_context.forward(embeddings.clone().mean_dim(1));
-        let node_queries = burn::tensor::module::linear(embeddings, query.clone().narrow(0, 0, d), None) + fixed;
+        let node_queries = linear_flat_with(embeddings, query.clone().narrow(0, 0, d), None) + fixed;
         // (W_o K^T)^T = K W_o^T: one linear, no broadcast matmul.
-        let folded = burn::tensor::module::linear(part(2), self.glimpse_output.weight().transpose(), None);
+        let folded = linear_flat_with(part(2), self.glimpse_output.weight().transpose(), None);
         PointerCache {
             node_queries,
             context_weight: query.narrow(0, d, context),
@@ -113,7 +113,7 @@ impl<B: Backend> Pointer<B> {
     /// Log-probabilities `[batch, rollouts, nodes]` of the next node.
     pub fn step(&self, cache: &PointerCache<B>, input: StepInput<B>) -> Tensor<B, 3> {
         let d = cache.context_weight.dims()[1];
-        let query = gather_rows(&cache.node_queries, input.current) + burn::tensor::module::linear(input.context, cache.context_weight.clone(), None);
+        let query = gather_rows(&cache.node_queries, input.current) + linear_flat_with(input.context, cache.context_weight.clone(), None);
         let forbidden = input.allowed.bool_not();
         let glimpse = glimpse(query, &cache.glimpse_keys, &cache.glimpse_values, &forbidden);
         let logits = glimpse.matmul(cache.logit_keys.clone()) / (d as f64).sqrt();

@@ -33,7 +33,7 @@ use burn::tensor::Tensor;
 
 use super::blocks::aafm::{AttentionFreeBlock, AttentionFreeBlockConfig};
 use super::blocks::adaptive_embedding::{AdaptiveEmbedding, AdaptiveEmbeddingConfig};
-use super::blocks::{FeedForward, FeedForwardConfig, FeedForwardKind, MASKED};
+use super::blocks::{linear_flat, linear_flat_with, FeedForward, FeedForwardConfig, FeedForwardKind, MASKED};
 use super::config::ModelConfig;
 use super::features::{Features, StepInput, CUSTOMER_FEATURES, DEPOT_FEATURES};
 use super::heavy_decoder::gather_rows;
@@ -250,14 +250,14 @@ impl<B: Backend> RoadPointer<B> {
     pub fn precompute(&self, row: Tensor<B, 3>, column: Tensor<B, 3>, distance: Tensor<B, 3>, duration: Tensor<B, 3>) -> RoadCache<B> {
         let [batch, nodes, e] = row.dims();
         let head_dim = e / self.heads;
-        let kv = self.keys.forward(column).reshape([batch, nodes, 3, e]);
+        let kv = linear_flat(&self.keys, column).reshape([batch, nodes, 3, e]);
         let part = |k: usize| kv.clone().narrow(2, k, 1).reshape([batch, nodes, e]);
         let split = |t: Tensor<B, 3>| t.reshape([batch, nodes, self.heads, head_dim]).swap_dims(1, 2);
         let query = self.query.weight.val();
         let context = query.dims()[0] - e;
         let scalar = |p: &Param<Tensor<B, 1>>| p.val().unsqueeze::<3>();
         RoadCache {
-            node_queries: burn::tensor::module::linear(row, query.clone().narrow(0, 0, e), None),
+            node_queries: linear_flat_with(row, query.clone().narrow(0, 0, e), None),
             context_weight: query.narrow(0, e, context),
             glimpse_keys: split(part(0)).swap_dims(2, 3) * 1.0,
             glimpse_values: split(part(1)) * 1.0,
@@ -269,7 +269,7 @@ impl<B: Backend> RoadPointer<B> {
     /// Log-probabilities `[batch, rollouts, nodes]` of the next node.
     pub fn step(&self, cache: &RoadCache<B>, input: StepInput<B>) -> Tensor<B, 3> {
         let e = cache.context_weight.dims()[1];
-        let query = gather_rows(&cache.node_queries, input.current.clone()) + burn::tensor::module::linear(input.context, cache.context_weight.clone(), None);
+        let query = gather_rows(&cache.node_queries, input.current.clone()) + linear_flat_with(input.context, cache.context_weight.clone(), None);
         let forbidden = input.allowed.bool_not();
         let g = glimpse(query.clone(), &cache.glimpse_keys, &cache.glimpse_values, &forbidden) + query;
         let g = g.clone() + self.feed_forward.forward(g);

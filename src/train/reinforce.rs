@@ -26,6 +26,7 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use rand::{Rng as _, SeedableRng};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainerConfig;
@@ -156,6 +157,7 @@ fn instance_streams(seed: u64, places: Range<usize>) -> Vec<Rng> {
 fn roll_out<B: AutodiffBackend>(batch: &Batch<B>, trainer: &TrainerConfig, env: &mut Env, floor: usize, streams: &mut [Rng]) -> Result<Trajectory> {
     let (w, n) = (env.width(), env.num_rollouts());
     let per_instance = n / streams.len();
+    assert_eq!(per_instance * streams.len(), n, "the same number of rollouts for every instance");
     let sampling = Sampling { samples: env.per_instance(), ..Sampling::default() };
     let mut lazy = trainer.backtrack_budget.map(|budget| LazyMask::new(env, 2, budget, floor, WhenSpent::Relax));
     let mut trajectory = Trajectory::new(env);
@@ -173,10 +175,17 @@ fn roll_out<B: AutodiffBackend>(batch: &Batch<B>, trainer: &TrainerConfig, env: 
         };
         let refinement = lazy.as_ref().map(LazyMask::refinement);
         let log_p = batch.log_probs(env, &allowed, refinement.as_ref());
-        let actions: Vec<Option<usize>> = (0..n)
-            .map(|r| {
-                let mut selector = Selector::Sample { sampling: &sampling, rng: &mut streams[r / per_instance] };
-                moving[r].then(|| selector.choose(&log_p[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w]))
+        // Each instance draws from its own stream, so instances choose in parallel
+        // and the choices do not depend on how the work is split.
+        let actions: Vec<Option<usize>> = streams
+            .par_iter_mut()
+            .enumerate()
+            .flat_map_iter(|(i, rng)| {
+                let (sampling, log_p, allowed, moving) = (&sampling, &log_p, &allowed, &moving);
+                (i * per_instance..(i + 1) * per_instance).map(move |r| {
+                    let mut selector = Selector::Sample { sampling, rng: &mut *rng };
+                    moving[r].then(|| selector.choose(&log_p[r * w..(r + 1) * w], &allowed[r * w..(r + 1) * w]))
+                })
             })
             .collect();
         trajectory.record(batch, env, &allowed, refinement.as_ref(), &actions, Some(&log_p));

@@ -9,6 +9,7 @@ mod blocks;
 mod checkpoint;
 mod config;
 mod features;
+mod attention_host;
 mod norm_host;
 mod pointer_host;
 mod policy;

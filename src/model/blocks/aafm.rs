@@ -26,7 +26,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::adaptive_bias::{AdaptiveBias, AdaptiveBiasConfig};
-use super::{FeedForward, FeedForwardConfig, FeedForwardKind, Norm, NormConfig, NormKind};
+use super::{linear_flat, FeedForward, FeedForwardConfig, FeedForwardKind, Norm, NormConfig, NormKind};
 
 #[derive(Config, Debug)]
 pub struct AttentionFreeConfig {
@@ -56,12 +56,12 @@ impl<B: Backend> AttentionFree<B> {
     /// - `bias`: `[batch, nodes, nodes]`, row `i` over the keys `j`
     /// - output: `[batch, nodes, E]`
     pub fn forward(&self, x: Tensor<B, 3>, y: Tensor<B, 3>, bias: Tensor<B, 3>) -> Tensor<B, 3> {
-        let q = self.query.forward(x);
-        let k = softmax(self.key.forward(y.clone()), 1).exp();
-        let v = self.value.forward(y);
+        let q = linear_flat(&self.query, x);
+        let k = softmax(linear_flat(&self.key, y.clone()), 1).exp();
+        let v = linear_flat(&self.value, y);
         let w = softmax(bias, 2).exp();
         let weighted = w.clone().matmul(k.clone() * v) / w.matmul(k);
-        self.output.forward(sigmoid(q) * weighted)
+        linear_flat(&self.output, sigmoid(q) * weighted)
     }
 }
 
@@ -125,7 +125,7 @@ impl<B: Backend> AttentionFreeBlock<B> {
         let r = self.norm_query.forward(x);
         let c = self.norm_key.forward(y);
         let bias = self.bias.forward(distance, angle, duration);
-        let o = self.norm_attention.forward(self.projection.forward(self.attention.forward(r.clone(), c, bias)));
+        let o = self.norm_attention.forward(linear_flat(&self.projection, self.attention.forward(r.clone(), c, bias)));
         let z = self.norm_residual.forward(r + o);
         self.norm_output.forward(z.clone() + self.feed_forward.forward(z))
     }

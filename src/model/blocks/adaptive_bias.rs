@@ -24,6 +24,8 @@ use burn::tensor::activation::{relu, sigmoid, silu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+use super::linear_flat;
+
 /// The reference's starting temperature: the gate starts at `softmax(logits / e^5)`.
 const INITIAL_TEMPERATURE: f64 = 5.0;
 
@@ -50,7 +52,7 @@ impl<B: Backend> EntryLift<B> {
 
     /// `[batch, nodes, nodes]` to `[batch, nodes, nodes, E]`.
     fn forward(&self, m: Tensor<B, 3>) -> Tensor<B, 4> {
-        self.down.forward(relu(self.up.forward(m.unsqueeze_dim::<4>(3))))
+        linear_flat(&self.down, relu(linear_flat(&self.up, m.unsqueeze_dim::<4>(3))))
     }
 }
 
@@ -111,17 +113,17 @@ impl<B: Backend> AdaptiveBias<B> {
         let mixed = match (&self.duration, &self.gate_hidden, &self.temperature) {
             (Some(lift), Some(hidden), Some(tau)) => {
                 let t = lift.forward(duration);
-                let logits = self.gate.forward(silu(hidden.forward(Tensor::cat(vec![d.clone(), a.clone(), t.clone()], 3))));
+                let logits = linear_flat(&self.gate, silu(linear_flat(hidden, Tensor::cat(vec![d.clone(), a.clone(), t.clone()], 3))));
                 let g = softmax(logits / tau.val().exp().unsqueeze::<4>(), 3);
                 let share = |k: usize| g.clone().narrow(3, k, 1);
                 d * share(0) + a * share(1) + t * share(2)
             }
             _ => {
-                let g = sigmoid(self.gate.forward(Tensor::cat(vec![d.clone(), a.clone()], 3)));
+                let g = sigmoid(linear_flat(&self.gate, Tensor::cat(vec![d.clone(), a.clone()], 3)));
                 d * g.clone() + a * (g.neg() + 1.0)
             }
         };
         let [batch, nodes, _, _] = mixed.dims();
-        self.output.forward(mixed).reshape([batch, nodes, nodes]) * self.alpha.val().unsqueeze::<3>()
+        linear_flat(&self.output, mixed).reshape([batch, nodes, nodes]) * self.alpha.val().unsqueeze::<3>()
     }
 }

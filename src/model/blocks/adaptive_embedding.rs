@@ -26,6 +26,8 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+use super::linear_flat;
+
 #[derive(Config, Debug)]
 pub struct AdaptiveEmbeddingConfig {
     pub d_model: usize,
@@ -49,7 +51,7 @@ impl<B: Backend> ContextGate<B> {
 
     /// `g f_coord + (1 - g) f_dist`, all `[batch, nodes, E]`.
     fn forward(&self, coord: Tensor<B, 3>, dist: Tensor<B, 3>) -> Tensor<B, 3> {
-        let g = sigmoid(self.output.forward(relu(self.hidden.forward(Tensor::cat(vec![coord.clone(), dist.clone()], 2)))));
+        let g = sigmoid(linear_flat(&self.output, relu(linear_flat(&self.hidden, Tensor::cat(vec![coord.clone(), dist.clone()], 2)))));
         coord * g.clone() + dist * (g.neg() + 1.0)
     }
 }
@@ -107,10 +109,10 @@ impl<B: Backend> AdaptiveEmbedding<B> {
         let customers = coords.narrow(1, 1, nodes - 1);
         let relative = customers.clone() - depot.clone().expand([batch, nodes - 1, 2]);
         let theta = relative.clone().narrow(2, 1, 1).atan2(relative.narrow(2, 0, 1));
-        let coord = Tensor::cat(vec![self.depot_coords.forward(depot), self.customer_coords.forward(Tensor::cat(vec![customers, theta], 2))], 1);
-        let row = self.row_gate.forward(coord.clone(), self.outgoing.forward(outgoing));
-        let column = self.column_gate.forward(coord, self.incoming.forward(incoming));
-        let node = self.attributes.forward(attributes);
-        (self.row_combine.forward(Tensor::cat(vec![row, node.clone()], 2)), self.column_combine.forward(Tensor::cat(vec![column, node], 2)))
+        let coord = Tensor::cat(vec![linear_flat(&self.depot_coords, depot), linear_flat(&self.customer_coords, Tensor::cat(vec![customers, theta], 2))], 1);
+        let row = self.row_gate.forward(coord.clone(), linear_flat(&self.outgoing, outgoing));
+        let column = self.column_gate.forward(coord, linear_flat(&self.incoming, incoming));
+        let node = linear_flat(&self.attributes, attributes);
+        (linear_flat(&self.row_combine, Tensor::cat(vec![row, node.clone()], 2)), linear_flat(&self.column_combine, Tensor::cat(vec![column, node], 2)))
     }
 }

@@ -1,0 +1,274 @@
+//! Multi-head attention's core (scores, softmax, weighted values) as one op
+//! on the CPU, with a hand-written backward pass.
+//!
+//! Burn's form (`blocks::Attention`: split the heads, `q k^T`, softmax,
+//! `weights v`, merge the heads) spends a `pomo` training step's encoder
+//! mostly in layout copies of the split and merged heads and in the softmax
+//! and its gradient, which the CPU backend runs on one thread: a fifth of the
+//! step's single-threaded time at n = 50. Here each instance is one task:
+//! scores, softmax and the weighted values of every head are computed from
+//! the `[batch, nodes, d]` projections where they are, and written in the
+//! merged layout. The backward pass is the closed form: with `P` the weights
+//! and `dO` the gradient of the output,
+//! `dV = P^T dO`, `dP = dO V^T`, `dS = P (dP - rowsum(P dP))`,
+//! `dQ = dS K / sqrt(d_head)`, `dK = dS^T Q / sqrt(d_head)` per head.
+//! `tests/model/attention_host.rs` checks values and gradients against
+//! Burn's form.
+//!
+//! It applies on `Flex` and `Autodiff<Flex>` (found by type at run time),
+//! without a mask and with a plain softmax (no Sinkhorn iterations); other
+//! cases take Burn's form.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::Flex;
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::FloatTensorOps;
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+use rayon::prelude::*;
+
+use super::norm_host::{host, Cpu};
+use super::pointer_host::Simd;
+
+/// Sizes of one attention: queries and keys per instance, width, heads.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    batch: usize,
+    queries: usize,
+    keys: usize,
+    d: usize,
+    heads: usize,
+}
+
+impl Shape {
+    fn head_dim(&self) -> usize {
+        self.d / self.heads
+    }
+}
+
+/// What the backward pass keeps: the inputs and the weights `[batch, heads, queries, keys]`.
+#[derive(Debug)]
+struct Kept {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    weights: Vec<f32>,
+}
+
+/// `y += a x`; vectorises inside the functions compiled for AVX-512 or AVX2.
+#[inline(always)]
+fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += a * x;
+    }
+}
+
+/// Head `h` of `x` `[n, d]` transposed into `out` `[head_dim, n]`, times `scale`.
+#[inline(always)]
+fn transpose_head(x: &[f32], s: Shape, n: usize, h: usize, scale: f32, out: &mut [f32]) {
+    let hd = s.head_dim();
+    for j in 0..n {
+        for c in 0..hd {
+            out[c * n + j] = x[j * s.d + h * hd + c] * scale;
+        }
+    }
+}
+
+/// One instance's forward pass: `out` `[queries, d]`, `weights` `[heads, queries, keys]`.
+/// Scores are rows of `q_i K^T`, built as sums of the transposed keys' rows, so
+/// every inner loop runs along contiguous memory.
+#[inline(always)]
+fn forward_instance(q: &[f32], k: &[f32], v: &[f32], s: Shape, out: &mut [f32], weights: &mut [f32]) {
+    let (hd, nk) = (s.head_dim(), s.keys);
+    let mut kt = vec![0.0f32; hd * nk];
+    for h in 0..s.heads {
+        transpose_head(k, s, nk, h, 1.0 / (hd as f32).sqrt(), &mut kt);
+        for i in 0..s.queries {
+            let row = &mut weights[(h * s.queries + i) * nk..(h * s.queries + i + 1) * nk];
+            row.fill(0.0);
+            for c in 0..hd {
+                axpy(q[i * s.d + h * hd + c], &kt[c * nk..(c + 1) * nk], row);
+            }
+            let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+            row.iter_mut().for_each(|w| *w = (*w - max).exp());
+            let inverse = 1.0 / row.iter().sum::<f32>();
+            let o = &mut out[i * s.d + h * hd..i * s.d + (h + 1) * hd];
+            for (j, w) in row.iter_mut().enumerate() {
+                *w *= inverse;
+                axpy(*w, &v[j * s.d + h * hd..j * s.d + (h + 1) * hd], o);
+            }
+        }
+    }
+}
+
+/// One instance's gradients `dq` `[queries, d]`, `dk` and `dv` `[keys, d]`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_instance(q: &[f32], k: &[f32], v: &[f32], weights: &[f32], d_out: &[f32], s: Shape, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
+    let (hd, nk) = (s.head_dim(), s.keys);
+    let scale = 1.0 / (hd as f32).sqrt();
+    let (mut vt, mut dkt, mut dvt, mut ds) = (vec![0.0f32; hd * nk], vec![0.0f32; hd * nk], vec![0.0f32; hd * nk], vec![0.0f32; nk]);
+    for h in 0..s.heads {
+        transpose_head(v, s, nk, h, 1.0, &mut vt);
+        dkt.fill(0.0);
+        dvt.fill(0.0);
+        for i in 0..s.queries {
+            let p = &weights[(h * s.queries + i) * nk..(h * s.queries + i + 1) * nk];
+            let doi = &d_out[i * s.d + h * hd..i * s.d + (h + 1) * hd];
+            // dP_i = dO_i V^T, then dS_i = P_i (dP_i - P_i . dP_i), scaled.
+            ds.fill(0.0);
+            for c in 0..hd {
+                axpy(doi[c], &vt[c * nk..(c + 1) * nk], &mut ds);
+                axpy(doi[c], p, &mut dvt[c * nk..(c + 1) * nk]);
+            }
+            let weighted: f32 = p.iter().zip(&ds).map(|(p, g)| p * g).sum();
+            ds.iter_mut().zip(p).for_each(|(g, p)| *g = p * (*g - weighted) * scale);
+            let qi = &q[i * s.d + h * hd..i * s.d + (h + 1) * hd];
+            for c in 0..hd {
+                axpy(qi[c], &ds, &mut dkt[c * nk..(c + 1) * nk]);
+            }
+            let dqi = &mut dq[i * s.d + h * hd..i * s.d + (h + 1) * hd];
+            for (j, &g) in ds.iter().enumerate() {
+                axpy(g, &k[j * s.d + h * hd..j * s.d + (h + 1) * hd], dqi);
+            }
+        }
+        for j in 0..nk {
+            for c in 0..hd {
+                dk[j * s.d + h * hd + c] = dkt[c * nk + j];
+                dv[j * s.d + h * hd + c] = dvt[c * nk + j];
+            }
+        }
+    }
+}
+
+/// [`forward_instance`] compiled for the widest vector instructions at hand.
+fn forward_instance_with(simd: Simd, q: &[f32], k: &[f32], v: &[f32], s: Shape, out: &mut [f32], weights: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn avx512(q: &[f32], k: &[f32], v: &[f32], s: Shape, out: &mut [f32], weights: &mut [f32]) {
+            forward_instance(q, k, v, s, out, weights)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(q: &[f32], k: &[f32], v: &[f32], s: Shape, out: &mut [f32], weights: &mut [f32]) {
+            forward_instance(q, k, v, s, out, weights)
+        }
+        match simd {
+            // SAFETY: `Simd::detect` found these instructions on this CPU.
+            Simd::Avx512 => return unsafe { avx512(q, k, v, s, out, weights) },
+            Simd::Avx2 => return unsafe { avx2(q, k, v, s, out, weights) },
+            Simd::Baseline => {}
+        }
+    }
+    forward_instance(q, k, v, s, out, weights)
+}
+
+/// [`backward_instance`] compiled for the widest vector instructions at hand.
+#[allow(clippy::too_many_arguments)]
+fn backward_instance_with(simd: Simd, q: &[f32], k: &[f32], v: &[f32], weights: &[f32], d_out: &[f32], s: Shape, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx512(q: &[f32], k: &[f32], v: &[f32], w: &[f32], d_out: &[f32], s: Shape, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
+            backward_instance(q, k, v, w, d_out, s, dq, dk, dv)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx2(q: &[f32], k: &[f32], v: &[f32], w: &[f32], d_out: &[f32], s: Shape, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
+            backward_instance(q, k, v, w, d_out, s, dq, dk, dv)
+        }
+        match simd {
+            // SAFETY: `Simd::detect` found these instructions on this CPU.
+            Simd::Avx512 => return unsafe { avx512(q, k, v, weights, d_out, s, dq, dk, dv) },
+            Simd::Avx2 => return unsafe { avx2(q, k, v, weights, d_out, s, dq, dk, dv) },
+            Simd::Baseline => {}
+        }
+    }
+    backward_instance(q, k, v, weights, d_out, s, dq, dk, dv)
+}
+
+/// Softmax of every head's scores; the output `[batch, queries, d]` and the weights.
+fn forward(q: &[f32], k: &[f32], v: &[f32], s: Shape) -> (Vec<f32>, Vec<f32>) {
+    let (per_q, per_k, per_w) = (s.queries * s.d, s.keys * s.d, s.heads * s.queries * s.keys);
+    let mut out = vec![0.0f32; s.batch * per_q];
+    let mut weights = vec![0.0f32; s.batch * per_w];
+    let simd = Simd::detect();
+    out.par_chunks_mut(per_q).zip(weights.par_chunks_mut(per_w)).enumerate().for_each(|(b, (out, weights))| {
+        let (q, k, v) = (&q[b * per_q..(b + 1) * per_q], &k[b * per_k..(b + 1) * per_k], &v[b * per_k..(b + 1) * per_k]);
+        forward_instance_with(simd, q, k, v, s, out, weights);
+    });
+    (out, weights)
+}
+
+/// Gradients with respect to `q`, `k` and `v` of `sum(d_out * out)`.
+fn backward(kept: &Kept, d_out: &[f32], s: Shape) -> [Vec<f32>; 3] {
+    let (per_q, per_k, per_w) = (s.queries * s.d, s.keys * s.d, s.heads * s.queries * s.keys);
+    let mut dq = vec![0.0f32; kept.q.len()];
+    let mut dk = vec![0.0f32; kept.k.len()];
+    let mut dv = vec![0.0f32; kept.v.len()];
+    let simd = Simd::detect();
+    dq.par_chunks_mut(per_q).zip(dk.par_chunks_mut(per_k)).zip(dv.par_chunks_mut(per_k)).enumerate().for_each(|(b, ((dq, dk), dv))| {
+        let (q, d_out) = (&kept.q[b * per_q..(b + 1) * per_q], &d_out[b * per_q..(b + 1) * per_q]);
+        let (k, v) = (&kept.k[b * per_k..(b + 1) * per_k], &kept.v[b * per_k..(b + 1) * per_k]);
+        backward_instance_with(simd, q, k, v, &kept.weights[b * per_w..(b + 1) * per_w], d_out, s, dq, dk, dv);
+    });
+    [dq, dk, dv]
+}
+
+#[derive(Debug)]
+struct AttentionOp;
+
+impl Backward<Flex, 3> for AttentionOp {
+    type State = (Arc<Kept>, Shape);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (kept, s) = ops.state;
+        let d_out = host(Tensor::<Flex, 3>::from_primitive(TensorPrimitive::Float(grads.consume::<Flex>(&ops.node))));
+        let device = Default::default();
+        let shapes = [[s.batch, s.queries, s.d], [s.batch, s.keys, s.d], [s.batch, s.keys, s.d]];
+        for ((parent, values), shape) in ops.parents.into_iter().zip(backward(&kept, &d_out, s)).zip(shapes) {
+            if let Some(node) = parent {
+                grads.register::<Flex>(node.id, Flex::float_from_data(TensorData::new(values, shape), &device));
+            }
+        }
+    }
+}
+
+/// `softmax(q_h k_h^T / sqrt(d_head)) v_h` for every head `h` (columns
+/// `h * d_head ..` of the width), merged back into `[batch, queries, d]`, as
+/// one op on the CPU backends; `None` on the others, which take Burn's form.
+///
+/// # Shapes
+/// `q`: `[batch, queries, d]`, `k` and `v`: `[batch, keys, d]`; returns `[batch, queries, d]`.
+pub fn attention<B: Backend>(q: &Tensor<B, 3>, k: &Tensor<B, 3>, v: &Tensor<B, 3>, heads: usize) -> Option<Tensor<B, 3>> {
+    let ([batch, queries, d], [_, keys, _]) = (q.dims(), k.dims());
+    let s = Shape { batch, queries, keys, d, heads };
+    if let (Some(q), Some(k), Some(v)) =
+        ((q as &dyn Any).downcast_ref::<Tensor<Flex, 3>>(), (k as &dyn Any).downcast_ref::<Tensor<Flex, 3>>(), (v as &dyn Any).downcast_ref::<Tensor<Flex, 3>>())
+    {
+        let (out, _) = forward(&host(q.clone()), &host(k.clone()), &host(v.clone()), s);
+        let out: Box<dyn Any> = Box::new(Tensor::<Flex, 3>::from_data(TensorData::new(out, [batch, queries, d]), &q.device()));
+        return out.downcast::<Tensor<B, 3>>().ok().map(|t| *t);
+    }
+    let (q, k, v) = (
+        (q as &dyn Any).downcast_ref::<Tensor<Cpu, 3>>()?,
+        (k as &dyn Any).downcast_ref::<Tensor<Cpu, 3>>()?,
+        (v as &dyn Any).downcast_ref::<Tensor<Cpu, 3>>()?,
+    );
+    let (qh, kh, vh) = (host(q.clone().inner()), host(k.clone().inner()), host(v.clone().inner()));
+    let (out, weights) = forward(&qh, &kh, &vh, s);
+    let output = Flex::float_from_data(TensorData::new(out, [batch, queries, d]), &Default::default());
+    let nodes = [q.clone().into_primitive().tensor().node, k.clone().into_primitive().tensor().node, v.clone().into_primitive().tensor().node];
+    let result = match AttentionOp.prepare::<NoCheckpointing>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish((Arc::new(Kept { q: qh, k: kh, v: vh, weights }), s), output),
+        OpsKind::UnTracked(prep) => prep.finish(output),
+    };
+    let out: Box<dyn Any> = Box::new(Tensor::<Cpu, 3>::from_primitive(TensorPrimitive::Float(result)));
+    out.downcast::<Tensor<B, 3>>().ok().map(|t| *t)
+}
