@@ -67,7 +67,11 @@ impl BackendJob for Eval<'_> {
                 let (policy, card) = source.load::<B::InnerBackend>(&device)?;
                 let subset: Vec<Instance> = members.iter().map(|&k| instances[k].clone()).collect();
                 if self.options.augment && !subset.iter().all(|i| augment::applies(i, &card.model)) {
-                    tracing::warn!("{}: x8 augmentation does not apply to explicit matrices under {}; decoding them without", dataset.path.display(), source.name());
+                    tracing::warn!(
+                        "{}: x8 augmentation does not apply to explicit matrices under {}; decoding them without",
+                        dataset.path.display(),
+                        source.name()
+                    );
                 }
                 for (&k, o) in members.iter().zip(decode::solve(&policy, &card.model, &subset, self.options, &device)?) {
                     (outcomes[k], models[k]) = (Some(o), source.name());

@@ -60,6 +60,21 @@ struct Kept {
     weights: Vec<f32>,
 }
 
+/// One instance's `[nodes, d]` projections.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    q: &'a [f32],
+    k: &'a [f32],
+    v: &'a [f32],
+}
+
+/// One instance's gradients, shaped as its [`Inputs`].
+struct InputGradients<'a> {
+    dq: &'a mut [f32],
+    dk: &'a mut [f32],
+    dv: &'a mut [f32],
+}
+
 /// `y += a x`; vectorises inside the functions compiled for AVX-512 or AVX2.
 #[inline(always)]
 fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
@@ -83,7 +98,8 @@ fn transpose_head(x: &[f32], s: Shape, n: usize, h: usize, scale: f32, out: &mut
 /// Scores are rows of `q_i K^T`, built as sums of the transposed keys' rows, so
 /// every inner loop runs along contiguous memory.
 #[inline(always)]
-fn forward_instance(q: &[f32], k: &[f32], v: &[f32], s: Shape, out: &mut [f32], weights: &mut [f32]) {
+fn forward_instance(x: Inputs, s: Shape, out: &mut [f32], weights: &mut [f32]) {
+    let Inputs { q, k, v } = x;
     let (hd, nk) = (s.head_dim(), s.keys);
     let mut kt = vec![0.0f32; hd * nk];
     for h in 0..s.heads {
@@ -108,8 +124,8 @@ fn forward_instance(q: &[f32], k: &[f32], v: &[f32], s: Shape, out: &mut [f32], 
 
 /// One instance's gradients `dq` `[queries, d]`, `dk` and `dv` `[keys, d]`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn backward_instance(q: &[f32], k: &[f32], v: &[f32], weights: &[f32], d_out: &[f32], s: Shape, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
+fn backward_instance(x: Inputs, weights: &[f32], d_out: &[f32], s: Shape, g: InputGradients) {
+    let (Inputs { q, k, v }, InputGradients { dq, dk, dv }) = (x, g);
     let (hd, nk) = (s.head_dim(), s.keys);
     let scale = 1.0 / (hd as f32).sqrt();
     let (mut vt, mut dkt, mut dvt, mut ds) = (vec![0.0f32; hd * nk], vec![0.0f32; hd * nk], vec![0.0f32; hd * nk], vec![0.0f32; nk]);
@@ -147,50 +163,47 @@ fn backward_instance(q: &[f32], k: &[f32], v: &[f32], weights: &[f32], d_out: &[
 }
 
 /// [`forward_instance`] compiled for the widest vector instructions at hand.
-fn forward_instance_with(simd: Simd, q: &[f32], k: &[f32], v: &[f32], s: Shape, out: &mut [f32], weights: &mut [f32]) {
+fn forward_instance_with(simd: Simd, x: Inputs, s: Shape, out: &mut [f32], weights: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx2,fma")]
-        unsafe fn avx512(q: &[f32], k: &[f32], v: &[f32], s: Shape, out: &mut [f32], weights: &mut [f32]) {
-            forward_instance(q, k, v, s, out, weights)
+        unsafe fn avx512(x: Inputs, s: Shape, out: &mut [f32], weights: &mut [f32]) {
+            forward_instance(x, s, out, weights)
         }
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2(q: &[f32], k: &[f32], v: &[f32], s: Shape, out: &mut [f32], weights: &mut [f32]) {
-            forward_instance(q, k, v, s, out, weights)
+        unsafe fn avx2(x: Inputs, s: Shape, out: &mut [f32], weights: &mut [f32]) {
+            forward_instance(x, s, out, weights)
         }
         match simd {
             // SAFETY: `Simd::detect` found these instructions on this CPU.
-            Simd::Avx512 => return unsafe { avx512(q, k, v, s, out, weights) },
-            Simd::Avx2 => return unsafe { avx2(q, k, v, s, out, weights) },
+            Simd::Avx512 => return unsafe { avx512(x, s, out, weights) },
+            Simd::Avx2 => return unsafe { avx2(x, s, out, weights) },
             Simd::Baseline => {}
         }
     }
-    forward_instance(q, k, v, s, out, weights)
+    forward_instance(x, s, out, weights)
 }
 
 /// [`backward_instance`] compiled for the widest vector instructions at hand.
-#[allow(clippy::too_many_arguments)]
-fn backward_instance_with(simd: Simd, q: &[f32], k: &[f32], v: &[f32], weights: &[f32], d_out: &[f32], s: Shape, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
+fn backward_instance_with(simd: Simd, x: Inputs, weights: &[f32], d_out: &[f32], s: Shape, g: InputGradients) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx2,fma")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn avx512(q: &[f32], k: &[f32], v: &[f32], w: &[f32], d_out: &[f32], s: Shape, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
-            backward_instance(q, k, v, w, d_out, s, dq, dk, dv)
+        unsafe fn avx512(x: Inputs, weights: &[f32], d_out: &[f32], s: Shape, g: InputGradients) {
+            backward_instance(x, weights, d_out, s, g)
         }
         #[target_feature(enable = "avx2,fma")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn avx2(q: &[f32], k: &[f32], v: &[f32], w: &[f32], d_out: &[f32], s: Shape, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
-            backward_instance(q, k, v, w, d_out, s, dq, dk, dv)
+        unsafe fn avx2(x: Inputs, weights: &[f32], d_out: &[f32], s: Shape, g: InputGradients) {
+            backward_instance(x, weights, d_out, s, g)
         }
         match simd {
             // SAFETY: `Simd::detect` found these instructions on this CPU.
-            Simd::Avx512 => return unsafe { avx512(q, k, v, weights, d_out, s, dq, dk, dv) },
-            Simd::Avx2 => return unsafe { avx2(q, k, v, weights, d_out, s, dq, dk, dv) },
+            Simd::Avx512 => return unsafe { avx512(x, weights, d_out, s, g) },
+            Simd::Avx2 => return unsafe { avx2(x, weights, d_out, s, g) },
             Simd::Baseline => {}
         }
     }
-    backward_instance(q, k, v, weights, d_out, s, dq, dk, dv)
+    backward_instance(x, weights, d_out, s, g)
 }
 
 /// Softmax of every head's scores; the output `[batch, queries, d]` and the weights.
@@ -200,8 +213,8 @@ fn forward(q: &[f32], k: &[f32], v: &[f32], s: Shape) -> (Vec<f32>, Vec<f32>) {
     let mut weights = vec![0.0f32; s.batch * per_w];
     let simd = Simd::detect();
     out.par_chunks_mut(per_q).zip(weights.par_chunks_mut(per_w)).enumerate().for_each(|(b, (out, weights))| {
-        let (q, k, v) = (&q[b * per_q..(b + 1) * per_q], &k[b * per_k..(b + 1) * per_k], &v[b * per_k..(b + 1) * per_k]);
-        forward_instance_with(simd, q, k, v, s, out, weights);
+        let x = Inputs { q: &q[b * per_q..(b + 1) * per_q], k: &k[b * per_k..(b + 1) * per_k], v: &v[b * per_k..(b + 1) * per_k] };
+        forward_instance_with(simd, x, s, out, weights);
     });
     (out, weights)
 }
@@ -214,9 +227,9 @@ fn backward(kept: &Kept, d_out: &[f32], s: Shape) -> [Vec<f32>; 3] {
     let mut dv = vec![0.0f32; kept.v.len()];
     let simd = Simd::detect();
     dq.par_chunks_mut(per_q).zip(dk.par_chunks_mut(per_k)).zip(dv.par_chunks_mut(per_k)).enumerate().for_each(|(b, ((dq, dk), dv))| {
-        let (q, d_out) = (&kept.q[b * per_q..(b + 1) * per_q], &d_out[b * per_q..(b + 1) * per_q]);
-        let (k, v) = (&kept.k[b * per_k..(b + 1) * per_k], &kept.v[b * per_k..(b + 1) * per_k]);
-        backward_instance_with(simd, q, k, v, &kept.weights[b * per_w..(b + 1) * per_w], d_out, s, dq, dk, dv);
+        let x = Inputs { q: &kept.q[b * per_q..(b + 1) * per_q], k: &kept.k[b * per_k..(b + 1) * per_k], v: &kept.v[b * per_k..(b + 1) * per_k] };
+        let weights = &kept.weights[b * per_w..(b + 1) * per_w];
+        backward_instance_with(simd, x, weights, &d_out[b * per_q..(b + 1) * per_q], s, InputGradients { dq, dk, dv });
     });
     [dq, dk, dv]
 }
@@ -249,9 +262,11 @@ impl Backward<Flex, 3> for AttentionOp {
 pub fn attention<B: Backend>(q: &Tensor<B, 3>, k: &Tensor<B, 3>, v: &Tensor<B, 3>, heads: usize) -> Option<Tensor<B, 3>> {
     let ([batch, queries, d], [_, keys, _]) = (q.dims(), k.dims());
     let s = Shape { batch, queries, keys, d, heads };
-    if let (Some(q), Some(k), Some(v)) =
-        ((q as &dyn Any).downcast_ref::<Tensor<Flex, 3>>(), (k as &dyn Any).downcast_ref::<Tensor<Flex, 3>>(), (v as &dyn Any).downcast_ref::<Tensor<Flex, 3>>())
-    {
+    if let (Some(q), Some(k), Some(v)) = (
+        (q as &dyn Any).downcast_ref::<Tensor<Flex, 3>>(),
+        (k as &dyn Any).downcast_ref::<Tensor<Flex, 3>>(),
+        (v as &dyn Any).downcast_ref::<Tensor<Flex, 3>>(),
+    ) {
         let (out, _) = forward(&host(q.clone()), &host(k.clone()), &host(v.clone()), s);
         let out: Box<dyn Any> = Box::new(Tensor::<Flex, 3>::from_data(TensorData::new(out, [batch, queries, d]), &q.device()));
         return out.downcast::<Tensor<B, 3>>().ok().map(|t| *t);

@@ -42,7 +42,17 @@ fn eval_says_when_x8_augmentation_does_not_apply() {
     let model = small_checkpoint(&dir, "pomo");
     let data = data().join("valsets/atsp/20.npz");
     let run = |aug: &str| {
-        let out = lrm().arg("eval").arg("--data").arg(&data).arg("--model").arg(&model).arg("--out").arg(dir.join("r.csv")).args(["--json", "--aug", aug]).output().unwrap();
+        let out = lrm()
+            .arg("eval")
+            .arg("--data")
+            .arg(&data)
+            .arg("--model")
+            .arg(&model)
+            .arg("--out")
+            .arg(dir.join("r.csv"))
+            .args(["--json", "--aug", aug])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         (json_lines(&out.stdout)[0]["mean_cost"].clone(), String::from_utf8_lossy(&out.stderr).to_string())
     };

@@ -47,7 +47,8 @@ fn the_fused_attention_gives_burns_values_and_gradients() {
         for fused in [true, false] {
             let track = |t: &Tensor<Flex, 3>| Tensor::<Ad, 3>::from_inner(t.clone()).require_grad();
             let (qa, ka, va) = (track(&q), track(&k), track(&v));
-            let out = if fused { attention(&qa, &ka, &va, heads).expect("applies on Autodiff<Flex>") } else { reference(qa.clone(), ka.clone(), va.clone(), heads) };
+            let out =
+                if fused { attention(&qa, &ka, &va, heads).expect("applies on Autodiff<Flex>") } else { reference(qa.clone(), ka.clone(), va.clone(), heads) };
             outputs.push(values(out.clone().inner()));
             let g = (out * Tensor::from_inner(upstream.clone())).sum().backward();
             grads.push([values(qa.grad(&g).unwrap()), values(ka.grad(&g).unwrap()), values(va.grad(&g).unwrap())]);

@@ -4,12 +4,12 @@
 #[allow(dead_code)]
 mod common;
 
+mod attention_host;
 mod backends;
 mod blocks;
 mod checkpoint;
 mod config;
 mod features;
-mod attention_host;
 mod norm_host;
 mod pointer_host;
 mod policy;
