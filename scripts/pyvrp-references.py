@@ -50,8 +50,9 @@ def model(dist, dur, demand, cap, tw, service):
     n = dist.shape[0]
     m = pyvrp.Model()
     locs = [m.add_location(0.0, 0.0) for _ in range(n)]
-    depot_late = math.floor(tw[0, 1] * SCALE) if tw is not None else None
-    depot = m.add_depot(locs[0]) if depot_late is None else m.add_depot(locs[0], tw_late=depot_late)
+    # Vehicles leave at the depot's early time and are back by its late time.
+    shift = {} if tw is None else {"tw_early": math.ceil(tw[0, 0] * SCALE), "tw_late": math.floor(tw[0, 1] * SCALE)}
+    depot = m.add_depot(locs[0], **shift)
     for j in range(1, n):
         kwargs = {}
         if demand is not None:
@@ -65,8 +66,7 @@ def model(dist, dur, demand, cap, tw, service):
     if cap is None:
         m.add_vehicle_type(num_available=1, start_depot=depot, end_depot=depot)
     else:
-        late = {} if depot_late is None else {"tw_late": depot_late}
-        m.add_vehicle_type(num_available=n - 1, capacity=[cap], start_depot=depot, end_depot=depot, **late)
+        m.add_vehicle_type(num_available=n - 1, capacity=[cap], start_depot=depot, end_depot=depot, **shift)
     travel = dur if dur is not None else dist
     for i in range(n):
         for j in range(n):
@@ -75,8 +75,9 @@ def model(dist, dur, demand, cap, tw, service):
     return m
 
 
-def check(routes, dist, dur, demand, cap, tw, service):
-    """FORMAT.md's rules in floats; returns the cost (closed routes only: these sets have none open)."""
+def check(routes, dist, dur, demand, cap, tw, service, load=None):
+    """FORMAT.md's rules in floats; returns the cost (closed routes only: these sets have none open).
+    `load` holds the dataset's demands divided by the capacity, checked as floats."""
     n = dist.shape[0]
     seen = sorted(c for r in routes for c in r)
     assert seen == list(range(1, n)), "every customer exactly once"
@@ -87,6 +88,8 @@ def check(routes, dist, dur, demand, cap, tw, service):
         cost += sum(dist[a, b] for a, b in zip(path, path[1:]))
         if cap is not None:
             assert sum(demand[c - 1] for c in r) <= cap, "capacity"
+        if load is not None:
+            assert sum(float(load[c - 1]) for c in r) <= 1.0 + 1e-6, "capacity (dataset floats)"
         if tw is not None:
             t = tw[0, 0]
             for a, b in zip(path, path[1:]):
@@ -112,7 +115,8 @@ def main():
         assert result.is_feasible(), f"instance {b}: PyVRP found no feasible solution"
         # A client activity's idx counts clients from 0; node 0 is the depot.
         routes = [[int(a.idx) + 1 for a in r if a.is_client()] for r in result.best.routes()]
-        costs.append(check(routes, *arrays))
+        load = data["demand_linehaul"][b] if "demand_linehaul" in data else None
+        costs.append(check(routes, *arrays, load=load))
         times.append(time.time() - start)
         tours.append([a for r in routes for a in [0] + r])
         print(f"{b}: {costs[-1]:.6f} ({len(routes)} routes, {times[-1]:.1f} s)", flush=True)

@@ -68,7 +68,7 @@ impl BackendJob for Eval<'_> {
                 let subset: Vec<Instance> = members.iter().map(|&k| instances[k].clone()).collect();
                 if self.options.augment && !subset.iter().all(|i| augment::applies(i, &card.model)) {
                     tracing::warn!(
-                        "{}: x8 augmentation does not apply to explicit matrices under {}; decoding them without",
+                        "{}: x8 augmentation does not apply to explicit-matrix instances under {}; batches that hold them are decoded without it",
                         dataset.path.display(),
                         source.name()
                     );

@@ -118,11 +118,16 @@ fn sample(log_p: &[f32], allowed: &[bool], s: &Sampling, rng: &mut Rng) -> usize
 /// (training samples every step of every rollout this way).
 fn sample_unfiltered(log_p: &[f32], allowed: &[bool], temperature: f64, rng: &mut Rng) -> usize {
     let scaled = || allowed.iter().zip(log_p).enumerate().filter(|(_, (&ok, _))| ok).map(|(j, (_, &l))| (j, l as f64 / temperature));
+    let first = scaled().next().expect("a decoding step with no allowed node").0;
     let top = scaled().map(|(_, x)| x).fold(f64::NEG_INFINITY, f64::max);
-    assert!(top > f64::NEG_INFINITY, "a decoding step with no allowed node");
+    if !top.is_finite() {
+        // A row without a finite log-probability (a forward pass that blew
+        // up): no distribution to draw from; the trainer skips such a step.
+        return first;
+    }
     let total: f64 = scaled().map(|(_, x)| (x - top).exp()).sum();
     let mut u = rng.random::<f64>() * total;
-    let mut last = 0;
+    let mut last = first;
     for (j, x) in scaled() {
         let w = (x - top).exp();
         if u < w {
@@ -182,5 +187,7 @@ mod tests {
         let sharp = Sampling { temperature: 0.5, ..Sampling::default() };
         let hits = (0..4000).filter(|_| sample(&log_p, &allowed, &sharp, &mut r) == 3).count();
         assert!((hits as f64 / 4000.0 - 0.73).abs() < 0.03, "{hits}");
+        // A row with no finite log-probability gives the first allowed node, no panic.
+        assert_eq!(sample(&[f32::NAN; 3], &[false, true, true], &Sampling::default(), &mut r), 1);
     }
 }

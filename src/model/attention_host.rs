@@ -261,6 +261,9 @@ impl Backward<Flex, 3> for AttentionOp {
 /// `q`: `[batch, queries, d]`, `k` and `v`: `[batch, keys, d]`; returns `[batch, queries, d]`.
 pub fn attention<B: Backend>(q: &Tensor<B, 3>, k: &Tensor<B, 3>, v: &Tensor<B, 3>, heads: usize) -> Option<Tensor<B, 3>> {
     let ([batch, queries, d], [_, keys, _]) = (q.dims(), k.dims());
+    if heads == 0 || d % heads != 0 || queries == 0 || keys == 0 || k.dims() != [batch, keys, d] || v.dims() != k.dims() {
+        return None; // Burn's form broadcasts, or says what is wrong.
+    }
     let s = Shape { batch, queries, keys, d, heads };
     if let (Some(q), Some(k), Some(v)) = (
         (q as &dyn Any).downcast_ref::<Tensor<Flex, 3>>(),

@@ -59,6 +59,6 @@ fn eval_says_when_x8_augmentation_does_not_apply() {
     let (plain, quiet) = run("1");
     let (asked, warned) = run("8");
     assert!(!quiet.contains("does not apply"), "{quiet}");
-    assert!(warned.contains("x8 augmentation does not apply to explicit matrices"), "{warned}");
+    assert!(warned.contains("x8 augmentation does not apply to explicit-matrix instances"), "{warned}");
     assert_eq!(plain, asked, "decoded without augmentation either way");
 }

@@ -83,7 +83,7 @@ fn validation_sets_reference_solutions_evaluate_to_their_costs_in_both_formats()
             }
             // The VRPLIB twins: in data/ for cvrp/20, the others in ../shared when it is beside the checkout.
             road_sets += usize::from(dir.parent() == Some(&root.join("road")));
-            let set = dir.file_name().unwrap().to_string_lossy().to_string();
+            let set = dir.strip_prefix(&root).unwrap().to_string_lossy().to_string();
             let twins = [dir.join(size), Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../shared/valsets/{set}/{size}"))];
             if let Some(folder) = twins.iter().find(|d| d.is_dir()) {
                 check_twins(folder, &from_npz, &costs);
