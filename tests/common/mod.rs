@@ -241,6 +241,21 @@ pub fn assert_close(what: &str, a: &[f64], b: &[f64], tolerance: f64) {
     }
 }
 
+/// The values of a tensor, on the host.
+pub fn values<B: burn::tensor::backend::Backend, const D: usize>(t: burn::tensor::Tensor<B, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().to_vec().unwrap()
+}
+
+/// A fused CPU op's output `a` against Burn's form `b`: every entry within
+/// `tolerance` of `b`'s largest magnitude (at least 1).
+pub fn assert_matches_burn(what: &str, a: &[f32], b: &[f32], tolerance: f32) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= tolerance * scale, "{what}[{k}]: fused {x}, Burn {y}");
+    }
+}
+
 pub fn assert_same_weights(a: &Path, b: &Path) {
     let (a, b) = (weights(a), weights(b));
     assert_eq!(a.len(), b.len());

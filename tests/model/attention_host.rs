@@ -7,6 +7,8 @@ use burn::tensor::{Distribution, Tensor};
 
 use lrm::model::attention_host::attention;
 
+use crate::common::{assert_matches_burn, values};
+
 type Ad = Autodiff<Flex>;
 
 /// Burn's form: split the heads, scaled scores, softmax, weighted values, merge.
@@ -18,18 +20,6 @@ fn reference(q: Tensor<Ad, 3>, k: Tensor<Ad, 3>, v: Tensor<Ad, 3>, heads: usize)
     };
     let scores = split(q).matmul(split(k).swap_dims(2, 3)) / ((d / heads) as f64).sqrt();
     softmax(scores, 3).matmul(split(v)).swap_dims(1, 2).reshape([batch, queries, d])
-}
-
-fn values<const D: usize>(t: Tensor<Flex, D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec().unwrap()
-}
-
-fn assert_close(what: &str, a: &[f32], b: &[f32], tolerance: f32) {
-    assert_eq!(a.len(), b.len(), "{what}");
-    let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
-    for (k, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tolerance * scale, "{what}[{k}]: fused {x}, Burn {y}");
-    }
 }
 
 #[test]
@@ -53,10 +43,10 @@ fn the_fused_attention_gives_burns_values_and_gradients() {
             let g = (out * Tensor::from_inner(upstream.clone())).sum().backward();
             grads.push([values(qa.grad(&g).unwrap()), values(ka.grad(&g).unwrap()), values(va.grad(&g).unwrap())]);
         }
-        assert_close("inference", &values(fused_inference), &outputs[1], 1e-5);
-        assert_close("out", &outputs[0], &outputs[1], 1e-5);
+        assert_matches_burn("inference", &values(fused_inference), &outputs[1], 1e-5);
+        assert_matches_burn("out", &outputs[0], &outputs[1], 1e-5);
         for (k, name) in ["dq", "dk", "dv"].iter().enumerate() {
-            assert_close(name, &grads[0][k], &grads[1][k], 1e-4);
+            assert_matches_burn(name, &grads[0][k], &grads[1][k], 1e-4);
         }
     }
 }

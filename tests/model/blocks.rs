@@ -8,12 +8,10 @@ use burn::tensor::{Distribution, Tensor, TensorData};
 
 use lrm::model::blocks::*;
 
+use crate::common::values;
+
 type B = Flex;
 type Ad = Autodiff<Flex>;
-
-fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec().unwrap()
-}
 
 /// Largest singular value of a row-major `rows x cols` matrix, in f64 by the
 /// cyclic Jacobi eigenvalue method on `A^T A`: independent of the code under test.

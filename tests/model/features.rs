@@ -5,16 +5,12 @@
 use std::path::Path;
 
 use burn::backend::Flex;
-use burn::tensor::Tensor;
 
 use lrm::model::features::{Features, CUSTOMER_FEATURES, DEPOT_FEATURES};
 use lrm::problem::io::read_instance;
 
+use crate::common::values;
 use crate::policy::instances;
-
-fn values<const D: usize>(t: Tensor<Flex, D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec().unwrap()
-}
 
 #[test]
 fn generated_unit_square_instances_keep_their_frame() {

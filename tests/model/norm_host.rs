@@ -6,6 +6,8 @@ use burn::tensor::{Distribution, Tensor, TensorData};
 
 use lrm::model::norm_host::instance_norm;
 
+use crate::common::{assert_matches_burn, values};
+
 type Ad = Autodiff<Flex>;
 
 /// Burn's form: each channel over the nodes, biased variance, the affine map.
@@ -14,18 +16,6 @@ fn reference(x: Tensor<Ad, 3>, gamma: Tensor<Ad, 1>, beta: Tensor<Ad, 1>, epsilo
     let centred = x - mean;
     let variance = centred.clone().square().mean_dim(1);
     centred / (variance + epsilon).sqrt() * gamma.unsqueeze::<3>() + beta.unsqueeze::<3>()
-}
-
-fn values<const D: usize>(t: Tensor<Flex, D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec().unwrap()
-}
-
-fn assert_close(what: &str, a: &[f32], b: &[f32], tolerance: f32) {
-    assert_eq!(a.len(), b.len(), "{what}");
-    let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
-    for (k, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tolerance * scale, "{what}[{k}]: fused {x}, Burn {y}");
-    }
 }
 
 #[test]
@@ -53,10 +43,10 @@ fn the_fused_instance_norm_gives_burns_values_and_gradients() {
             let g = (y * Tensor::from_inner(upstream.clone())).sum().backward();
             grads.push([values(x.grad(&g).unwrap()), values(gamma.grad(&g).unwrap()), values(beta.grad(&g).unwrap())]);
         }
-        assert_close("inference", &values(fused_inference), &outputs[1], 1e-5);
-        assert_close("y", &outputs[0], &outputs[1], 1e-5);
+        assert_matches_burn("inference", &values(fused_inference), &outputs[1], 1e-5);
+        assert_matches_burn("y", &outputs[0], &outputs[1], 1e-5);
         for (k, name) in ["dx", "dgamma", "dbeta"].iter().enumerate() {
-            assert_close(name, &grads[0][k], &grads[1][k], 1e-4);
+            assert_matches_burn(name, &grads[0][k], &grads[1][k], 1e-4);
         }
     }
 }
