@@ -32,8 +32,8 @@ use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
+use super::host_kernels::{combine_group, combine_rows_group, softmax_kept, Simd, GROUP};
 use super::norm_host::{host, Cpu};
-use super::pointer_host::Simd;
 
 /// Sizes of one attention: queries and keys per instance, width, heads.
 #[derive(Clone, Copy, Debug)]
@@ -95,30 +95,42 @@ fn transpose_head(x: &[f32], s: Shape, n: usize, h: usize, scale: f32, out: &mut
 }
 
 /// One instance's forward pass: `out` `[queries, d]`, `weights` `[heads, queries, keys]`.
-/// Scores are rows of `q_i K^T`, built as sums of the transposed keys' rows, so
-/// every inner loop runs along contiguous memory.
+/// The keys are transposed once, scaled and padded to rows of whole vectors;
+/// then [`GROUP`] queries at a time, the scores of every head are sums of
+/// those rows, the softmax runs on whole vectors, and the weighted values of
+/// all heads are one pass over the value rows (the kernels of the pointer's
+/// step, `host_kernels`).
 #[inline(always)]
-fn forward_instance(x: Inputs, s: Shape, out: &mut [f32], weights: &mut [f32]) {
+fn forward_instance(simd: Simd, x: Inputs, s: Shape, out: &mut [f32], weights: &mut [f32]) {
     let Inputs { q, k, v } = x;
-    let (hd, nk) = (s.head_dim(), s.keys);
-    let mut kt = vec![0.0f32; hd * nk];
-    for h in 0..s.heads {
-        transpose_head(k, s, nk, h, 1.0 / (hd as f32).sqrt(), &mut kt);
-        for i in 0..s.queries {
-            let row = &mut weights[(h * s.queries + i) * nk..(h * s.queries + i + 1) * nk];
-            row.fill(0.0);
-            for c in 0..hd {
-                axpy(q[i * s.d + h * hd + c], &kt[c * nk..(c + 1) * nk], row);
-            }
-            let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-            row.iter_mut().for_each(|w| *w = (*w - max).exp());
-            let inverse = 1.0 / row.iter().sum::<f32>();
-            let o = &mut out[i * s.d + h * hd..i * s.d + (h + 1) * hd];
-            for (j, w) in row.iter_mut().enumerate() {
-                *w *= inverse;
-                axpy(*w, &v[j * s.d + h * hd..j * s.d + (h + 1) * hd], o);
+    let (d, hd, nk, heads) = (s.d, s.head_dim(), s.keys, s.heads);
+    let stride = nk.div_ceil(16) * 16;
+    let scale = 1.0 / (hd as f32).sqrt();
+    let mut kt = vec![0.0f32; d * stride];
+    for (j, row) in k.chunks_exact(d).enumerate() {
+        for (c, &x) in row.iter().enumerate() {
+            kt[c * stride + j] = x * scale;
+        }
+    }
+    let mut keep = vec![0.0f32; stride];
+    keep[..nk].fill(1.0);
+    let every_key: Vec<usize> = (0..nk).collect();
+    let mut scores = vec![0.0f32; GROUP * heads * stride];
+    for first in (0..s.queries).step_by(GROUP) {
+        let g = GROUP.min(s.queries - first);
+        for h in 0..heads {
+            let coefficients = &q[first * d + h * hd..];
+            combine_rows_group(simd, g, coefficients, d, hd, &kt[h * hd * stride..(h + 1) * hd * stride], stride, &mut scores[h * stride..], heads * stride);
+        }
+        for m in 0..g {
+            for h in 0..heads {
+                let row = &mut scores[(m * heads + h) * stride..(m * heads + h + 1) * stride];
+                softmax_kept(row, &keep);
+                let i = first + m;
+                weights[(h * s.queries + i) * nk..(h * s.queries + i + 1) * nk].copy_from_slice(&row[..nk]);
             }
         }
+        combine_group(simd, g, &scores, heads * stride, stride, hd, v, d, &every_key, &mut out[first * d..(first + g) * d]);
     }
 }
 
@@ -168,11 +180,11 @@ fn forward_instance_with(simd: Simd, x: Inputs, s: Shape, out: &mut [f32], weigh
     {
         #[target_feature(enable = "avx512f,avx2,fma")]
         unsafe fn avx512(x: Inputs, s: Shape, out: &mut [f32], weights: &mut [f32]) {
-            forward_instance(x, s, out, weights)
+            forward_instance(Simd::Avx512, x, s, out, weights)
         }
         #[target_feature(enable = "avx2,fma")]
         unsafe fn avx2(x: Inputs, s: Shape, out: &mut [f32], weights: &mut [f32]) {
-            forward_instance(x, s, out, weights)
+            forward_instance(Simd::Avx2, x, s, out, weights)
         }
         match simd {
             // SAFETY: `Simd::detect` found these instructions on this CPU.
@@ -181,7 +193,7 @@ fn forward_instance_with(simd: Simd, x: Inputs, s: Shape, out: &mut [f32], weigh
             Simd::Baseline => {}
         }
     }
-    forward_instance(x, s, out, weights)
+    forward_instance(Simd::Baseline, x, s, out, weights)
 }
 
 /// [`backward_instance`] compiled for the widest vector instructions at hand.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod encoder;
 pub mod features;
 pub mod heavy_decoder;
+pub(crate) mod host_kernels;
 pub mod norm_host;
 pub mod pointer;
 pub mod pointer_host;

@@ -22,13 +22,12 @@ use super::blocks::MASKED;
 use super::pointer::PointerCache;
 
 mod backward;
-mod kernels;
 
+use super::host_kernels::{
+    argmax_allowed, axpy, clip_log_sum_exp, combine, combine_group, combine_rows, combine_rows_group, keep_row, softmax_kept, Simd, GROUP,
+};
 use backward::Transposed;
 pub(crate) use backward::{Choice, InstanceGradients};
-use kernels::clip_log_sum_exp;
-pub(crate) use kernels::Simd;
-use kernels::{argmax_allowed, axpy, combine, combine_rows, softmax_allowed};
 
 /// A [`PointerCache`] on the host, laid out for the fused step.
 #[derive(Clone, Debug)]
@@ -73,6 +72,8 @@ pub(crate) struct Scratch {
     scores: Vec<f32>,
     glimpse: Vec<f32>,
     logits: Vec<f32>,
+    /// Which nodes the glimpse's softmax counts ([`keep_row`]).
+    keep: Vec<f32>,
     /// The nodes the glimpse attends to: the allowed ones (all when none is).
     active: Vec<usize>,
     /// The backward pass's gradient of the query.
@@ -110,12 +111,26 @@ impl HostPointer {
         }
     }
 
+    fn group_scratch(&self) -> GroupScratch {
+        GroupScratch {
+            members: Vec::with_capacity(GROUP),
+            query: vec![0.0; GROUP * self.d],
+            scores: vec![0.0; GROUP * self.heads * self.stride],
+            glimpse: vec![0.0; GROUP * self.d],
+            logits: vec![0.0; GROUP * self.stride],
+            keep: vec![0.0; self.stride],
+            union: vec![false; self.nodes],
+            active: Vec::with_capacity(self.nodes),
+        }
+    }
+
     pub(crate) fn scratch(&self) -> Scratch {
         Scratch {
             query: vec![0.0; self.d],
             scores: vec![0.0; self.heads * self.stride],
             glimpse: vec![0.0; self.d],
             logits: vec![0.0; self.stride],
+            keep: vec![0.0; self.stride],
             active: Vec::with_capacity(self.nodes),
             dquery: vec![0.0; self.d],
         }
@@ -125,7 +140,7 @@ impl HostPointer {
     /// nodes at [`MASKED`]; as `Pointer::step`.
     pub fn log_probs(&self, rows: &StepRows) -> Vec<f32> {
         let mut out = vec![0.0f32; rows.current.len() * self.nodes];
-        self.for_each_rollout(rows, &mut out, self.nodes, |me, scratch, allowed, out| me.finish_log_probs(scratch, allowed, out));
+        self.for_each_rollout(rows, &mut out, self.nodes, |me, logits, allowed, out| me.finish_log_probs(logits, allowed, out));
         out
     }
 
@@ -134,29 +149,99 @@ impl HostPointer {
     /// so neither is computed.
     pub fn greedy(&self, rows: &StepRows) -> Vec<usize> {
         let mut out = vec![0.0f32; rows.current.len()];
-        self.for_each_rollout(rows, &mut out, 1, |_, scratch, allowed, out| out[0] = argmax_allowed(&scratch.logits, allowed) as f32);
+        self.for_each_rollout(rows, &mut out, 1, |_, logits, allowed, out| {
+            out[0] = match logits {
+                Some(logits) => argmax_allowed(logits, allowed),
+                None => allowed.iter().position(|&a| a).unwrap_or(0),
+            } as f32
+        });
         out.into_iter().map(|a| a as usize).collect()
     }
 
     /// Run the shared part of the step for every rollout, then `finish` on
-    /// its `width` outputs; rollouts in parallel chunks.
-    fn for_each_rollout(&self, rows: &StepRows, out: &mut [f32], width: usize, finish: impl Fn(&Self, &Scratch, &[bool], &mut [f32]) + Sync) {
+    /// its `width` outputs with its logits; rollouts in parallel chunks, the
+    /// rollouts of one instance in groups of up to [`GROUP`]. A rollout with
+    /// one allowed node or none gets `None`: its result does not depend on
+    /// the logits (that node at log-probability 0; the uniform row), so they
+    /// are not computed (finished rollouts keep only the depot).
+    fn for_each_rollout(&self, rows: &StepRows, out: &mut [f32], width: usize, finish: impl Fn(&Self, Option<&[f32]>, &[bool], &mut [f32]) + Sync) {
         let count = rows.current.len();
         assert_eq!(count, self.instances * rows.per_instance, "one step row per rollout");
         assert_eq!(rows.allowed.len(), count * self.nodes, "one mask row of {} nodes per rollout", self.nodes);
         assert_eq!(rows.context.len(), count * self.context, "one context row of {} per rollout", self.context);
         let chunk = count.div_ceil(4 * rayon::current_num_threads()).clamp(1, 256);
         let simd = Simd::detect();
+        let allowed = |r: usize| &rows.allowed[r * self.nodes..(r + 1) * self.nodes];
         out.par_chunks_mut(chunk * width).enumerate().for_each(|(k, block)| {
-            let mut scratch = self.scratch();
-            for (i, out) in block.chunks_mut(width).enumerate() {
-                let r = k * chunk + i;
-                let allowed = &rows.allowed[r * self.nodes..(r + 1) * self.nodes];
-                let context = &rows.context[r * self.context..(r + 1) * self.context];
-                self.logits_with(simd, r / rows.per_instance, rows.current[r], context, allowed, &mut scratch);
-                finish(self, &scratch, allowed, out);
+            let mut s = self.group_scratch();
+            let first = k * chunk;
+            let flush = |s: &mut GroupScratch, block: &mut [f32]| {
+                if s.members.is_empty() {
+                    return;
+                }
+                self.logits_group_with(simd, rows, s);
+                for (m, &r) in s.members.iter().enumerate() {
+                    let logits = &s.logits[m * self.stride..m * self.stride + self.nodes];
+                    finish(self, Some(logits), allowed(r), &mut block[(r - first) * width..(r - first + 1) * width]);
+                }
+                s.members.clear();
+            };
+            for r in first..first + block.len() / width {
+                if allowed(r).iter().filter(|&&a| a).count() <= 1 {
+                    finish(self, None, allowed(r), &mut block[(r - first) * width..(r - first + 1) * width]);
+                    continue;
+                }
+                let same = s.members.first().is_none_or(|&m| m / rows.per_instance == r / rows.per_instance);
+                if s.members.len() == GROUP || !same {
+                    flush(&mut s, block);
+                }
+                s.members.push(r);
             }
+            flush(&mut s, block);
         });
+    }
+
+    /// [`Self::logits`] for the rollouts `s.members`, all of one instance,
+    /// at once into `s.logits` (`[members, stride]`); the same to the bit.
+    #[inline(always)]
+    fn logits_group(&self, simd: Simd, rows: &StepRows, s: &mut GroupScratch) {
+        let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
+        let head_dim = d / heads;
+        let g = s.members.len();
+        let b = s.members[0] / rows.per_instance;
+        for (m, &r) in s.members.iter().enumerate() {
+            let query = &mut s.query[m * d..(m + 1) * d];
+            let current = rows.current[r];
+            query.copy_from_slice(&self.node_queries[(b * n + current) * d..(b * n + current + 1) * d]);
+            for (c, &x) in rows.context[r * self.context..(r + 1) * self.context].iter().enumerate() {
+                axpy(x, &self.context_weight[c * d..(c + 1) * d], query);
+            }
+        }
+        let keys = &self.keys[b * d * stride..(b + 1) * d * stride];
+        for h in 0..heads {
+            let head_rows = &keys[h * head_dim * stride..(h + 1) * head_dim * stride];
+            combine_rows_group(simd, g, &s.query[h * head_dim..], d, head_dim, head_rows, stride, &mut s.scores[h * stride..], heads * stride);
+        }
+        // Members have two allowed nodes or more ([`Self::for_each_rollout`]):
+        // the glimpse attends to the union of their allowed nodes.
+        s.union.fill(false);
+        for (m, &r) in s.members.iter().enumerate() {
+            let allowed = &rows.allowed[r * n..(r + 1) * n];
+            for (u, &a) in s.union.iter_mut().zip(allowed) {
+                *u |= a;
+            }
+            let keep = &mut s.keep[..stride];
+            keep_row(allowed, keep);
+            for h in 0..heads {
+                let at = (m * heads + h) * stride;
+                softmax_kept(&mut s.scores[at..at + stride], keep);
+            }
+        }
+        s.active.clear();
+        s.active.extend(s.union.iter().enumerate().filter(|&(_, &u)| u).map(|(j, _)| j));
+        let values = &self.values[b * n * d..(b + 1) * n * d];
+        combine_group(simd, g, &s.scores, heads * stride, stride, head_dim, values, d, &s.active, &mut s.glimpse[..g * d]);
+        combine_rows_group(simd, g, &s.glimpse, d, d, &self.logit_keys[b * d * stride..(b + 1) * d * stride], stride, &mut s.logits, stride);
     }
 
     /// The pre-`tanh` logits of one rollout into `scratch.logits`.
@@ -165,6 +250,7 @@ impl HostPointer {
         let (d, n, stride) = (self.d, self.nodes, self.stride);
         let head_dim = d / self.heads;
         let any = allowed.iter().any(|&a| a);
+        keep_row(allowed, &mut s.keep);
         // Query: the current node's share and the context's.
         s.query.copy_from_slice(&self.node_queries[(b * n + current) * d..(b * n + current + 1) * d]);
         for (c, &x) in context.iter().enumerate() {
@@ -176,7 +262,7 @@ impl HostPointer {
         for h in 0..self.heads {
             let rows = &keys[h * head_dim * stride..(h + 1) * head_dim * stride];
             combine_rows(&s.query[h * head_dim..(h + 1) * head_dim], rows, stride, &mut s.scores[h * stride..(h + 1) * stride]);
-            softmax_allowed(&mut s.scores[h * stride..h * stride + n], allowed, any);
+            softmax_kept(&mut s.scores[h * stride..(h + 1) * stride], &s.keep);
         }
         // Glimpse: the weighted values of the nodes with weight.
         s.active.clear();
@@ -186,19 +272,42 @@ impl HostPointer {
         combine_rows(&s.glimpse, &self.logit_keys[b * d * stride..(b + 1) * d * stride], stride, &mut s.logits);
     }
 
-    /// `clip * tanh`, then the log-softmax over the allowed nodes.
-    fn finish_log_probs(&self, s: &Scratch, allowed: &[bool], out: &mut [f32]) {
-        if !allowed.iter().any(|&a| a) {
-            // Every node at MASKED: the Burn form's uniform row.
-            out.fill(-(self.nodes as f32).ln());
+    /// `clip * tanh`, then the log-softmax over the allowed nodes (`logits`
+    /// `None`: at most one node is allowed).
+    fn finish_log_probs(&self, logits: Option<&[f32]>, allowed: &[bool], out: &mut [f32]) {
+        let Some(logits) = logits.filter(|_| allowed.iter().any(|&a| a)) else {
+            match allowed.iter().position(|&a| a) {
+                Some(j) => {
+                    out.fill(MASKED);
+                    out[j] = 0.0;
+                }
+                // Every node at MASKED: the Burn form's uniform row.
+                None => out.fill(-(self.nodes as f32).ln()),
+            }
             return;
-        }
-        out[..self.nodes].copy_from_slice(&s.logits[..self.nodes]);
+        };
+        out[..self.nodes].copy_from_slice(logits);
         let lse = clip_log_sum_exp(Simd::detect(), &mut out[..self.nodes], self.tanh_clip, allowed);
         for j in 0..self.nodes {
             out[j] = if allowed[j] { out[j] - lse } else { MASKED };
         }
     }
+}
+
+/// Per-thread buffers of a group of rollouts' step ([`GROUP`] rows each).
+struct GroupScratch {
+    /// The rollouts of the group, all of one instance.
+    members: Vec<usize>,
+    query: Vec<f32>,
+    scores: Vec<f32>,
+    glimpse: Vec<f32>,
+    logits: Vec<f32>,
+    /// One member's [`keep_row`] at a time.
+    keep: Vec<f32>,
+    /// Whether any member allows each node.
+    union: Vec<bool>,
+    /// The nodes any member's glimpse attends to.
+    active: Vec<usize>,
 }
 
 /// `[rows, nodes]` into `[rows, stride]`, zero-padded, times `scale`.
@@ -224,6 +333,30 @@ impl HostPointer {
             Simd::Avx2 => unsafe { self.logits_avx2(b, current, context, allowed, s) },
             _ => self.logits(b, current, context, allowed, s),
         }
+    }
+
+    /// [`Self::logits_group`] compiled for `simd`.
+    fn logits_group_with(&self, simd: Simd, rows: &StepRows, s: &mut GroupScratch) {
+        match simd {
+            // SAFETY: `Simd::detect` found these instructions on this CPU.
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => unsafe { self.logits_group_avx512(rows, s) },
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => unsafe { self.logits_group_avx2(rows, s) },
+            _ => self.logits_group(Simd::Baseline, rows, s),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn logits_group_avx512(&self, rows: &StepRows, s: &mut GroupScratch) {
+        self.logits_group(Simd::Avx512, rows, s)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn logits_group_avx2(&self, rows: &StepRows, s: &mut GroupScratch) {
+        self.logits_group(Simd::Avx2, rows, s)
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -6,8 +6,8 @@
 
 use burn::tensor::backend::Backend;
 
-use super::kernels::{axpy, combine, combine_rows, dot, exp_non_positive};
-use super::{clip_log_sum_exp, HostPointer, Scratch, Simd};
+use super::{HostPointer, Scratch};
+use crate::model::host_kernels::{axpy, clip_log_sum_exp, combine, combine_rows, dot, exp_non_positive, Simd};
 use crate::model::pointer::PointerCache;
 
 /// The per-encoding arrays in the other orientation, so that every product

@@ -1,0 +1,147 @@
+//! The grouped products of the inference step ([`super::GROUP`]
+//! rollouts of one instance at once) in AVX-512 intrinsics: every tile of
+//! keys, values or logit keys is loaded into registers once and multiplied
+//! into each rollout's accumulators, which stay in registers (4 x 4 of the
+//! 32). Written with intrinsics because the compiler's vectoriser does not
+//! keep a two-dimensional accumulator array in registers. Each rollout's
+//! sums run in the order of the single-rollout kernels, so the results are
+//! theirs to the bit.
+
+use std::arch::x86_64::{__m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps};
+
+/// `out[r * out_stride + j] = sum_{i < count} coefficients[r * c_stride + i] * rows[i * stride + j]`, `r < group`, `j < stride`.
+///
+/// # Safety
+/// AVX-512F is available; `group` is 1 to 4, `stride` a multiple of 16, and every index above is in bounds.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn combine_rows_group(
+    group: usize,
+    coefficients: *const f32,
+    c_stride: usize,
+    count: usize,
+    rows: *const f32,
+    stride: usize,
+    out: *mut f32,
+    out_stride: usize,
+) {
+    let args = Rows { coefficients, c_stride, count, rows, stride, out, out_stride };
+    match group {
+        1 => args.tiles::<1>(),
+        2 => args.tiles::<2>(),
+        3 => args.tiles::<3>(),
+        _ => args.tiles::<4>(),
+    }
+}
+
+struct Rows {
+    coefficients: *const f32,
+    c_stride: usize,
+    count: usize,
+    rows: *const f32,
+    stride: usize,
+    out: *mut f32,
+    out_stride: usize,
+}
+
+impl Rows {
+    #[inline(always)]
+    unsafe fn tiles<const G: usize>(&self) {
+        let mut start = 0;
+        while start < self.stride {
+            match (self.stride - start) / 16 {
+                1 => self.tile::<1, G>(start),
+                2 => self.tile::<2, G>(start),
+                3 => self.tile::<3, G>(start),
+                _ => self.tile::<4, G>(start),
+            }
+            start += 64;
+        }
+    }
+
+    /// `K` vectors of 16 lanes from `start`.
+    #[inline(always)]
+    unsafe fn tile<const K: usize, const G: usize>(&self, start: usize) {
+        let mut acc = [[_mm512_setzero_ps(); K]; G];
+        for i in 0..self.count {
+            let row = self.rows.add(i * self.stride + start);
+            let x: [__m512; K] = std::array::from_fn(|k| _mm512_loadu_ps(row.add(16 * k)));
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let c = _mm512_set1_ps(*self.coefficients.add(r * self.c_stride + i));
+                for k in 0..K {
+                    acc[k] = _mm512_fmadd_ps(x[k], c, acc[k]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            for (k, &v) in acc.iter().enumerate() {
+                _mm512_storeu_ps(self.out.add(r * self.out_stride + start + 16 * k), v);
+            }
+        }
+    }
+}
+
+/// The glimpse of `group` rollouts: `out[r * width + i] = sum_{j in active} weights[r * w_stride + (i / head_dim) * head_stride + j] * rows[j * row_stride + i]`, `i < width`.
+///
+/// # Safety
+/// AVX-512F is available; `group` is 1 to 4, `width` a multiple of 64, `head_dim` of 16, and every index above is in bounds.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn combine_group(
+    group: usize,
+    weights: *const f32,
+    w_stride: usize,
+    head_stride: usize,
+    head_dim: usize,
+    rows: *const f32,
+    row_stride: usize,
+    active: &[usize],
+    out: *mut f32,
+    width: usize,
+) {
+    let args = Heads { weights, w_stride, head_stride, head_dim, rows, row_stride, active, out, width };
+    match group {
+        1 => args.tiles::<1>(),
+        2 => args.tiles::<2>(),
+        3 => args.tiles::<3>(),
+        _ => args.tiles::<4>(),
+    }
+}
+
+struct Heads<'a> {
+    weights: *const f32,
+    w_stride: usize,
+    head_stride: usize,
+    head_dim: usize,
+    rows: *const f32,
+    row_stride: usize,
+    active: &'a [usize],
+    out: *mut f32,
+    width: usize,
+}
+
+impl Heads<'_> {
+    #[inline(always)]
+    unsafe fn tiles<const G: usize>(&self) {
+        for start in (0..self.width).step_by(64) {
+            // The weight offset of the head each 16-lane vector lies in.
+            let heads: [usize; 4] = std::array::from_fn(|k| (start + 16 * k) / self.head_dim * self.head_stride);
+            let mut acc = [[_mm512_setzero_ps(); 4]; G];
+            for &j in self.active {
+                let row = self.rows.add(j * self.row_stride + start);
+                let x: [__m512; 4] = std::array::from_fn(|k| _mm512_loadu_ps(row.add(16 * k)));
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let weights = self.weights.add(r * self.w_stride + j);
+                    for k in 0..4 {
+                        acc[k] = _mm512_fmadd_ps(x[k], _mm512_set1_ps(*weights.add(heads[k])), acc[k]);
+                    }
+                }
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                for (k, &v) in acc.iter().enumerate() {
+                    _mm512_storeu_ps(self.out.add(r * self.width + start + 16 * k), v);
+                }
+            }
+        }
+    }
+}
