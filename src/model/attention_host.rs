@@ -33,7 +33,7 @@ use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::host_kernels::{combine_group, combine_rows_group, softmax_kept, Simd, GROUP};
-use super::norm_host::{host, Cpu};
+use super::norm_host::{host, Cpu, Values};
 
 /// Sizes of one attention: queries and keys per instance, width, heads.
 #[derive(Clone, Copy, Debug)]
@@ -94,7 +94,7 @@ fn transpose_head(x: &[f32], s: Shape, n: usize, h: usize, scale: f32, out: &mut
     }
 }
 
-/// One instance's forward pass: `out` `[queries, d]`, `weights` `[heads, queries, keys]`.
+/// One instance's forward pass: `out` `[queries, d]`, `weights` `[heads, queries, keys]` (none when empty).
 /// The keys are transposed once, scaled and padded to rows of whole vectors;
 /// then [`GROUP`] queries at a time, the scores of every head are sums of
 /// those rows, the softmax runs on whole vectors, and the weighted values of
@@ -126,8 +126,10 @@ fn forward_instance(simd: Simd, x: Inputs, s: Shape, out: &mut [f32], weights: &
             for h in 0..heads {
                 let row = &mut scores[(m * heads + h) * stride..(m * heads + h + 1) * stride];
                 softmax_kept(row, &keep);
-                let i = first + m;
-                weights[(h * s.queries + i) * nk..(h * s.queries + i + 1) * nk].copy_from_slice(&row[..nk]);
+                if !weights.is_empty() {
+                    let i = first + m;
+                    weights[(h * s.queries + i) * nk..(h * s.queries + i + 1) * nk].copy_from_slice(&row[..nk]);
+                }
             }
         }
         combine_group(simd, g, &scores, heads * stride, stride, hd, v, d, &every_key, &mut out[first * d..(first + g) * d]);
@@ -218,16 +220,23 @@ fn backward_instance_with(simd: Simd, x: Inputs, weights: &[f32], d_out: &[f32],
     backward_instance(x, weights, d_out, s, g)
 }
 
-/// Softmax of every head's scores; the output `[batch, queries, d]` and the weights.
-fn forward(q: &[f32], k: &[f32], v: &[f32], s: Shape) -> (Vec<f32>, Vec<f32>) {
-    let (per_q, per_k, per_w) = (s.queries * s.d, s.keys * s.d, s.heads * s.queries * s.keys);
+/// Softmax of every head's scores; the output `[batch, queries, d]` and,
+/// with `keep_weights` (for the backward pass), the weights.
+fn forward(q: &[f32], k: &[f32], v: &[f32], s: Shape, keep_weights: bool) -> (Vec<f32>, Vec<f32>) {
+    let (per_q, per_k) = (s.queries * s.d, s.keys * s.d);
+    let per_w = if keep_weights { s.heads * s.queries * s.keys } else { 0 };
     let mut out = vec![0.0f32; s.batch * per_q];
     let mut weights = vec![0.0f32; s.batch * per_w];
     let simd = Simd::detect();
-    out.par_chunks_mut(per_q).zip(weights.par_chunks_mut(per_w)).enumerate().for_each(|(b, (out, weights))| {
+    let run = |b: usize, out: &mut [f32], weights: &mut [f32]| {
         let x = Inputs { q: &q[b * per_q..(b + 1) * per_q], k: &k[b * per_k..(b + 1) * per_k], v: &v[b * per_k..(b + 1) * per_k] };
         forward_instance_with(simd, x, s, out, weights);
-    });
+    };
+    if keep_weights {
+        out.par_chunks_mut(per_q).zip(weights.par_chunks_mut(per_w)).enumerate().for_each(|(b, (out, weights))| run(b, out, weights));
+    } else {
+        out.par_chunks_mut(per_q).enumerate().for_each(|(b, out)| run(b, out, &mut []));
+    }
     (out, weights)
 }
 
@@ -282,8 +291,9 @@ pub fn attention<B: Backend>(q: &Tensor<B, 3>, k: &Tensor<B, 3>, v: &Tensor<B, 3
         (k as &dyn Any).downcast_ref::<Tensor<Flex, 3>>(),
         (v as &dyn Any).downcast_ref::<Tensor<Flex, 3>>(),
     ) {
-        let (out, _) = forward(&host(q.clone()), &host(k.clone()), &host(v.clone()), s);
-        let out: Box<dyn Any> = Box::new(Tensor::<Flex, 3>::from_data(TensorData::new(out, [batch, queries, d]), &q.device()));
+        let (q, k, v) = (Values::of(q), Values::of(k), Values::of(v));
+        let (out, _) = forward(q.as_slice(), k.as_slice(), v.as_slice(), s, false);
+        let out: Box<dyn Any> = Box::new(Tensor::<Flex, 3>::from_data(TensorData::new(out, [batch, queries, d]), &Default::default()));
         return out.downcast::<Tensor<B, 3>>().ok().map(|t| *t);
     }
     let (q, k, v) = (
@@ -292,7 +302,7 @@ pub fn attention<B: Backend>(q: &Tensor<B, 3>, k: &Tensor<B, 3>, v: &Tensor<B, 3
         (v as &dyn Any).downcast_ref::<Tensor<Cpu, 3>>()?,
     );
     let (qh, kh, vh) = (host(q.clone().inner()), host(k.clone().inner()), host(v.clone().inner()));
-    let (out, weights) = forward(&qh, &kh, &vh, s);
+    let (out, weights) = forward(&qh, &kh, &vh, s, true);
     let output = Flex::float_from_data(TensorData::new(out, [batch, queries, d]), &Default::default());
     let nodes = [q.clone().into_primitive().tensor().node, k.clone().into_primitive().tensor().node, v.clone().into_primitive().tensor().node];
     let result = match AttentionOp.prepare::<NoCheckpointing>(nodes).compute_bound().stateful() {

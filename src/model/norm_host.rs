@@ -21,11 +21,14 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensorOps;
-use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
+
+use super::host_kernels::Simd;
 
 /// The CPU backend under autodiff, on which these host ops record their own backward pass.
 pub(crate) type Cpu = Autodiff<Flex>;
@@ -40,37 +43,88 @@ struct Normalised {
 }
 
 /// `y = gamma (x - mean) / sqrt(var + epsilon) + beta`, mean and (biased)
-/// variance of each instance's channel over its nodes; `y` and what the
-/// backward pass needs.
-fn forward(x: &[f32], gamma: &[f32], beta: &[f32], [batch, nodes, d]: [usize; 3], epsilon: f32) -> (Vec<f32>, Normalised) {
+/// variance of each instance's channel over its nodes; `y` and, with `keep`
+/// (training), what the backward pass needs (empty without).
+fn forward(x: &[f32], gamma: &[f32], beta: &[f32], [batch, nodes, d]: [usize; 3], epsilon: f32, keep: bool) -> (Vec<f32>, Normalised) {
     let mut y = vec![0.0f32; x.len()];
-    let mut x_hat = vec![0.0f32; x.len()];
+    let mut x_hat = vec![0.0f32; if keep { x.len() } else { 0 }];
     let mut inverse_sigma = vec![0.0f32; batch * d];
     let per = nodes * d;
-    y.par_chunks_mut(per).zip(x_hat.par_chunks_mut(per)).zip(inverse_sigma.par_chunks_mut(d)).enumerate().for_each(|(b, ((y, x_hat), inv))| {
-        let x = &x[b * per..(b + 1) * per];
-        let mut mean = vec![0.0f32; d];
-        for row in x.chunks_exact(d) {
-            add(row, &mut mean);
-        }
-        mean.iter_mut().for_each(|m| *m /= nodes as f32);
-        let mut variance = vec![0.0f32; d];
-        for row in x.chunks_exact(d) {
-            for ((v, &x), &m) in variance.iter_mut().zip(row).zip(&mean) {
-                *v += (x - m) * (x - m);
-            }
-        }
-        for (i, v) in inv.iter_mut().zip(&variance) {
-            *i = 1.0 / (v / nodes as f32 + epsilon).sqrt();
-        }
-        for ((row, y), x_hat) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)).zip(x_hat.chunks_exact_mut(d)) {
-            for c in 0..d {
-                x_hat[c] = (row[c] - mean[c]) * inv[c];
-                y[c] = x_hat[c].mul_add(gamma[c], beta[c]);
-            }
-        }
-    });
+    let simd = Simd::detect();
+    let run = |b: usize, y: &mut [f32], x_hat: &mut [f32], inv: &mut [f32]| {
+        let one = Instance { x: &x[b * per..(b + 1) * per], gamma, beta, nodes, epsilon };
+        normalise_with(simd, one, y, x_hat, inv);
+    };
+    if keep {
+        y.par_chunks_mut(per).zip(x_hat.par_chunks_mut(per)).zip(inverse_sigma.par_chunks_mut(d)).enumerate().for_each(|(b, ((y, x_hat), inv))| run(b, y, x_hat, inv));
+    } else {
+        y.par_chunks_mut(per).zip(inverse_sigma.par_chunks_mut(d)).enumerate().for_each(|(b, (y, inv))| run(b, y, &mut [], inv));
+    }
     (y, Normalised { x_hat, inverse_sigma })
+}
+
+/// One instance's input to [`normalise`].
+#[derive(Clone, Copy)]
+struct Instance<'a> {
+    /// `[nodes, d]`.
+    x: &'a [f32],
+    gamma: &'a [f32],
+    beta: &'a [f32],
+    nodes: usize,
+    epsilon: f32,
+}
+
+/// One instance of [`forward`]: `y`, `x_hat` (when not empty) and `inv`, `1 / sigma`.
+#[inline(always)]
+fn normalise(one: Instance, y: &mut [f32], x_hat: &mut [f32], inv: &mut [f32]) {
+    let Instance { x, gamma, beta, nodes, epsilon } = one;
+    let d = inv.len();
+    let mut mean = vec![0.0f32; d];
+    for row in x.chunks_exact(d) {
+        add(row, &mut mean);
+    }
+    mean.iter_mut().for_each(|m| *m /= nodes as f32);
+    let mut variance = vec![0.0f32; d];
+    for row in x.chunks_exact(d) {
+        for ((v, &x), &m) in variance.iter_mut().zip(row).zip(&mean) {
+            *v += (x - m) * (x - m);
+        }
+    }
+    for (i, v) in inv.iter_mut().zip(&variance) {
+        *i = 1.0 / (v / nodes as f32 + epsilon).sqrt();
+    }
+    for (k, (row, y)) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)).enumerate() {
+        for c in 0..d {
+            let normalised = (row[c] - mean[c]) * inv[c];
+            y[c] = normalised.mul_add(gamma[c], beta[c]);
+            if !x_hat.is_empty() {
+                x_hat[k * d + c] = normalised;
+            }
+        }
+    }
+}
+
+/// [`normalise`] compiled for the widest vector instructions at hand (and
+/// their FMA: `mul_add` outside such a function calls libm's `fmaf`).
+fn normalise_with(simd: Simd, one: Instance, y: &mut [f32], x_hat: &mut [f32], inv: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn avx512(one: Instance, y: &mut [f32], x_hat: &mut [f32], inv: &mut [f32]) {
+            normalise(one, y, x_hat, inv)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(one: Instance, y: &mut [f32], x_hat: &mut [f32], inv: &mut [f32]) {
+            normalise(one, y, x_hat, inv)
+        }
+        match simd {
+            // SAFETY: `Simd::detect` found these instructions on this CPU.
+            Simd::Avx512 => return unsafe { avx512(one, y, x_hat, inv) },
+            Simd::Avx2 => return unsafe { avx2(one, y, x_hat, inv) },
+            Simd::Baseline => {}
+        }
+    }
+    normalise(one, y, x_hat, inv)
 }
 
 /// Gradients of `sum dy * y` with respect to `x`, `gamma` and `beta`.
@@ -117,9 +171,29 @@ fn add(x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// The values of `t`, on the host.
+/// The values of a CPU tensor where they lie, without a copy when its
+/// buffer is contiguous `f32` (a contiguous copy otherwise): inference's
+/// host ops read their inputs through it.
+pub(crate) struct Values(FlexTensor);
+
+impl Values {
+    pub(crate) fn of<const D: usize>(t: &Tensor<Flex, D>) -> Values {
+        let t = t.clone().into_primitive().tensor();
+        if t.dtype() == DType::F32 && t.as_slice::<f32>().is_some() {
+            return Values(t);
+        }
+        Values(FlexTensor::from_data(t.into_data().convert::<f32>()))
+    }
+
+    pub(crate) fn as_slice(&self) -> &[f32] {
+        self.0.as_slice().expect("a contiguous f32 buffer")
+    }
+}
+
+/// The values of `t`, on the host: its own buffer when `t` holds the only
+/// reference to a contiguous one (no copy), a copy otherwise.
 pub(crate) fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec().expect("float tensors")
+    t.into_data().convert::<f32>().into_vec().expect("float tensors")
 }
 
 #[derive(Debug)]
@@ -152,8 +226,9 @@ pub fn instance_norm<B: Backend>(x: &Tensor<B, 3>, gamma: &Tensor<B, 1>, beta: &
         (gamma as &dyn Any).downcast_ref::<Tensor<Flex, 1>>(),
         (beta as &dyn Any).downcast_ref::<Tensor<Flex, 1>>(),
     ) {
-        let (y, _) = forward(&host(x.clone()), &host(gamma.clone()), &host(beta.clone()), shape, epsilon as f32);
-        let y: Box<dyn Any> = Box::new(Tensor::<Flex, 3>::from_data(TensorData::new(y, shape), &x.device()));
+        let (x, gamma, beta) = (Values::of(x), Values::of(gamma), Values::of(beta));
+        let (y, _) = forward(x.as_slice(), gamma.as_slice(), beta.as_slice(), shape, epsilon as f32, false);
+        let y: Box<dyn Any> = Box::new(Tensor::<Flex, 3>::from_data(TensorData::new(y, shape), &Default::default()));
         return y.downcast::<Tensor<B, 3>>().ok().map(|t| *t);
     }
     let (x, gamma, beta) = (
@@ -162,7 +237,7 @@ pub fn instance_norm<B: Backend>(x: &Tensor<B, 3>, gamma: &Tensor<B, 1>, beta: &
         (beta as &dyn Any).downcast_ref::<Tensor<Cpu, 1>>()?,
     );
     let gamma_host = host(gamma.clone().inner());
-    let (y, n) = forward(&host(x.clone().inner()), &gamma_host, &host(beta.clone().inner()), shape, epsilon as f32);
+    let (y, n) = forward(&host(x.clone().inner()), &gamma_host, &host(beta.clone().inner()), shape, epsilon as f32, true);
     let output = Flex::float_from_data(TensorData::new(y, shape), &Default::default());
     let nodes = [x.clone().into_primitive().tensor().node, gamma.clone().into_primitive().tensor().node, beta.clone().into_primitive().tensor().node];
     let result = match InstanceNormOp.prepare::<NoCheckpointing>(nodes).compute_bound().stateful() {
