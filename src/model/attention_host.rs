@@ -125,7 +125,7 @@ fn forward_instance(simd: Simd, x: Inputs, s: Shape, out: &mut [f32], weights: &
         for m in 0..g {
             for h in 0..heads {
                 let row = &mut scores[(m * heads + h) * stride..(m * heads + h + 1) * stride];
-                softmax_kept(row, &keep);
+                softmax_kept(simd, row, &keep);
                 if !weights.is_empty() {
                     let i = first + m;
                     weights[(h * s.queries + i) * nk..(h * s.queries + i + 1) * nk].copy_from_slice(&row[..nk]);

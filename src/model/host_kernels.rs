@@ -258,10 +258,16 @@ pub(crate) fn keep_row(allowed: &[bool], keep: &mut [f32]) {
 /// Softmax in place of a padded row of `scores` (a multiple of 16 long)
 /// over the entries `keep` marks; the others get weight 0 (their `exp` is
 /// taken of a clamped value and multiplied by 0, so there is no slow path
-/// of `exp` and no branch). Whole 16-lane vectors, no scalar tail.
+/// of `exp` and no branch). Whole 16-lane vectors, no scalar tail; with
+/// AVX-512 in intrinsics ([`avx512::softmax_kept`]).
 #[inline(always)]
-pub(crate) fn softmax_kept(scores: &mut [f32], keep: &[f32]) {
-    debug_assert!(scores.len() % 16 == 0 && keep.len() == scores.len());
+pub(crate) fn softmax_kept(simd: Simd, scores: &mut [f32], keep: &[f32]) {
+    assert!(scores.len() % 16 == 0 && keep.len() == scores.len(), "padded rows of whole vectors");
+    #[cfg(target_arch = "x86_64")]
+    if simd == Simd::Avx512 {
+        // SAFETY: AVX-512 is present (`simd`), and the lengths are checked above.
+        return unsafe { avx512::softmax_kept(scores, keep) };
+    }
     let mut top = [f32::NEG_INFINITY; 16];
     for (x, k) in scores.chunks_exact(16).zip(keep.chunks_exact(16)) {
         for l in 0..16 {

@@ -56,7 +56,11 @@ fn forward(x: &[f32], gamma: &[f32], beta: &[f32], [batch, nodes, d]: [usize; 3]
         normalise_with(simd, one, y, x_hat, inv);
     };
     if keep {
-        y.par_chunks_mut(per).zip(x_hat.par_chunks_mut(per)).zip(inverse_sigma.par_chunks_mut(d)).enumerate().for_each(|(b, ((y, x_hat), inv))| run(b, y, x_hat, inv));
+        y.par_chunks_mut(per)
+            .zip(x_hat.par_chunks_mut(per))
+            .zip(inverse_sigma.par_chunks_mut(d))
+            .enumerate()
+            .for_each(|(b, ((y, x_hat), inv))| run(b, y, x_hat, inv));
     } else {
         y.par_chunks_mut(per).zip(inverse_sigma.par_chunks_mut(d)).enumerate().for_each(|(b, (y, inv))| run(b, y, &mut [], inv));
     }

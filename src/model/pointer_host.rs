@@ -234,7 +234,7 @@ impl HostPointer {
             keep_row(allowed, keep);
             for h in 0..heads {
                 let at = (m * heads + h) * stride;
-                softmax_kept(&mut s.scores[at..at + stride], keep);
+                softmax_kept(simd, &mut s.scores[at..at + stride], keep);
             }
         }
         s.active.clear();
@@ -246,7 +246,7 @@ impl HostPointer {
 
     /// The pre-`tanh` logits of one rollout into `scratch.logits`.
     #[inline(always)]
-    fn logits(&self, b: usize, current: usize, context: &[f32], allowed: &[bool], s: &mut Scratch) {
+    fn logits(&self, simd: Simd, b: usize, current: usize, context: &[f32], allowed: &[bool], s: &mut Scratch) {
         let (d, n, stride) = (self.d, self.nodes, self.stride);
         let head_dim = d / self.heads;
         let any = allowed.iter().any(|&a| a);
@@ -262,7 +262,7 @@ impl HostPointer {
         for h in 0..self.heads {
             let rows = &keys[h * head_dim * stride..(h + 1) * head_dim * stride];
             combine_rows(&s.query[h * head_dim..(h + 1) * head_dim], rows, stride, &mut s.scores[h * stride..(h + 1) * stride]);
-            softmax_kept(&mut s.scores[h * stride..(h + 1) * stride], &s.keep);
+            softmax_kept(simd, &mut s.scores[h * stride..(h + 1) * stride], &s.keep);
         }
         // Glimpse: the weighted values of the nodes with weight.
         s.active.clear();
@@ -331,7 +331,7 @@ impl HostPointer {
             Simd::Avx512 => unsafe { self.logits_avx512(b, current, context, allowed, s) },
             #[cfg(target_arch = "x86_64")]
             Simd::Avx2 => unsafe { self.logits_avx2(b, current, context, allowed, s) },
-            _ => self.logits(b, current, context, allowed, s),
+            _ => self.logits(Simd::Baseline, b, current, context, allowed, s),
         }
     }
 
@@ -362,12 +362,12 @@ impl HostPointer {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn logits_avx512(&self, b: usize, current: usize, context: &[f32], allowed: &[bool], s: &mut Scratch) {
-        self.logits(b, current, context, allowed, s)
+        self.logits(Simd::Avx512, b, current, context, allowed, s)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn logits_avx2(&self, b: usize, current: usize, context: &[f32], allowed: &[bool], s: &mut Scratch) {
-        self.logits(b, current, context, allowed, s)
+        self.logits(Simd::Avx2, b, current, context, allowed, s)
     }
 }

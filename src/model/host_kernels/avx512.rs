@@ -7,7 +7,11 @@
 //! sums run in the order of the single-rollout kernels, so the results are
 //! theirs to the bit.
 
-use std::arch::x86_64::{__m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps};
+use std::arch::x86_64::{
+    __m512, _mm512_add_epi32, _mm512_add_ps, _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_fmadd_ps, _mm512_loadu_ps,
+    _mm512_mask_max_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps, _mm512_reduce_add_ps, _mm512_reduce_max_ps, _mm512_set1_epi32, _mm512_set1_ps,
+    _mm512_setzero_ps, _mm512_slli_epi32, _mm512_storeu_ps, _mm512_sub_epi32, _mm512_sub_ps, _CMP_GT_OQ,
+};
 
 /// `out[r * out_stride + j] = sum_{i < count} coefficients[r * c_stride + i] * rows[i * stride + j]`, `r < group`, `j < stride`.
 ///
@@ -144,4 +148,56 @@ impl Heads<'_> {
             }
         }
     }
+}
+
+/// [`super::softmax_kept`] in intrinsics: the portable loops' masked
+/// maximum compiles to lane extracts and shuffles, and its sums to a scalar
+/// chain. `exp` is [`super::exp_non_positive`] operation for operation, so
+/// the same to the bit.
+///
+/// # Safety
+/// AVX-512F is available; `scores` and `keep` have the same length, a multiple of 16.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(super) unsafe fn softmax_kept(scores: &mut [f32], keep: &[f32]) {
+    let (x, k, len) = (scores.as_mut_ptr(), keep.as_ptr(), scores.len());
+    let zero = _mm512_setzero_ps();
+    let mut top = _mm512_set1_ps(f32::NEG_INFINITY);
+    for c in (0..len).step_by(16) {
+        let kept = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(_mm512_loadu_ps(k.add(c)), zero);
+        top = _mm512_mask_max_ps(top, kept, top, _mm512_loadu_ps(x.add(c)));
+    }
+    let max = _mm512_set1_ps(_mm512_reduce_max_ps(top));
+    let mut total = zero;
+    for c in (0..len).step_by(16) {
+        let e = _mm512_mul_ps(exp_non_positive(_mm512_sub_ps(_mm512_loadu_ps(x.add(c)), max)), _mm512_loadu_ps(k.add(c)));
+        _mm512_storeu_ps(x.add(c), e);
+        total = _mm512_add_ps(total, e);
+    }
+    let inverse = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(total));
+    for c in (0..len).step_by(16) {
+        _mm512_storeu_ps(x.add(c), _mm512_mul_ps(_mm512_loadu_ps(x.add(c)), inverse));
+    }
+}
+
+/// [`super::exp_non_positive`] on 16 lanes.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn exp_non_positive(x: __m512) -> __m512 {
+    const SHIFTER: f32 = 12_582_912.0;
+    let c = _mm512_set1_ps;
+    let x = _mm512_min_ps(_mm512_max_ps(x, c(-87.0)), _mm512_setzero_ps());
+    let t = _mm512_fmadd_ps(x, c(std::f32::consts::LOG2_E), c(SHIFTER));
+    let n = _mm512_sub_ps(t, c(SHIFTER));
+    let r = _mm512_fmadd_ps(n, c(-0.693_359_4), x);
+    let r = _mm512_fmadd_ps(n, c(2.121_944_4e-4), r);
+    let p = _mm512_fmadd_ps(c(1.987_569_1e-4), r, c(1.398_199_9e-3));
+    let p = _mm512_fmadd_ps(p, r, c(8.333_452e-3));
+    let p = _mm512_fmadd_ps(p, r, c(4.166_579_6e-2));
+    let p = _mm512_fmadd_ps(p, r, c(1.666_666_5e-1));
+    let p = _mm512_fmadd_ps(p, r, c(0.5));
+    let e = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), c(1.0));
+    let n = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(c(SHIFTER)));
+    let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(n, _mm512_set1_epi32(127))));
+    _mm512_mul_ps(e, scale)
 }

@@ -116,27 +116,27 @@ impl HostPointer {
             Simd::Avx512 => unsafe { self.choice_backward_avx512(b, step, weight, s, g) },
             #[cfg(target_arch = "x86_64")]
             Simd::Avx2 => unsafe { self.choice_backward_avx2(b, step, weight, s, g) },
-            _ => self.choice_backward_inner(b, step, weight, s, g),
+            _ => self.choice_backward_inner(Simd::Baseline, b, step, weight, s, g),
         }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn choice_backward_avx512(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
-        self.choice_backward_inner(b, step, weight, s, g)
+        self.choice_backward_inner(Simd::Avx512, b, step, weight, s, g)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn choice_backward_avx2(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
-        self.choice_backward_inner(b, step, weight, s, g)
+        self.choice_backward_inner(Simd::Avx2, b, step, weight, s, g)
     }
 
     #[inline(always)]
-    fn choice_backward_inner(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+    fn choice_backward_inner(&self, simd: Simd, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
         let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
         let head_dim = d / heads;
-        self.logits(b, step.current, step.context, step.allowed, s);
+        self.logits(simd, b, step.current, step.context, step.allowed, s);
         let t = self.transposed.as_ref().expect("a HostPointer made for training");
         let row = g.deferred.rows;
         let f = &mut g.deferred;

@@ -99,6 +99,23 @@ impl Breach {
     }
 }
 
+/// The distance and travel time of one arc.
+#[derive(Clone, Copy, Debug)]
+struct Leg {
+    distance: f64,
+    time: f64,
+}
+
+impl Leg {
+    #[inline]
+    fn between(inst: &Instance, i: usize, j: usize) -> Leg {
+        let distance = inst.distance(i, j);
+        // `travel_time` is the distance without a duration matrix: not measured twice.
+        let time = if inst.durations.is_some() { inst.travel_time(i, j) } else { distance };
+        Leg { distance, time }
+    }
+}
+
 /// The state of one route under construction: where it is, what it carries,
 /// when it leaves, how long it is.
 #[derive(Clone, Debug, PartialEq)]
@@ -153,6 +170,12 @@ impl RouteState {
     /// (precedence, capacity, draft, time window, length); `None` when it breaks none.
     /// Exact: no look-ahead beyond `j` itself.
     pub fn visit_breach(&self, inst: &Instance, j: usize) -> Option<Breach> {
+        self.visit_breach_on(inst, j, Leg::between(inst, self.node, j))
+    }
+
+    /// [`Self::visit_breach`] with the leg to `j` already measured.
+    #[inline]
+    fn visit_breach_on(&self, inst: &Instance, j: usize, leg: Leg) -> Option<Breach> {
         let tol = inst.tolerance;
         let lin = inst.linehaul[j];
         if inst.backhaul_rule() == Backhaul::Classic && lin > 0.0 {
@@ -175,7 +198,7 @@ impl RouteState {
                 return Some(Breach::Draft { customer: j, load, limit: limits[j] });
             }
         }
-        let (d, t) = (inst.distance(self.node, j), inst.travel_time(self.node, j));
+        let Leg { distance: d, time: t } = leg;
         let late = inst.window(j)[1];
         if self.time + t > late + tol {
             return Some(Breach::Window { arrival: self.time + t, late });
@@ -233,24 +256,25 @@ impl RouteState {
     /// no rule and the route can still be closed right after it (RouteFinder's
     /// masks: back at the depot in time and within the length limit).
     pub fn can_visit(&self, inst: &Instance, j: usize) -> Result<(), Rule> {
-        if let Some(b) = self.visit_breach(inst, j) {
+        // Each leg measured once (a mask checks every node at every step).
+        let leg = Leg::between(inst, self.node, j);
+        if let Some(b) = self.visit_breach_on(inst, j, leg) {
             return Err(b.rule());
         }
-        if inst.variant.open {
+        if inst.variant.open || (inst.time_windows.is_none() && inst.distance_limit.is_none()) {
             return Ok(());
         }
         let tol = inst.tolerance;
-        let d = inst.distance(self.node, j);
-        let home = inst.distance(j, 0);
+        let home = Leg::between(inst, j, 0);
         if inst.time_windows.is_some() {
             let [early, _] = inst.window(j);
-            let back_at = (self.time + inst.travel_time(self.node, j)).max(early) + inst.service[j] + inst.travel_time(j, 0);
+            let back_at = (self.time + leg.time).max(early) + inst.service[j] + home.time;
             if back_at > inst.window(0)[1] + tol {
                 return Err(Rule::TimeWindow);
             }
         }
         if let Some(limit) = inst.distance_limit {
-            if self.length + d + home > limit + tol {
+            if self.length + leg.distance + home.distance > limit + tol {
                 return Err(Rule::DistanceLimit);
             }
         }
