@@ -6,6 +6,8 @@
 //! ([`Simd`]).
 
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
 
 /// Lanes of a node tile: the accumulators of one row of products stay in
@@ -21,7 +23,22 @@ pub(crate) enum Simd {
 }
 
 impl Simd {
+    /// The widest set this CPU has, capped by the environment variable
+    /// `LRM_SIMD` (`avx2` or `baseline`), which lets one machine measure what
+    /// a CPU without AVX-512 (or without AVX2) gets from these kernels.
     pub(crate) fn detect() -> Simd {
+        static DETECTED: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            let widest = Simd::widest();
+            match std::env::var("LRM_SIMD").as_deref() {
+                Ok("baseline") => Simd::Baseline,
+                Ok("avx2") if widest == Simd::Avx512 => Simd::Avx2,
+                _ => widest,
+            }
+        })
+    }
+
+    fn widest() -> Simd {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f") {
@@ -110,7 +127,7 @@ pub(crate) const GROUP: usize = 4;
 /// * rows[i * stride + j]` for `r < group` and every `j < stride` (a
 /// multiple of 16). Each rollout's sums are taken in [`combine_rows`]'s
 /// order, so the results are the same to the bit; with AVX-512 the group
-/// shares each tile's loads ([`avx512`]).
+/// shares each tile's loads ([`avx512`], [`avx2`]).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn combine_rows_group(
@@ -130,6 +147,11 @@ pub(crate) fn combine_rows_group(
     if simd == Simd::Avx512 {
         // SAFETY: AVX-512 is present (`simd`), and the bounds are checked above.
         return unsafe { avx512::combine_rows_group(group, coefficients.as_ptr(), c_stride, count, rows.as_ptr(), stride, out.as_mut_ptr(), out_stride) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if simd == Simd::Avx2 {
+        // SAFETY: AVX2 and FMA are present (`simd`), and the bounds are checked above.
+        return unsafe { avx2::combine_rows_group(group, coefficients.as_ptr(), c_stride, count, rows.as_ptr(), stride, out.as_mut_ptr(), out_stride) };
     }
     let _ = simd;
     for r in 0..group {
@@ -165,6 +187,13 @@ pub(crate) fn combine_group(
         // SAFETY: AVX-512 is present (`simd`), and the bounds are checked above.
         return unsafe {
             avx512::combine_group(group, weights.as_ptr(), w_stride, head_stride, head_dim, rows.as_ptr(), row_stride, active, out.as_mut_ptr(), width)
+        };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if simd == Simd::Avx2 && width % 16 == 0 && head_dim % 16 == 0 {
+        // SAFETY: AVX2 and FMA are present (`simd`), and the bounds are checked above.
+        return unsafe {
+            avx2::combine_group(group, weights.as_ptr(), w_stride, head_stride, head_dim, rows.as_ptr(), row_stride, active, out.as_mut_ptr(), width)
         };
     }
     let _ = simd;
@@ -259,7 +288,8 @@ pub(crate) fn keep_row(allowed: &[bool], keep: &mut [f32]) {
 /// over the entries `keep` marks; the others get weight 0 (their `exp` is
 /// taken of a clamped value and multiplied by 0, so there is no slow path
 /// of `exp` and no branch). Whole 16-lane vectors, no scalar tail; with
-/// AVX-512 in intrinsics ([`avx512::softmax_kept`]).
+/// AVX-512 or AVX2 in intrinsics ([`avx512::softmax_kept`],
+/// [`avx2::softmax_kept`]).
 #[inline(always)]
 pub(crate) fn softmax_kept(simd: Simd, scores: &mut [f32], keep: &[f32]) {
     assert!(scores.len() % 16 == 0 && keep.len() == scores.len(), "padded rows of whole vectors");
@@ -267,6 +297,11 @@ pub(crate) fn softmax_kept(simd: Simd, scores: &mut [f32], keep: &[f32]) {
     if simd == Simd::Avx512 {
         // SAFETY: AVX-512 is present (`simd`), and the lengths are checked above.
         return unsafe { avx512::softmax_kept(scores, keep) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if simd == Simd::Avx2 {
+        // SAFETY: AVX2 and FMA are present (`simd`), and the lengths are checked above.
+        return unsafe { avx2::softmax_kept(scores, keep) };
     }
     let mut top = [f32::NEG_INFINITY; 16];
     for (x, k) in scores.chunks_exact(16).zip(keep.chunks_exact(16)) {
@@ -385,7 +420,39 @@ pub(crate) fn argmax_allowed(logits: &[f32], allowed: &[bool]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{combine, combine_group, combine_rows, combine_rows_group, exp_non_positive, tanh, Simd, GROUP};
+    use super::{combine, combine_group, combine_rows, combine_rows_group, exp_non_positive, softmax_kept, tanh, Simd, GROUP};
+
+    /// Every instruction set of [`Simd`] this CPU runs.
+    fn available() -> Vec<Simd> {
+        let mut all = vec![Simd::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                all.push(Simd::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                all.push(Simd::Avx512);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_softmax_is_the_same_with_every_instruction_set() {
+        let scores = values(64, 5);
+        let keep: Vec<f32> = (0..64).map(|j| if j < 51 && j % 4 != 2 { 1.0 } else { 0.0 }).collect();
+        let mut reference = scores.clone();
+        softmax_kept(Simd::Baseline, &mut reference, &keep);
+        assert!((reference.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        for simd in available() {
+            let mut mine = scores.clone();
+            softmax_kept(simd, &mut mine, &keep);
+            for (j, (&a, &b)) in reference.iter().zip(&mine).enumerate() {
+                assert!((a - b).abs() <= 1e-7, "{simd:?}: node {j}: {b} against {a}");
+                assert_eq!(b == 0.0, keep[j] == 0.0, "{simd:?}: node {j} has weight {b}, kept {}", keep[j]);
+            }
+        }
+    }
 
     /// Deterministic values in [-1, 1).
     fn values(len: usize, seed: usize) -> Vec<f32> {
@@ -396,7 +463,7 @@ mod tests {
     fn grouped_products_are_the_single_rollout_products_to_the_bit() {
         // Strides with tails of 16, 32 and 48 lanes; every group size; the
         // intrinsics (where the CPU has AVX-512) and the portable loops.
-        for simd in [Simd::detect(), Simd::Baseline] {
+        for simd in available() {
             for stride in [16, 64, 112, 160, 176] {
                 for group in 1..=GROUP {
                     let (count, c_stride) = (24, 40);
