@@ -243,7 +243,7 @@ impl Env {
     /// the number of rollouts per instance may change.
     pub fn select(&mut self, indices: &[usize]) -> Result<()> {
         let b = self.instances.len();
-        if indices.is_empty() || indices.len() % b != 0 {
+        if indices.is_empty() || !indices.len().is_multiple_of(b) {
             return Err(Error::Failure(format!("select: {} indices for {b} instances", indices.len())));
         }
         let new_p = indices.len() / b;

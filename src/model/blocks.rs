@@ -291,7 +291,7 @@ pub struct Attention<B: Backend> {
 
 impl AttentionConfig {
     pub fn init<B: Backend>(&self, device: &B::Device) -> Attention<B> {
-        assert!(self.d_model % self.n_heads == 0, "d_model {} is not a multiple of n_heads {}", self.d_model, self.n_heads);
+        assert!(self.d_model.is_multiple_of(self.n_heads), "d_model {} is not a multiple of n_heads {}", self.d_model, self.n_heads);
         let lin = |bias| SpectralLinearConfig::new(self.d_model, self.d_model).with_bias(bias).with_spectral(self.spectral).init(device);
         Attention {
             query: lin(self.bias),

@@ -252,10 +252,10 @@ impl ModelConfig {
         if self.d_model == 0 || self.n_layers == 0 || self.d_ff == 0 {
             return Err("d_model, n_layers and d_ff must be positive".into());
         }
-        if self.n_heads == 0 || self.d_model % self.n_heads != 0 {
+        if self.n_heads == 0 || !self.d_model.is_multiple_of(self.n_heads) {
             return Err(format!("n_heads ({}) must divide d_model ({})", self.n_heads, self.d_model));
         }
-        if self.pointer_heads == 0 || self.d_model % self.pointer_heads != 0 {
+        if self.pointer_heads == 0 || !self.d_model.is_multiple_of(self.pointer_heads) {
             return Err(format!("pointer_heads ({}) must divide d_model ({})", self.pointer_heads, self.d_model));
         }
         if self.family == PolicyFamily::RrNet {

@@ -141,7 +141,7 @@ pub(crate) fn combine_rows_group(
     out: &mut [f32],
     out_stride: usize,
 ) {
-    assert!((1..=GROUP).contains(&group) && stride % 16 == 0, "groups of 1 to {GROUP} over strides of 16");
+    assert!((1..=GROUP).contains(&group) && stride.is_multiple_of(16), "groups of 1 to {GROUP} over strides of 16");
     assert!(coefficients.len() >= (group - 1) * c_stride + count && rows.len() >= count * stride && out.len() >= (group - 1) * out_stride + stride);
     #[cfg(target_arch = "x86_64")]
     if simd == Simd::Avx512 {
@@ -183,14 +183,14 @@ pub(crate) fn combine_group(
     assert!((1..=GROUP).contains(&group) && width <= row_stride && active.iter().all(|&j| (j + 1) * row_stride <= rows.len() && j < head_stride));
     assert!(weights.len() >= (group - 1) * w_stride + (heads - 1) * head_stride + active.last().map_or(0, |&j| j + 1));
     #[cfg(target_arch = "x86_64")]
-    if simd == Simd::Avx512 && width % TILE == 0 && head_dim % 16 == 0 {
+    if simd == Simd::Avx512 && width.is_multiple_of(TILE) && head_dim.is_multiple_of(16) {
         // SAFETY: AVX-512 is present (`simd`), and the bounds are checked above.
         return unsafe {
             avx512::combine_group(group, weights.as_ptr(), w_stride, head_stride, head_dim, rows.as_ptr(), row_stride, active, out.as_mut_ptr(), width)
         };
     }
     #[cfg(target_arch = "x86_64")]
-    if simd == Simd::Avx2 && width % 16 == 0 && head_dim % 16 == 0 {
+    if simd == Simd::Avx2 && width.is_multiple_of(16) && head_dim.is_multiple_of(16) {
         // SAFETY: AVX2 and FMA are present (`simd`), and the bounds are checked above.
         return unsafe {
             avx2::combine_group(group, weights.as_ptr(), w_stride, head_stride, head_dim, rows.as_ptr(), row_stride, active, out.as_mut_ptr(), width)
@@ -236,7 +236,7 @@ pub(crate) fn max_allowed(x: &[f32], allowed: &[bool], any: bool) -> f32 {
 /// chunk with one broadcast weight; otherwise one axpy per row and head.
 #[inline(always)]
 pub(crate) fn combine(weights: &[f32], head_stride: usize, head_dim: usize, rows: &[f32], row_stride: usize, active: &[usize], out: &mut [f32]) {
-    if out.len() % TILE == 0 && (head_dim % 16 == 0 || head_stride == 0) {
+    if out.len().is_multiple_of(TILE) && (head_dim.is_multiple_of(16) || head_stride == 0) {
         combine_by_head(weights, head_stride, head_dim, rows, row_stride, active, out)
     } else {
         combine_by_head_rows(weights, head_stride, head_dim, rows, row_stride, active, out)
@@ -292,7 +292,7 @@ pub(crate) fn keep_row(allowed: &[bool], keep: &mut [f32]) {
 /// [`avx2::softmax_kept`]).
 #[inline(always)]
 pub(crate) fn softmax_kept(simd: Simd, scores: &mut [f32], keep: &[f32]) {
-    assert!(scores.len() % 16 == 0 && keep.len() == scores.len(), "padded rows of whole vectors");
+    assert!(scores.len().is_multiple_of(16) && keep.len() == scores.len(), "padded rows of whole vectors");
     #[cfg(target_arch = "x86_64")]
     if simd == Simd::Avx512 {
         // SAFETY: AVX-512 is present (`simd`), and the lengths are checked above.

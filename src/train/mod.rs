@@ -493,7 +493,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 let infeasible = if stats.infeasible > 0.0 { format!("  infeasible {:.1}%", 100.0 * stats.infeasible) } else { String::new() };
                 bar.set_message(format!("loss {loss:.4}  reward {:.4}{infeasible}  {:.1} inst/s", stats.mean_reward, row["instances_per_s"]));
             }
-            let validate_now = self.config.run.validate_every > 0 && self.state.step % self.config.run.validate_every == 0;
+            let validate_now = self.config.run.validate_every > 0 && self.state.step.is_multiple_of(self.config.run.validate_every);
             let last = self.state.step == total;
             let mut score = None;
             if (validate_now || last) && !self.validation.is_empty() {
@@ -506,7 +506,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 metrics.append(&row)?;
             }
             bar.set_position(self.state.step as u64);
-            if self.state.step % self.config.run.checkpoint_every == 0 || last || score.is_some() {
+            if self.state.step.is_multiple_of(self.config.run.checkpoint_every) || last || score.is_some() {
                 self.checkpoint(score)?;
                 self.plot_or_warn();
             }

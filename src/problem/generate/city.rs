@@ -296,9 +296,9 @@ fn road_grid(rng: &mut impl Rng) -> (Vec<[f64; 2]>, Vec<Street>) {
         (0..GRID * GRID).map(|k| [jittered(k % GRID), jittered(k / GRID)]).collect()
     };
     let speed = |line: usize| {
-        if line % 4 == 0 {
+        if line.is_multiple_of(4) {
             60.0
-        } else if line % 2 == 0 {
+        } else if line.is_multiple_of(2) {
             40.0
         } else {
             25.0
