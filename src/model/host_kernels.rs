@@ -180,8 +180,9 @@ pub(crate) fn combine_group(
 ) {
     let width = out.len() / group;
     let heads = width / head_dim;
-    assert!((1..=GROUP).contains(&group) && width <= row_stride && active.iter().all(|&j| (j + 1) * row_stride <= rows.len() && j < head_stride));
-    assert!(weights.len() >= (group - 1) * w_stride + (heads - 1) * head_stride + active.last().map_or(0, |&j| j + 1));
+    let last = active.iter().max().map_or(0, |&j| j + 1);
+    assert!((1..=GROUP).contains(&group) && width <= row_stride && last * row_stride <= rows.len(), "rows of every active node");
+    assert!(weights.len() >= (group - 1) * w_stride + (heads - 1) * head_stride + last, "weights of every member, head and active node");
     #[cfg(target_arch = "x86_64")]
     if simd == Simd::Avx512 && width.is_multiple_of(TILE) && head_dim.is_multiple_of(16) {
         // SAFETY: AVX-512 is present (`simd`), and the bounds are checked above.

@@ -66,6 +66,21 @@ pub struct StepRows<'a> {
     pub allowed: &'a [bool],
 }
 
+impl StepRows<'_> {
+    /// What rollout `r` reads.
+    fn step(&self, r: usize, nodes: usize, context: usize) -> Step<'_> {
+        Step { current: self.current[r], context: &self.context[r * context..(r + 1) * context], allowed: &self.allowed[r * nodes..(r + 1) * nodes] }
+    }
+}
+
+/// What one rollout's step reads: its current node, its context row, its mask.
+#[derive(Clone, Copy)]
+pub(crate) struct Step<'a> {
+    pub current: usize,
+    pub context: &'a [f32],
+    pub allowed: &'a [bool],
+}
+
 /// Per-thread buffers of one rollout's step.
 pub(crate) struct Scratch {
     query: Vec<f32>,
@@ -76,8 +91,6 @@ pub(crate) struct Scratch {
     keep: Vec<f32>,
     /// The nodes the glimpse attends to: the allowed ones (all when none is).
     active: Vec<usize>,
-    /// The backward pass's gradient of the query.
-    dquery: Vec<f32>,
 }
 
 impl HostPointer {
@@ -111,10 +124,11 @@ impl HostPointer {
         }
     }
 
-    fn group_scratch(&self) -> GroupScratch {
+    pub(crate) fn group_scratch(&self) -> GroupScratch {
         GroupScratch {
             members: Vec::with_capacity(GROUP),
             query: vec![0.0; GROUP * self.d],
+            dquery: vec![0.0; GROUP * self.d],
             scores: vec![0.0; GROUP * self.heads * self.stride],
             glimpse: vec![0.0; GROUP * self.d],
             logits: vec![0.0; GROUP * self.stride],
@@ -132,7 +146,6 @@ impl HostPointer {
             logits: vec![0.0; self.stride],
             keep: vec![0.0; self.stride],
             active: Vec::with_capacity(self.nodes),
-            dquery: vec![0.0; self.d],
         }
     }
 
@@ -179,7 +192,8 @@ impl HostPointer {
                 if s.members.is_empty() {
                     return;
                 }
-                self.logits_group_with(simd, rows, s);
+                let steps: Vec<Step> = s.members.iter().map(|&r| rows.step(r, self.nodes, self.context)).collect();
+                self.logits_group_with(simd, s.members[0] / rows.per_instance, &steps, s);
                 for (m, &r) in s.members.iter().enumerate() {
                     let logits = &s.logits[m * self.stride..m * self.stride + self.nodes];
                     finish(self, Some(logits), allowed(r), &mut block[(r - first) * width..(r - first + 1) * width]);
@@ -201,19 +215,19 @@ impl HostPointer {
         });
     }
 
-    /// [`Self::logits`] for the rollouts `s.members`, all of one instance,
-    /// at once into `s.logits` (`[members, stride]`); the same to the bit.
+    /// [`Self::logits`] for `steps`, all of instance `b` (at most
+    /// [`GROUP`]), at once into `s.logits` (`[steps, stride]`; the queries,
+    /// the attention weights and the glimpses stay in `s` too); the same to
+    /// the bit.
     #[inline(always)]
-    fn logits_group(&self, simd: Simd, rows: &StepRows, s: &mut GroupScratch) {
+    pub(crate) fn logits_group(&self, simd: Simd, b: usize, steps: &[Step], s: &mut GroupScratch) {
         let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
         let head_dim = d / heads;
-        let g = s.members.len();
-        let b = s.members[0] / rows.per_instance;
-        for (m, &r) in s.members.iter().enumerate() {
+        let g = steps.len();
+        for (m, step) in steps.iter().enumerate() {
             let query = &mut s.query[m * d..(m + 1) * d];
-            let current = rows.current[r];
-            query.copy_from_slice(&self.node_queries[(b * n + current) * d..(b * n + current + 1) * d]);
-            for (c, &x) in rows.context[r * self.context..(r + 1) * self.context].iter().enumerate() {
+            query.copy_from_slice(&self.node_queries[(b * n + step.current) * d..(b * n + step.current + 1) * d]);
+            for (c, &x) in step.context.iter().enumerate() {
                 axpy(x, &self.context_weight[c * d..(c + 1) * d], query);
             }
         }
@@ -222,13 +236,17 @@ impl HostPointer {
             let head_rows = &keys[h * head_dim * stride..(h + 1) * head_dim * stride];
             combine_rows_group(simd, g, &s.query[h * head_dim..], d, head_dim, head_rows, stride, &mut s.scores[h * stride..], heads * stride);
         }
-        // Members have two allowed nodes or more ([`Self::for_each_rollout`]):
-        // the glimpse attends to the union of their allowed nodes.
+        // The glimpse attends to the union of the members' allowed nodes
+        // (every node when a member allows none, as its own softmax does).
         s.union.fill(false);
-        for (m, &r) in s.members.iter().enumerate() {
-            let allowed = &rows.allowed[r * n..(r + 1) * n];
-            for (u, &a) in s.union.iter_mut().zip(allowed) {
-                *u |= a;
+        for (m, step) in steps.iter().enumerate() {
+            let allowed = step.allowed;
+            if allowed.iter().any(|&a| a) {
+                for (u, &a) in s.union.iter_mut().zip(allowed) {
+                    *u |= a;
+                }
+            } else {
+                s.union.fill(true);
             }
             let keep = &mut s.keep[..stride];
             keep_row(allowed, keep);
@@ -295,13 +313,19 @@ impl HostPointer {
 }
 
 /// Per-thread buffers of a group of rollouts' step ([`GROUP`] rows each).
-struct GroupScratch {
+pub(crate) struct GroupScratch {
     /// The rollouts of the group, all of one instance.
     members: Vec<usize>,
+    /// `[GROUP, d]`.
     query: Vec<f32>,
+    /// `[GROUP, heads, stride]`: scores, then attention weights.
     scores: Vec<f32>,
+    /// `[GROUP, d]`.
     glimpse: Vec<f32>,
+    /// `[GROUP, stride]`.
     logits: Vec<f32>,
+    /// `[GROUP, d]`: the backward pass's gradients of the queries.
+    dquery: Vec<f32>,
     /// One member's [`keep_row`] at a time.
     keep: Vec<f32>,
     /// Whether any member allows each node.
@@ -336,27 +360,27 @@ impl HostPointer {
     }
 
     /// [`Self::logits_group`] compiled for `simd`.
-    fn logits_group_with(&self, simd: Simd, rows: &StepRows, s: &mut GroupScratch) {
+    fn logits_group_with(&self, simd: Simd, b: usize, steps: &[Step], s: &mut GroupScratch) {
         match simd {
             // SAFETY: `Simd::detect` found these instructions on this CPU.
             #[cfg(target_arch = "x86_64")]
-            Simd::Avx512 => unsafe { self.logits_group_avx512(rows, s) },
+            Simd::Avx512 => unsafe { self.logits_group_avx512(b, steps, s) },
             #[cfg(target_arch = "x86_64")]
-            Simd::Avx2 => unsafe { self.logits_group_avx2(rows, s) },
-            _ => self.logits_group(Simd::Baseline, rows, s),
+            Simd::Avx2 => unsafe { self.logits_group_avx2(b, steps, s) },
+            _ => self.logits_group(Simd::Baseline, b, steps, s),
         }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn logits_group_avx512(&self, rows: &StepRows, s: &mut GroupScratch) {
-        self.logits_group(Simd::Avx512, rows, s)
+    unsafe fn logits_group_avx512(&self, b: usize, steps: &[Step], s: &mut GroupScratch) {
+        self.logits_group(Simd::Avx512, b, steps, s)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn logits_group_avx2(&self, rows: &StepRows, s: &mut GroupScratch) {
-        self.logits_group(Simd::Avx2, rows, s)
+    unsafe fn logits_group_avx2(&self, b: usize, steps: &[Step], s: &mut GroupScratch) {
+        self.logits_group(Simd::Avx2, b, steps, s)
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -28,6 +28,7 @@ use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{Tensor, TensorData, TensorMetadata, TensorPrimitive};
 use rayon::prelude::*;
 
+use super::host_kernels::GROUP as STEP_GROUP;
 use super::pointer::PointerCache;
 use super::pointer_host::{Choice, HostPointer, InstanceGradients};
 
@@ -93,11 +94,20 @@ impl Replay {
             .into_par_iter()
             .map(|b| {
                 let mut g = self.host.instance_gradients();
-                let mut s = self.host.scratch();
-                for (r, weight) in upstream.iter().enumerate().skip(b * p).take(p) {
-                    for &(t, a) in &self.recorded.kept[r] {
-                        self.host.choice_backward(b, self.recorded.choice(r, t, a), *weight, &mut s, &mut g);
+                let mut s = self.host.group_scratch();
+                let choices = (b * p..(b + 1) * p).flat_map(|r| self.recorded.kept[r].iter().map(move |&(t, a)| (r, t, a)));
+                let (mut group, mut weights) = (Vec::with_capacity(STEP_GROUP), Vec::with_capacity(STEP_GROUP));
+                for (r, t, a) in choices {
+                    group.push(self.recorded.choice(r, t, a));
+                    weights.push(upstream[r]);
+                    if group.len() == STEP_GROUP {
+                        self.host.choices_backward(b, &group, &weights, &mut s, &mut g);
+                        group.clear();
+                        weights.clear();
                     }
+                }
+                if !group.is_empty() {
+                    self.host.choices_backward(b, &group, &weights, &mut s, &mut g);
                 }
                 g
             })

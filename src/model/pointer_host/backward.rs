@@ -6,8 +6,8 @@
 
 use burn::tensor::backend::Backend;
 
-use super::{HostPointer, Scratch};
-use crate::model::host_kernels::{axpy, clip_log_sum_exp, combine, combine_rows, dot, exp_non_positive, Simd};
+use super::{GroupScratch, HostPointer, Scratch, Step};
+use crate::model::host_kernels::{axpy, clip_log_sum_exp, combine_group, combine_rows_group, dot, exp_non_positive, Simd, GROUP};
 use crate::model::pointer::PointerCache;
 
 /// The per-encoding arrays in the other orientation, so that every product
@@ -106,83 +106,104 @@ impl HostPointer {
         clip_log_sum_exp(Simd::detect(), &mut s.logits[..self.nodes], self.tanh_clip, allowed)
     }
 
-    /// Add `weight` times the gradient of [`Self::choice_log_prob`] with
-    /// respect to this instance's cache entries to `g`, in the fused layout
-    /// (scaled keys, node-major values); [`Self::cache_gradients`] converts.
-    pub(crate) fn choice_backward(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+    /// Add `weights[m]` times the gradient of [`Self::choice_log_prob`] of
+    /// `choices[m]` with respect to this instance's cache entries to `g`, in
+    /// the fused layout (scaled keys, node-major values;
+    /// [`Self::cache_gradients`] converts), for up to [`GROUP`] recorded
+    /// steps of instance `b` at once: every product reads each row of the
+    /// instance's arrays once for the group. Each choice's gradient is the
+    /// same to the bit as alone (the same sums in the same order; rows
+    /// outside a choice's own allowed nodes enter with weight 0).
+    pub(crate) fn choices_backward(&self, b: usize, choices: &[Choice], weights: &[f32], s: &mut GroupScratch, g: &mut InstanceGradients) {
         match Simd::detect() {
             // SAFETY: `Simd::detect` found these instructions on this CPU.
             #[cfg(target_arch = "x86_64")]
-            Simd::Avx512 => unsafe { self.choice_backward_avx512(b, step, weight, s, g) },
+            Simd::Avx512 => unsafe { self.choices_backward_avx512(b, choices, weights, s, g) },
             #[cfg(target_arch = "x86_64")]
-            Simd::Avx2 => unsafe { self.choice_backward_avx2(b, step, weight, s, g) },
-            _ => self.choice_backward_inner(Simd::Baseline, b, step, weight, s, g),
+            Simd::Avx2 => unsafe { self.choices_backward_avx2(b, choices, weights, s, g) },
+            _ => self.choices_backward_inner(Simd::Baseline, b, choices, weights, s, g),
         }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn choice_backward_avx512(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
-        self.choice_backward_inner(Simd::Avx512, b, step, weight, s, g)
+    unsafe fn choices_backward_avx512(&self, b: usize, choices: &[Choice], weights: &[f32], s: &mut GroupScratch, g: &mut InstanceGradients) {
+        self.choices_backward_inner(Simd::Avx512, b, choices, weights, s, g)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn choice_backward_avx2(&self, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
-        self.choice_backward_inner(Simd::Avx2, b, step, weight, s, g)
+    unsafe fn choices_backward_avx2(&self, b: usize, choices: &[Choice], weights: &[f32], s: &mut GroupScratch, g: &mut InstanceGradients) {
+        self.choices_backward_inner(Simd::Avx2, b, choices, weights, s, g)
     }
 
     #[inline(always)]
-    fn choice_backward_inner(&self, simd: Simd, b: usize, step: Choice, weight: f32, s: &mut Scratch, g: &mut InstanceGradients) {
+    fn choices_backward_inner(&self, simd: Simd, b: usize, choices: &[Choice], weights: &[f32], s: &mut GroupScratch, g: &mut InstanceGradients) {
         let (d, n, stride, heads) = (self.d, self.nodes, self.stride, self.heads);
         let head_dim = d / heads;
-        self.logits(simd, b, step.current, step.context, step.allowed, s);
-        let t = self.transposed.as_ref().expect("a HostPointer made for training");
-        let row = g.deferred.rows;
-        let f = &mut g.deferred;
-        f.glimpse[row * d..(row + 1) * d].copy_from_slice(&s.glimpse);
-        f.query[row * d..(row + 1) * d].copy_from_slice(&s.query);
-        f.weights[row * heads * stride..(row + 1) * heads * stride].copy_from_slice(&s.scores);
-        // d/dz of w log p(a), z the pre-tanh logits, u = clip tanh z, p = softmax u.
-        debug_assert!(step.allowed[step.action], "a recorded choice is an allowed node");
-        let lse = self.clip_and_log_sum_exp(s, step.allowed);
-        let clip = self.tanh_clip;
-        let dz = &mut f.dz[row * stride..(row + 1) * stride];
-        for ((dz, &u), &allowed) in dz.iter_mut().zip(&s.logits[..n]).zip(step.allowed) {
-            let (tanh, p) = (u / clip, exp_non_positive(u - lse));
-            *dz = if allowed { -weight * p * clip * (1.0 - tanh * tanh) } else { 0.0 };
+        let count = choices.len();
+        assert!((1..=GROUP).contains(&count) && weights.len() == count, "1 to {GROUP} choices, one weight each");
+        if g.deferred.rows + count > CHUNK {
+            self.add_deferred(g);
         }
-        dz[n..].fill(0.0);
-        let tanh = s.logits[step.action] / clip;
-        dz[step.action] += weight * clip * (1.0 - tanh * tanh);
+        let steps: Vec<Step> = choices.iter().map(|c| Step { current: c.current, context: c.context, allowed: c.allowed }).collect();
+        self.logits_group(simd, b, &steps, s);
+        let t = self.transposed.as_ref().expect("a HostPointer made for training");
+        let first = g.deferred.rows;
+        let f = &mut g.deferred;
+        let rows = first..first + count;
+        f.glimpse[rows.start * d..rows.end * d].copy_from_slice(&s.glimpse[..count * d]);
+        f.query[rows.start * d..rows.end * d].copy_from_slice(&s.query[..count * d]);
+        f.weights[rows.start * heads * stride..rows.end * heads * stride].copy_from_slice(&s.scores[..count * heads * stride]);
+        for (m, (step, &weight)) in choices.iter().zip(weights).enumerate() {
+            debug_assert!(step.allowed[step.action], "a recorded choice is an allowed node");
+            let logits = &mut s.logits[m * stride..m * stride + n];
+            let lse = clip_log_sum_exp(simd, logits, self.tanh_clip, step.allowed);
+            clipped_logit_gradient(logits, lse, self.tanh_clip, step, weight, &mut f.dz[(first + m) * stride..(first + m + 1) * stride]);
+        }
         // Logits z_j = sum_i glimpse_i L_ij (one weight per node for every head).
         let logit_keys = &t.logit_keys[b * n * d..(b + 1) * n * d];
-        let dglimpse = &mut f.dglimpse[row * d..(row + 1) * d];
-        combine(dz, 0, head_dim, logit_keys, d, &s.active, dglimpse);
+        combine_group(simd, count, &f.dz[first * stride..], stride, 0, head_dim, logit_keys, d, &s.active, &mut f.dglimpse[first * d..(first + count) * d]);
         // Glimpse g_h = sum_j a_hj V_hj; scores through the softmax.
         let values = &t.values[b * d * stride..(b + 1) * d * stride];
-        let dscores = &mut f.dscores[row * heads * stride..(row + 1) * heads * stride];
         for h in 0..heads {
             let part = h * head_dim..(h + 1) * head_dim;
-            let a = &s.scores[h * stride..(h + 1) * stride];
-            let dscores = &mut dscores[h * stride..(h + 1) * stride];
-            // da_hj = dglimpse_h . V_hj for every node at once.
-            combine_rows(&dglimpse[part.clone()], &values[part.start * stride..part.end * stride], stride, dscores);
-            let mean = dot(a, dscores);
-            for (ds, &a) in dscores.iter_mut().zip(a) {
-                *ds = a * (*ds - mean);
+            let dscores = &mut f.dscores[(first * heads + h) * stride..];
+            combine_rows_group(
+                simd,
+                count,
+                &f.dglimpse[first * d + part.start..],
+                d,
+                head_dim,
+                &values[part.start * stride..part.end * stride],
+                stride,
+                dscores,
+                heads * stride,
+            );
+        }
+        for m in 0..count {
+            for h in 0..heads {
+                let at = ((first + m) * heads + h) * stride;
+                let a = &f.weights[at..at + stride];
+                let dscores = &mut f.dscores[at..at + stride];
+                let mean = dot(a, dscores);
+                for (ds, &a) in dscores.iter_mut().zip(a) {
+                    *ds = a * (*ds - mean);
+                }
             }
         }
         // Scores s_hj = q_h . K_hj.
         let keys = &t.keys[b * n * d..(b + 1) * n * d];
-        let dquery = &mut s.dquery;
-        combine(dscores, stride, head_dim, keys, d, &s.active, dquery);
+        let dscores = &f.dscores[first * heads * stride..];
+        combine_group(simd, count, dscores, heads * stride, stride, head_dim, keys, d, &s.active, &mut s.dquery[..count * d]);
         // Query q = NQ[current] + sum_c context_c W_c.
-        axpy(1.0, dquery, &mut g.node_queries[step.current * d..(step.current + 1) * d]);
-        for (c, &x) in step.context.iter().enumerate() {
-            axpy(x, dquery, &mut g.context_weight[c * d..(c + 1) * d]);
+        for (step, dquery) in choices.iter().zip(s.dquery.chunks_exact(d)) {
+            axpy(1.0, dquery, &mut g.node_queries[step.current * d..(step.current + 1) * d]);
+            for (c, &x) in step.context.iter().enumerate() {
+                axpy(x, dquery, &mut g.context_weight[c * d..(c + 1) * d]);
+            }
         }
-        g.deferred.rows += 1;
+        g.deferred.rows += count;
         if g.deferred.rows == CHUNK {
             self.add_deferred(g);
         }
@@ -290,4 +311,20 @@ fn add_transposed_product(dst: &mut [f32], dst_stride: usize, a: &[f32], a_strid
             gemm::Parallelism::None,
         )
     }
+}
+
+/// `dz` (a padded row): the gradient of `weight * log p(action)` with
+/// respect to the pre-`tanh` logits `z`, given the clipped logits `u = clip
+/// tanh z` of the allowed nodes and their log-sum-exp `lse`
+/// (`p = softmax u`).
+#[inline(always)]
+fn clipped_logit_gradient(u: &[f32], lse: f32, clip: f32, step: &Choice, weight: f32, dz: &mut [f32]) {
+    let n = u.len();
+    for ((dz, &u), &allowed) in dz.iter_mut().zip(u).zip(step.allowed) {
+        let (tanh, p) = (u / clip, exp_non_positive(u - lse));
+        *dz = if allowed { -weight * p * clip * (1.0 - tanh * tanh) } else { 0.0 };
+    }
+    dz[n..].fill(0.0);
+    let tanh = u[step.action] / clip;
+    dz[step.action] += weight * clip * (1.0 - tanh * tanh);
 }
