@@ -350,23 +350,21 @@ pub(crate) fn exp_non_positive(x: f32) -> f32 {
 }
 
 /// `clip * tanh(z)` in place; then the log-sum-exp over the allowed
-/// entries. Compiled for the CPU's FMA instructions (`simd`): the
-/// polynomials below, outside such a function, call libm's `fmaf`.
+/// entries. In AVX-512 intrinsics ([`avx512::clip_log_sum_exp`]), or
+/// compiled for the CPU's FMA instructions (`simd`): the polynomials below,
+/// outside such a function, call libm's `fmaf`.
 pub(crate) fn clip_log_sum_exp(simd: Simd, z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
     match simd {
         // SAFETY: `Simd::detect` found these instructions on this CPU.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { clip_log_sum_exp_avx512(z, clip, allowed) },
+        Simd::Avx512 => {
+            assert_eq!(z.len(), allowed.len(), "one mask entry per logit");
+            unsafe { avx512::clip_log_sum_exp(z, clip, allowed) }
+        }
         #[cfg(target_arch = "x86_64")]
         Simd::Avx2 => unsafe { clip_log_sum_exp_avx2(z, clip, allowed) },
         _ => clip_log_sum_exp_inner(z, clip, allowed),
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn clip_log_sum_exp_avx512(z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
-    clip_log_sum_exp_inner(z, clip, allowed)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -421,7 +419,7 @@ pub(crate) fn argmax_allowed(logits: &[f32], allowed: &[bool]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{combine, combine_group, combine_rows, combine_rows_group, exp_non_positive, softmax_kept, tanh, Simd, GROUP};
+    use super::{clip_log_sum_exp, combine, combine_group, combine_rows, combine_rows_group, exp_non_positive, softmax_kept, tanh, Simd, GROUP};
 
     /// Every instruction set of [`Simd`] this CPU runs.
     fn available() -> Vec<Simd> {
@@ -451,6 +449,22 @@ mod tests {
             for (j, (&a, &b)) in reference.iter().zip(&mine).enumerate() {
                 assert!((a - b).abs() <= 1e-7, "{simd:?}: node {j}: {b} against {a}");
                 assert_eq!(b == 0.0, keep[j] == 0.0, "{simd:?}: node {j} has weight {b}, kept {}", keep[j]);
+            }
+        }
+    }
+
+    #[test]
+    fn the_clipped_log_sum_exp_is_the_same_with_every_instruction_set() {
+        for len in [1, 2, 15, 16, 17, 33, 51, 64, 101] {
+            let z: Vec<f32> = values(len, len).iter().map(|x| 3.0 * x).collect();
+            let allowed: Vec<bool> = (0..len).map(|j| j % 5 != 3).collect();
+            let mut reference = z.clone();
+            let expected = clip_log_sum_exp(Simd::Baseline, &mut reference, 10.0, &allowed);
+            for simd in available() {
+                let mut mine = z.clone();
+                let lse = clip_log_sum_exp(simd, &mut mine, 10.0, &allowed);
+                assert_eq!(mine, reference, "{simd:?}, {len} logits: clip tanh");
+                assert!((lse - expected).abs() <= 1e-6 * expected.abs().max(1.0), "{simd:?}, {len} logits: {lse} against {expected}");
             }
         }
     }

@@ -8,9 +8,10 @@
 //! theirs to the bit.
 
 use std::arch::x86_64::{
-    __m512, _mm512_add_epi32, _mm512_add_ps, _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_fmadd_ps, _mm512_loadu_ps,
-    _mm512_mask_max_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps, _mm512_reduce_add_ps, _mm512_reduce_max_ps, _mm512_set1_epi32, _mm512_set1_ps,
-    _mm512_setzero_ps, _mm512_slli_epi32, _mm512_storeu_ps, _mm512_sub_epi32, _mm512_sub_ps, _CMP_GT_OQ,
+    __m128i, __m512, _mm512_abs_ps, _mm512_add_epi32, _mm512_add_ps, _mm512_and_si512, _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask,
+    _mm512_div_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps, _mm512_mask_max_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps, _mm512_or_si512,
+    _mm512_reduce_add_ps, _mm512_reduce_max_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setzero_ps, _mm512_slli_epi32, _mm512_storeu_ps, _mm512_sub_epi32,
+    _mm512_sub_ps, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_setzero_si128, _CMP_GT_OQ, _CMP_LT_OQ,
 };
 
 /// `out[r * out_stride + j] = sum_{i < count} coefficients[r * c_stride + i] * rows[i * stride + j]`, `r < group`, `j < stride`.
@@ -200,4 +201,80 @@ unsafe fn exp_non_positive(x: __m512) -> __m512 {
     let n = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(c(SHIFTER)));
     let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(n, _mm512_set1_epi32(127))));
     _mm512_mul_ps(e, scale)
+}
+
+/// [`super::clip_log_sum_exp`] in intrinsics: `clip * tanh` of 16 lanes at
+/// a time (the tail through masked loads and stores), the masked maximum
+/// and sum in registers. `tanh` and `exp` are the portable functions
+/// operation for operation; the sum runs in another order (lanes, then a
+/// tree), so the log-sum-exp may differ from the portable one in its last
+/// bit.
+///
+/// # Safety
+/// AVX-512F is available; `allowed` is as long as `z`.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn clip_log_sum_exp(z: &mut [f32], clip: f32, allowed: &[bool]) -> f32 {
+    let len = z.len();
+    let scale = _mm512_set1_ps(clip);
+    // The tail goes through a zero-padded copy.
+    let load = |z: &[f32], start: usize| -> __m512 {
+        if start + 16 <= len {
+            return _mm512_loadu_ps(z.as_ptr().add(start));
+        }
+        let mut tail = [0.0f32; 16];
+        tail[..len - start].copy_from_slice(&z[start..]);
+        _mm512_loadu_ps(tail.as_ptr())
+    };
+    let kept = |start: usize| -> u16 {
+        let count = (len - start).min(16);
+        allowed_lanes(&allowed[start..start + count])
+    };
+    let mut top = _mm512_set1_ps(f32::NEG_INFINITY);
+    for start in (0..len).step_by(16) {
+        let u = _mm512_mul_ps(scale, tanh(load(z, start)));
+        let mut lanes = [0.0f32; 16];
+        _mm512_storeu_ps(lanes.as_mut_ptr(), u);
+        let count = (len - start).min(16);
+        z[start..start + count].copy_from_slice(&lanes[..count]);
+        top = _mm512_mask_max_ps(top, kept(start), top, u);
+    }
+    let max = _mm512_reduce_max_ps(top);
+    let shift = _mm512_set1_ps(max);
+    let mut total = _mm512_setzero_ps();
+    for start in (0..len).step_by(16) {
+        let e = exp_non_positive(_mm512_sub_ps(load(z, start), shift));
+        total = _mm512_add_ps(total, _mm512_mask_blend_ps(kept(start), _mm512_setzero_ps(), e));
+    }
+    max + _mm512_reduce_add_ps(total).ln()
+}
+
+/// Bit `i` set where `allowed[i]` (at most 16 entries).
+#[inline(always)]
+unsafe fn allowed_lanes(allowed: &[bool]) -> u16 {
+    if allowed.len() == 16 {
+        // A bool is one byte, 0 or 1.
+        let bytes = _mm_loadu_si128(allowed.as_ptr() as *const __m128i);
+        return _mm_movemask_epi8(_mm_cmpgt_epi8(bytes, _mm_setzero_si128())) as u16;
+    }
+    allowed.iter().enumerate().fold(0, |m, (i, &a)| m | (u16::from(a) << i))
+}
+
+/// [`super::tanh`] on 16 lanes, operation for operation.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn tanh(x: __m512) -> __m512 {
+    let c = _mm512_set1_ps;
+    let z = _mm512_mul_ps(x, x);
+    let p = _mm512_fmadd_ps(c(-5.704_988_7e-3), z, c(2.063_909e-2));
+    let p = _mm512_fmadd_ps(p, z, c(-5.373_971_6e-2));
+    let p = _mm512_fmadd_ps(p, z, c(1.333_144_2e-1));
+    let p = _mm512_fmadd_ps(p, z, c(-3.333_328e-1));
+    let small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+    let magnitude = _mm512_abs_ps(x);
+    let e = exp_non_positive(_mm512_mul_ps(c(-2.0), magnitude));
+    let large = _mm512_div_ps(_mm512_sub_ps(c(1.0), e), _mm512_add_ps(c(1.0), e));
+    // copysign: the magnitude's bits (non-negative here) with x's sign bit.
+    let sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(i32::MIN));
+    let large = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(large), sign));
+    _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(magnitude, c(0.625)), large, small)
 }
