@@ -54,9 +54,10 @@ impl Shape {
 /// What the backward pass keeps: the inputs and the weights `[batch, heads, queries, keys]`.
 #[derive(Debug)]
 struct Kept {
-    q: Vec<f32>,
-    k: Vec<f32>,
-    v: Vec<f32>,
+    /// The inputs where they lie (no copies).
+    q: Values,
+    k: Values,
+    v: Values,
     weights: Vec<f32>,
 }
 
@@ -243,12 +244,13 @@ fn forward(q: &[f32], k: &[f32], v: &[f32], s: Shape, keep_weights: bool) -> (Ve
 /// Gradients with respect to `q`, `k` and `v` of `sum(d_out * out)`.
 fn backward(kept: &Kept, d_out: &[f32], s: Shape) -> [Vec<f32>; 3] {
     let (per_q, per_k, per_w) = (s.queries * s.d, s.keys * s.d, s.heads * s.queries * s.keys);
-    let mut dq = vec![0.0f32; kept.q.len()];
-    let mut dk = vec![0.0f32; kept.k.len()];
-    let mut dv = vec![0.0f32; kept.v.len()];
+    let (q, k, v) = (kept.q.as_slice(), kept.k.as_slice(), kept.v.as_slice());
+    let mut dq = vec![0.0f32; q.len()];
+    let mut dk = vec![0.0f32; k.len()];
+    let mut dv = vec![0.0f32; v.len()];
     let simd = Simd::detect();
     dq.par_chunks_mut(per_q).zip(dk.par_chunks_mut(per_k)).zip(dv.par_chunks_mut(per_k)).enumerate().for_each(|(b, ((dq, dk), dv))| {
-        let x = Inputs { q: &kept.q[b * per_q..(b + 1) * per_q], k: &kept.k[b * per_k..(b + 1) * per_k], v: &kept.v[b * per_k..(b + 1) * per_k] };
+        let x = Inputs { q: &q[b * per_q..(b + 1) * per_q], k: &k[b * per_k..(b + 1) * per_k], v: &v[b * per_k..(b + 1) * per_k] };
         let weights = &kept.weights[b * per_w..(b + 1) * per_w];
         backward_instance_with(simd, x, weights, &d_out[b * per_q..(b + 1) * per_q], s, InputGradients { dq, dk, dv });
     });
@@ -301,8 +303,8 @@ pub fn attention<B: Backend>(q: &Tensor<B, 3>, k: &Tensor<B, 3>, v: &Tensor<B, 3
         (k as &dyn Any).downcast_ref::<Tensor<Cpu, 3>>()?,
         (v as &dyn Any).downcast_ref::<Tensor<Cpu, 3>>()?,
     );
-    let (qh, kh, vh) = (host(q.clone().inner()), host(k.clone().inner()), host(v.clone().inner()));
-    let (out, weights) = forward(&qh, &kh, &vh, s, true);
+    let (qh, kh, vh) = (Values::of(&q.clone().inner()), Values::of(&k.clone().inner()), Values::of(&v.clone().inner()));
+    let (out, weights) = forward(qh.as_slice(), kh.as_slice(), vh.as_slice(), s, true);
     let output = Flex::float_from_data(TensorData::new(out, [batch, queries, d]), &Default::default());
     let nodes = [q.clone().into_primitive().tensor().node, k.clone().into_primitive().tensor().node, v.clone().into_primitive().tensor().node];
     let result = match AttentionOp.prepare::<NoCheckpointing>(nodes).compute_bound().stateful() {

@@ -178,6 +178,7 @@ fn add(x: &[f32], y: &mut [f32]) {
 /// The values of a CPU tensor where they lie, without a copy when its
 /// buffer is contiguous `f32` (a contiguous copy otherwise): inference's
 /// host ops read their inputs through it.
+#[derive(Debug)]
 pub(crate) struct Values(FlexTensor);
 
 impl Values {
@@ -241,7 +242,8 @@ pub fn instance_norm<B: Backend>(x: &Tensor<B, 3>, gamma: &Tensor<B, 1>, beta: &
         (beta as &dyn Any).downcast_ref::<Tensor<Cpu, 1>>()?,
     );
     let gamma_host = host(gamma.clone().inner());
-    let (y, n) = forward(&host(x.clone().inner()), &gamma_host, &host(beta.clone().inner()), shape, epsilon as f32, true);
+    let (x_values, beta_values) = (Values::of(&x.clone().inner()), Values::of(&beta.clone().inner()));
+    let (y, n) = forward(x_values.as_slice(), &gamma_host, beta_values.as_slice(), shape, epsilon as f32, true);
     let output = Flex::float_from_data(TensorData::new(y, shape), &Default::default());
     let nodes = [x.clone().into_primitive().tensor().node, gamma.clone().into_primitive().tensor().node, beta.clone().into_primitive().tensor().node];
     let result = match InstanceNormOp.prepare::<NoCheckpointing>(nodes).compute_bound().stateful() {
