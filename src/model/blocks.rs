@@ -116,12 +116,14 @@ pub fn linear_flat<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D
 /// `x`: `[..., d_input]`, `weight`: `[d_input, d_output]`, `bias`:
 /// `[d_output]`; returns `[..., d_output]`.
 pub fn linear_flat_with<B: Backend, const D: usize>(x: Tensor<B, D>, weight: Tensor<B, 2>, bias: Option<Tensor<B, 1>>) -> Tensor<B, D> {
-    if D <= 2 {
+    if D < 2 {
         return burn::tensor::module::linear(x, weight, bias);
     }
     let mut dims = x.dims();
     let rows = dims[..D - 1].iter().product();
-    let y = burn::tensor::module::linear(x.reshape([rows, dims[D - 1]]), weight, bias);
+    let x = x.reshape([rows, dims[D - 1]]);
+    // Inference on the CPU: row blocks in parallel (`linear_host`).
+    let y = super::linear_host::linear(&x, &weight, bias.as_ref()).unwrap_or_else(|| burn::tensor::module::linear(x, weight, bias));
     dims[D - 1] = y.dims()[1];
     y.reshape(dims)
 }

@@ -10,6 +10,7 @@ pub mod encoder;
 pub mod features;
 pub mod heavy_decoder;
 pub(crate) mod host_kernels;
+pub mod linear_host;
 pub mod norm_host;
 pub mod pointer;
 pub mod pointer_host;

@@ -10,6 +10,7 @@ mod blocks;
 mod checkpoint;
 mod config;
 mod features;
+mod linear_host;
 mod norm_host;
 mod pointer_host;
 mod policy;
