@@ -32,7 +32,7 @@ use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::host_kernels::{combine_group, combine_rows_group, softmax_kept, Simd, GROUP};
+use super::host_kernels::{axpy, combine_group, combine_rows_group, softmax_kept, Simd, GROUP};
 use super::norm_host::{host, Cpu, Values};
 
 /// Sizes of one attention: queries and keys per instance, width, heads.
@@ -74,14 +74,6 @@ struct InputGradients<'a> {
     dq: &'a mut [f32],
     dk: &'a mut [f32],
     dv: &'a mut [f32],
-}
-
-/// `y += a x`; vectorises inside the functions compiled for AVX-512 or AVX2.
-#[inline(always)]
-fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
-    for (y, x) in y.iter_mut().zip(x) {
-        *y += a * x;
-    }
 }
 
 /// Head `h` of `x` `[n, d]` transposed into `out` `[head_dim, n]`, times `scale`.

@@ -41,10 +41,12 @@ impl Simd {
     fn widest() -> Simd {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            // The AVX-512 functions are compiled with AVX2 and FMA too.
+            let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+            if avx2 && std::arch::is_x86_feature_detected!("avx512f") {
                 return Simd::Avx512;
             }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            if avx2 {
                 return Simd::Avx2;
             }
         }
@@ -142,7 +144,8 @@ pub(crate) fn combine_rows_group(
     out_stride: usize,
 ) {
     assert!((1..=GROUP).contains(&group) && stride.is_multiple_of(16), "groups of 1 to {GROUP} over strides of 16");
-    assert!(coefficients.len() >= (group - 1) * c_stride + count && rows.len() >= count * stride && out.len() >= (group - 1) * out_stride + stride);
+    let span = |rows: usize, stride: usize, last: usize| rows.checked_mul(stride).and_then(|x| x.checked_add(last)).expect("sizes that fit in memory");
+    assert!(coefficients.len() >= span(group - 1, c_stride, count) && rows.len() >= span(count, stride, 0) && out.len() >= span(group - 1, out_stride, stride));
     #[cfg(target_arch = "x86_64")]
     if simd == Simd::Avx512 {
         // SAFETY: AVX-512 is present (`simd`), and the bounds are checked above.
@@ -180,9 +183,12 @@ pub(crate) fn combine_group(
 ) {
     let width = out.len() / group;
     let heads = width / head_dim;
+    assert!(head_dim > 0 && width.is_multiple_of(head_dim), "whole heads");
     let last = active.iter().max().map_or(0, |&j| j + 1);
-    assert!((1..=GROUP).contains(&group) && width <= row_stride && last * row_stride <= rows.len(), "rows of every active node");
-    assert!(weights.len() >= (group - 1) * w_stride + (heads - 1) * head_stride + last, "weights of every member, head and active node");
+    let span = |rows: usize, stride: usize, last: usize| rows.checked_mul(stride).and_then(|x| x.checked_add(last)).expect("sizes that fit in memory");
+    assert!((1..=GROUP).contains(&group) && width <= row_stride && span(last, row_stride, 0) <= rows.len(), "rows of every active node");
+    let heads_span = span(heads.saturating_sub(1), head_stride, last);
+    assert!(weights.len() >= span(group - 1, w_stride, heads_span), "weights of every member, head and active node");
     #[cfg(target_arch = "x86_64")]
     if simd == Simd::Avx512 && width.is_multiple_of(TILE) && head_dim.is_multiple_of(16) {
         // SAFETY: AVX-512 is present (`simd`), and the bounds are checked above.

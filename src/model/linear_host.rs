@@ -5,8 +5,10 @@
 //! second pass over the output: at 50 customers with every start and x8
 //! augmentation, those copies and fills were a fifth of the encoder's time,
 //! with the other core idle. Here each block of rows is one task: its
-//! product (the same `gemm` call on fewer rows, so every entry is the same
-//! sum in the same order) and then its bias, while the rows are in cache.
+//! product (the same `gemm` call on fewer rows) and then its bias, while
+//! the rows are in cache. `gemm` picks its blocking per call, so the sums
+//! may run in another order than Burn's whole-matrix call; at the encoder's
+//! sizes they are the same to the bit (`tests/model/linear_host.rs`).
 //! Training (autodiff) keeps Burn's form, whose backward pass it needs.
 
 use std::any::Any;

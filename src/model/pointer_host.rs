@@ -3,10 +3,12 @@
 //! The Burn form ([`super::pointer::Pointer::step`]) spends most of a step
 //! on layout copies, fresh buffers and exponentiating masked scores, not on
 //! arithmetic. Here the per-encoding tensors are laid out once so that every
-//! per-step product reads contiguous rows, each rollout is one pass over its
-//! instance's keys with the accumulators in registers, masked nodes get weight
-//! 0 by selection (their `exp` is taken of a clamped value and discarded,
-//! never of `-1e9` on libm's slow path), and
+//! per-step product reads contiguous rows, the rollouts of one instance are
+//! stepped in groups of four so that each row of its keys, values and logit
+//! keys is read once for the group, with the accumulators in registers
+//! (`host_kernels`), masked nodes get weight 0 (their `exp` is taken of a
+//! clamped value and multiplied by 0, never of `-1e9` on libm's slow path),
+//! and
 //! nothing moves between host and device: the env's context and mask are read
 //! where they are. The result is the Burn form's within float rounding
 //! (`tests/model/pointer_host.rs` checks 1e-5 on log-probabilities).

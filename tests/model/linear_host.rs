@@ -12,7 +12,7 @@ use crate::common::values;
 #[test]
 fn row_blocks_give_burns_linear_to_the_bit() {
     let device = Default::default();
-    for [rows, k, n] in [[1, 3, 5], [511, 128, 128], [1100, 128, 512], [3264, 512, 128]] {
+    for [rows, k, n] in [[1, 3, 5], [511, 128, 128], [513, 128, 128], [1025, 512, 128], [1100, 128, 512], [3264, 512, 128], [600, 2048, 64]] {
         let x = Tensor::<Flex, 2>::random([rows, k], Distribution::Normal(0.0, 1.0), &device);
         let w = Tensor::<Flex, 2>::random([k, n], Distribution::Normal(0.0, 0.1), &device);
         let b = Tensor::<Flex, 1>::random([n], Distribution::Normal(0.0, 1.0), &device);

@@ -68,7 +68,7 @@ unsafe fn rows_tiles<const G: usize>(
 /// more) at a time.
 ///
 /// # Safety
-/// AVX2 and FMA are available; `group` is 1 to 4, `width` a multiple of 64, `head_dim` of 16, and every index is in bounds.
+/// AVX2 and FMA are available; `group` is 1 to 4, `width` and `head_dim` multiples of 16, and every index is in bounds.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn combine_group(
