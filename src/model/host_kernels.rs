@@ -209,22 +209,22 @@ pub(crate) fn combine_group(
     }
 }
 
-/// The largest entry of `x` over the allowed ones (all with `any` false);
-/// `-inf` when none counts. 16 independent lanes, so that it vectorises.
+/// The largest entry of `x` over the allowed ones; `-inf` when none is.
+/// 16 independent lanes, so that it vectorises.
 #[inline(always)]
-pub(crate) fn max_allowed(x: &[f32], allowed: &[bool], any: bool) -> f32 {
+fn max_allowed(x: &[f32], allowed: &[bool]) -> f32 {
     debug_assert_eq!(x.len(), allowed.len());
     let mut acc = [f32::NEG_INFINITY; 16];
     let (x16, a16) = (x.chunks_exact(16), allowed.chunks_exact(16));
     let mut tail = f32::NEG_INFINITY;
     for (&v, &a) in x16.remainder().iter().zip(a16.remainder()) {
-        if (a || !any) && v > tail {
+        if a && v > tail {
             tail = v;
         }
     }
     for (v, a) in x16.zip(a16) {
         for l in 0..16 {
-            let candidate = if a[l] || !any { v[l] } else { f32::NEG_INFINITY };
+            let candidate = if a[l] { v[l] } else { f32::NEG_INFINITY };
             acc[l] = if candidate > acc[l] { candidate } else { acc[l] };
         }
     }
@@ -384,7 +384,7 @@ pub(crate) fn clip_log_sum_exp_inner(z: &mut [f32], clip: f32, allowed: &[bool])
     for x in z.iter_mut() {
         *x = clip * tanh(*x);
     }
-    let max = max_allowed(z, allowed, true);
+    let max = max_allowed(z, allowed);
     let sum: f32 = z.iter().zip(allowed).map(|(&x, &a)| if a { exp_non_positive(x - max) } else { 0.0 }).sum();
     max + sum.ln()
 }

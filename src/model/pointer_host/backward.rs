@@ -143,6 +143,8 @@ impl HostPointer {
         let head_dim = d / heads;
         let count = choices.len();
         assert!((1..=GROUP).contains(&count) && weights.len() == count, "1 to {GROUP} choices, one weight each");
+        // Full groups fill a chunk exactly (CHUNK is a multiple of GROUP);
+        // a short group only ends an instance. Kept for any other caller.
         if g.deferred.rows + count > CHUNK {
             self.add_deferred(g);
         }
