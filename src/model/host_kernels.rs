@@ -332,22 +332,35 @@ pub(crate) fn softmax_kept(simd: Simd, scores: &mut [f32], keep: &[f32]) {
     }
 }
 
+/// The constants of [`exp_non_positive`] and [`tanh`], shared with their
+/// vector forms (`avx2`, `avx512`), which follow them operation for operation.
+pub(crate) mod polynomial {
+    /// 1.5 * 2^23: adding it rounds to an integer, which then sits in the low mantissa bits.
+    pub const SHIFTER: f32 = 12_582_912.0;
+    /// `exp`'s argument is clamped to `[EXP_FLOOR, 0]`.
+    pub const EXP_FLOOR: f32 = -87.0;
+    /// Cody-Waite: `ln 2` as a high and a low part, negated (`r = x - n ln 2`).
+    pub const MINUS_LN2_HIGH: f32 = -0.693_359_4;
+    pub const MINUS_LN2_LOW: f32 = 2.121_944_4e-4;
+    /// Cephes' `expf` polynomial, highest degree first (Horner).
+    pub const EXP: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5];
+    /// Cephes' `tanhf` odd polynomial in `x^2`, highest degree first, used below [`TANH_SMALL`].
+    pub const TANH: [f32; 5] = [-5.704_988_7e-3, 2.063_909e-2, -5.373_971_6e-2, 1.333_144_2e-1, -3.333_328e-1];
+    pub const TANH_SMALL: f32 = 0.625;
+}
+
 /// `exp(x)` for `x <= 0` (larger `x` is taken as 0), within 2 ulp, without
 /// branches so that loops over it vectorise: Cody-Waite reduction by `ln 2`
 /// and Cephes' degree-6 polynomial; below -87 it gives about 1e-38.
 #[inline(always)]
 pub(crate) fn exp_non_positive(x: f32) -> f32 {
-    const SHIFTER: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
-    let x = x.clamp(-87.0, 0.0);
+    use polynomial::*;
+    let x = x.clamp(EXP_FLOOR, 0.0);
     let t = x.mul_add(std::f32::consts::LOG2_E, SHIFTER);
     let n = t - SHIFTER;
-    let r = n.mul_add(-0.693_359_4, x);
-    let r = n.mul_add(2.121_944_4e-4, r);
-    let p = 1.987_569_1e-4_f32.mul_add(r, 1.398_199_9e-3);
-    let p = p.mul_add(r, 8.333_452e-3);
-    let p = p.mul_add(r, 4.166_579_6e-2);
-    let p = p.mul_add(r, 1.666_666_5e-1);
-    let p = p.mul_add(r, 0.5);
+    let r = n.mul_add(MINUS_LN2_HIGH, x);
+    let r = n.mul_add(MINUS_LN2_LOW, r);
+    let p = EXP[1..].iter().fold(EXP[0], |p, &c| p.mul_add(r, c));
     let e = p.mul_add(r * r, r) + 1.0;
     // The integer n sits in the low mantissa bits of t.
     let n = t.to_bits().wrapping_sub(SHIFTER.to_bits()) as i32;
@@ -395,15 +408,13 @@ pub(crate) fn clip_log_sum_exp_inner(z: &mut [f32], clip: f32, allowed: &[bool])
 /// `e = exp(-2|x|)` above.
 #[inline(always)]
 pub(crate) fn tanh(x: f32) -> f32 {
+    use polynomial::{TANH, TANH_SMALL};
     let z = x * x;
-    let p = (-5.704_988_7e-3_f32).mul_add(z, 2.063_909e-2);
-    let p = p.mul_add(z, -5.373_971_6e-2);
-    let p = p.mul_add(z, 1.333_144_2e-1);
-    let p = p.mul_add(z, -3.333_328e-1);
+    let p = TANH[1..].iter().fold(TANH[0], |p, &c| p.mul_add(z, c));
     let small = (p * z).mul_add(x, x);
     let e = exp_non_positive(-2.0 * x.abs());
     let large = ((1.0 - e) / (1.0 + e)).copysign(x);
-    if x.abs() < 0.625 {
+    if x.abs() < TANH_SMALL {
         small
     } else {
         large

@@ -83,6 +83,11 @@ pub(crate) struct Step<'a> {
     pub allowed: &'a [bool],
 }
 
+impl Step<'_> {
+    /// A placeholder for a group's unused slots (no allocation per group).
+    pub(crate) const NONE: Step<'static> = Step { current: 0, context: &[], allowed: &[] };
+}
+
 /// Per-thread buffers of one rollout's step.
 pub(crate) struct Scratch {
     query: Vec<f32>,
@@ -194,8 +199,11 @@ impl HostPointer {
                 if s.members.is_empty() {
                     return;
                 }
-                let steps: Vec<Step> = s.members.iter().map(|&r| rows.step(r, self.nodes, self.context)).collect();
-                self.logits_group_with(simd, s.members[0] / rows.per_instance, &steps, s);
+                let mut steps = [Step::NONE; GROUP];
+                for (step, &r) in steps.iter_mut().zip(&s.members) {
+                    *step = rows.step(r, self.nodes, self.context);
+                }
+                self.logits_group_with(simd, s.members[0] / rows.per_instance, &steps[..s.members.len()], s);
                 for (m, &r) in s.members.iter().enumerate() {
                     let logits = &s.logits[m * self.stride..m * self.stride + self.nodes];
                     finish(self, Some(logits), allowed(r), &mut block[(r - first) * width..(r - first + 1) * width]);

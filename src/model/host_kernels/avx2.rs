@@ -178,18 +178,14 @@ unsafe fn fold(v: __m256, how: Fold) -> f32 {
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn exp_non_positive(x: __m256) -> __m256 {
-    const SHIFTER: f32 = 12_582_912.0;
+    use super::polynomial::*;
     let c = _mm256_set1_ps;
-    let x = _mm256_min_ps(_mm256_max_ps(x, c(-87.0)), _mm256_setzero_ps());
+    let x = _mm256_min_ps(_mm256_max_ps(x, c(EXP_FLOOR)), _mm256_setzero_ps());
     let t = _mm256_fmadd_ps(x, c(std::f32::consts::LOG2_E), c(SHIFTER));
     let n = _mm256_sub_ps(t, c(SHIFTER));
-    let r = _mm256_fmadd_ps(n, c(-0.693_359_4), x);
-    let r = _mm256_fmadd_ps(n, c(2.121_944_4e-4), r);
-    let p = _mm256_fmadd_ps(c(1.987_569_1e-4), r, c(1.398_199_9e-3));
-    let p = _mm256_fmadd_ps(p, r, c(8.333_452e-3));
-    let p = _mm256_fmadd_ps(p, r, c(4.166_579_6e-2));
-    let p = _mm256_fmadd_ps(p, r, c(1.666_666_5e-1));
-    let p = _mm256_fmadd_ps(p, r, c(0.5));
+    let r = _mm256_fmadd_ps(n, c(MINUS_LN2_HIGH), x);
+    let r = _mm256_fmadd_ps(n, c(MINUS_LN2_LOW), r);
+    let p = EXP[1..].iter().fold(c(EXP[0]), |p, &k| _mm256_fmadd_ps(p, r, c(k)));
     let e = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), c(1.0));
     let n = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(c(SHIFTER)));
     let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n, _mm256_set1_epi32(127))));

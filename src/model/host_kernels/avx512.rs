@@ -185,18 +185,14 @@ pub(super) unsafe fn softmax_kept(scores: &mut [f32], keep: &[f32]) {
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn exp_non_positive(x: __m512) -> __m512 {
-    const SHIFTER: f32 = 12_582_912.0;
+    use super::polynomial::*;
     let c = _mm512_set1_ps;
-    let x = _mm512_min_ps(_mm512_max_ps(x, c(-87.0)), _mm512_setzero_ps());
+    let x = _mm512_min_ps(_mm512_max_ps(x, c(EXP_FLOOR)), _mm512_setzero_ps());
     let t = _mm512_fmadd_ps(x, c(std::f32::consts::LOG2_E), c(SHIFTER));
     let n = _mm512_sub_ps(t, c(SHIFTER));
-    let r = _mm512_fmadd_ps(n, c(-0.693_359_4), x);
-    let r = _mm512_fmadd_ps(n, c(2.121_944_4e-4), r);
-    let p = _mm512_fmadd_ps(c(1.987_569_1e-4), r, c(1.398_199_9e-3));
-    let p = _mm512_fmadd_ps(p, r, c(8.333_452e-3));
-    let p = _mm512_fmadd_ps(p, r, c(4.166_579_6e-2));
-    let p = _mm512_fmadd_ps(p, r, c(1.666_666_5e-1));
-    let p = _mm512_fmadd_ps(p, r, c(0.5));
+    let r = _mm512_fmadd_ps(n, c(MINUS_LN2_HIGH), x);
+    let r = _mm512_fmadd_ps(n, c(MINUS_LN2_LOW), r);
+    let p = EXP[1..].iter().fold(c(EXP[0]), |p, &k| _mm512_fmadd_ps(p, r, c(k)));
     let e = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), c(1.0));
     let n = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(c(SHIFTER)));
     let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(n, _mm512_set1_epi32(127))));
@@ -263,12 +259,10 @@ unsafe fn allowed_lanes(allowed: &[bool]) -> u16 {
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn tanh(x: __m512) -> __m512 {
+    use super::polynomial::{TANH, TANH_SMALL};
     let c = _mm512_set1_ps;
     let z = _mm512_mul_ps(x, x);
-    let p = _mm512_fmadd_ps(c(-5.704_988_7e-3), z, c(2.063_909e-2));
-    let p = _mm512_fmadd_ps(p, z, c(-5.373_971_6e-2));
-    let p = _mm512_fmadd_ps(p, z, c(1.333_144_2e-1));
-    let p = _mm512_fmadd_ps(p, z, c(-3.333_328e-1));
+    let p = TANH[1..].iter().fold(c(TANH[0]), |p, &k| _mm512_fmadd_ps(p, z, c(k)));
     let small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
     let magnitude = _mm512_abs_ps(x);
     let e = exp_non_positive(_mm512_mul_ps(c(-2.0), magnitude));
@@ -276,5 +270,5 @@ unsafe fn tanh(x: __m512) -> __m512 {
     // copysign: the magnitude's bits (non-negative here) with x's sign bit.
     let sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(i32::MIN));
     let large = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(large), sign));
-    _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(magnitude, c(0.625)), large, small)
+    _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(magnitude, c(TANH_SMALL)), large, small)
 }

@@ -148,8 +148,11 @@ impl HostPointer {
         if g.deferred.rows + count > CHUNK {
             self.add_deferred(g);
         }
-        let steps: Vec<Step> = choices.iter().map(|c| Step { current: c.current, context: c.context, allowed: c.allowed }).collect();
-        self.logits_group(simd, b, &steps, s);
+        let mut steps = [Step::NONE; GROUP];
+        for (step, c) in steps.iter_mut().zip(choices) {
+            *step = Step { current: c.current, context: c.context, allowed: c.allowed };
+        }
+        self.logits_group(simd, b, &steps[..count], s);
         let t = self.transposed.as_ref().expect("a HostPointer made for training");
         let first = g.deferred.rows;
         let f = &mut g.deferred;
