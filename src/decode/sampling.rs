@@ -8,6 +8,8 @@
 //! Ties go to the lowest node index either way, so greedy, beam width 1 and
 //! the greedy rollout of every other strategy agree.
 
+use std::cell::RefCell;
+
 use rand::{Rng as _, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -113,30 +115,37 @@ fn sample(log_p: &[f32], allowed: &[bool], s: &Sampling, rng: &mut Rng) -> usize
     candidates[weights.len() - 1].0
 }
 
+thread_local! {
+    /// [`sample_unfiltered`]'s allowed nodes and their weights, kept between
+    /// calls: training draws for every rollout at every step.
+    static WEIGHTS: RefCell<Vec<(usize, f64)>> = const { RefCell::new(Vec::new()) };
+}
+
 /// Every allowed node in index order, weighted by `exp((log_p - max) / temperature)`:
-/// the same distribution as the filtered path without its sort or buffers
-/// (training samples every step of every rollout this way).
+/// the same distribution as the filtered path without its sort (training
+/// samples every step of every rollout this way). Each weight is computed once.
 fn sample_unfiltered(log_p: &[f32], allowed: &[bool], temperature: f64, rng: &mut Rng) -> usize {
     let scaled = || allowed.iter().zip(log_p).enumerate().filter(|(_, (&ok, _))| ok).map(|(j, (_, &l))| (j, l as f64 / temperature));
-    let first = scaled().next().expect("a decoding step with no allowed node").0;
     let top = scaled().map(|(_, x)| x).fold(f64::NEG_INFINITY, f64::max);
-    if !top.is_finite() {
-        // A row without a finite log-probability (a forward pass that blew
-        // up): no distribution to draw from; the trainer skips such a step.
-        return first;
-    }
-    let total: f64 = scaled().map(|(_, x)| (x - top).exp()).sum();
-    let mut u = rng.random::<f64>() * total;
-    let mut last = first;
-    for (j, x) in scaled() {
-        let w = (x - top).exp();
-        if u < w {
-            return j;
+    WEIGHTS.with_borrow_mut(|weights| {
+        weights.clear();
+        weights.extend(scaled().map(|(j, x)| (j, (x - top).exp())));
+        let &(first, _) = weights.first().expect("a decoding step with no allowed node");
+        if !top.is_finite() {
+            // A row without a finite log-probability (a forward pass that blew
+            // up): no distribution to draw from; the trainer skips such a step.
+            return first;
         }
-        u -= w;
-        last = j;
-    }
-    last
+        let total: f64 = weights.iter().map(|&(_, w)| w).sum();
+        let mut u = rng.random::<f64>() * total;
+        for &(j, w) in weights.iter() {
+            if u < w {
+                return j;
+            }
+            u -= w;
+        }
+        weights.last().map_or(first, |&(j, _)| j)
+    })
 }
 
 /// `sampling.samples` sampled rollouts per instance (and augmentation copy), the best kept.
