@@ -149,7 +149,8 @@ impl<B: AutodiffBackend> Trainer<B> {
                 let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
                 write_atomic(&run.path(INIT_CARD), text.as_bytes())?;
                 write_config(&run, &config)?;
-                (policy, Optim::new(&config.optimizer), TrainState::default())
+                let first_stream = card.trained_on.as_ref().map_or(0, |t| t.steps as u64);
+                (policy, Optim::new(&config.optimizer), TrainState { first_stream, ..TrainState::default() })
             }
         };
         let prior = match run.path(INIT_CARD) {
@@ -211,18 +212,21 @@ impl<B: AutodiffBackend> Trainer<B> {
         self.config.run.epochs * self.steps_per_epoch()
     }
 
-    /// The random stream of step `step`: the same on every run with this seed.
+    /// The random stream of step `step`: the same on every run with this
+    /// seed and starting point ([`TrainState::first_stream`]).
     fn step_rng(&self, step: usize) -> Rng {
         let mut rng = Rng::seed_from_u64(self.config.seed);
-        rng.set_stream(step as u64 + 1);
+        rng.set_stream(self.state.first_stream + step as u64 + 1);
         rng
     }
 
-    /// Step `step`'s instances: one size, one generator, fresh instances.
+    /// Step `step`'s instances: one size, one generator, fresh instances
+    /// (a run started with `--init` continues the stream after the steps
+    /// its model has trained).
     pub fn batch(&self, step: usize, rng: &mut Rng) -> Vec<Instance> {
         let n = self.config.size_at(rng);
         let g = &self.generators[rand::Rng::random_range(rng, 0..self.generators.len())];
-        let seed = self.config.seed.wrapping_mul(1_000_003).wrapping_add(step as u64);
+        let seed = self.config.seed.wrapping_mul(1_000_003).wrapping_add(self.state.first_stream + step as u64);
         match &self.cities {
             Some((cities, sampling)) => {
                 city::generate(cities, g.problem, n, self.config.batch_size(n), seed, *sampling).expect("every size and problem was drawn once at the start")

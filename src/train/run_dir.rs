@@ -34,6 +34,12 @@ pub struct TrainState {
     /// Self-improvement: the round whose labels the checkpoint holds.
     #[serde(default)]
     pub labels_round: Option<usize>,
+    /// The random stream of this run's step 0: the steps of the model it
+    /// started from (`--init`), so that a stretch run with an earlier
+    /// stretch's config draws the instances that follow that stretch's
+    /// instead of replaying them; 0 for a fresh run.
+    #[serde(default)]
+    pub first_stream: u64,
 }
 
 pub struct RunDir {

@@ -48,6 +48,8 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "ladder-cvrp20",
         "lrm-5m",
         "matrix-cpu",
+        "mtvrp100-anneal-cpu",
+        "mtvrp100-cosine-cpu",
         "mtvrp100-cpu",
         "mtvrp100-rf",
         "mtvrp20-cpu",

@@ -141,6 +141,37 @@ fn init_starts_from_the_checkpoint_and_carries_its_history_on() {
     assert_eq!((t.stretches.len(), t.steps, t.stretches[1].steps), (2, 6, 3), "a resumed --init run keeps the history: {t:?}");
 }
 
+/// A second stretch with the first one's config continues its instance
+/// stream (it would otherwise replay the same instances), and keeps doing so
+/// when resumed.
+#[test]
+fn an_init_stretch_with_the_same_config_draws_the_instances_that_follow() {
+    let dir = temp_dir("init-stream");
+    let (val, _) = validation_set(&dir, "CVRP", 4);
+    let config = tiny_config("CVRP", &val, 1);
+    let device = Default::default();
+    let mut first = Trainer::<Ad>::new(config.clone(), &dir.join("first"), Start::Fresh, &device).unwrap();
+    for _ in 0..3 {
+        first.train_step().unwrap();
+    }
+    first.checkpoint(None).unwrap();
+    let coords = |t: &Trainer<Ad>, step: usize| {
+        use rand::SeedableRng;
+        let mut rng = lrm::decode::sampling::Rng::seed_from_u64(1);
+        t.batch(step, &mut rng).into_iter().map(|i| i.coords.unwrap()).collect::<Vec<_>>()
+    };
+    let mut second = Trainer::<Ad>::new(config.clone(), &dir.join("second"), Start::Init(dir.join("first/latest.toml")), &device).unwrap();
+    assert_eq!(second.state.first_stream, 3);
+    assert!(coords(&second, 0) != coords(&first, 0), "the second stretch does not replay the first's instances");
+    assert!(coords(&second, 0) == coords(&first, 3), "it draws those that follow them");
+    second.train_step().unwrap();
+    second.checkpoint(None).unwrap();
+    drop(second);
+    let resumed = Trainer::<Ad>::new(config, &dir.join("second"), Start::Resume, &device).unwrap();
+    assert_eq!((resumed.state.step, resumed.state.first_stream), (1, 3));
+    assert!(coords(&resumed, 1) == coords(&first, 4));
+}
+
 #[test]
 fn init_from_another_model_or_a_missing_file_fails_clearly() {
     let dir = temp_dir("init-bad");
