@@ -144,7 +144,8 @@ fn sample_unfiltered(log_p: &[f32], allowed: &[bool], temperature: f64, rng: &mu
             }
             u -= w;
         }
-        weights.last().map_or(first, |&(j, _)| j)
+        // Rounding left `u` at or above the last weight: the last node.
+        weights[weights.len() - 1].0
     })
 }
 

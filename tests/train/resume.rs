@@ -92,6 +92,16 @@ fn a_non_finite_loss_skips_the_step_and_repeats_roll_back() {
     assert!(std::fs::read(dir.join("run/latest.safetensors")).unwrap() == saved, "three bad steps in a row restore the last checkpoint");
 }
 
+/// A fresh run in `dir` trained for `steps` steps, with a checkpoint.
+fn trained(config: &TrainConfig, dir: &std::path::Path, steps: usize) -> Trainer<Ad> {
+    let mut trainer = Trainer::<Ad>::new(config.clone(), dir, Start::Fresh, &Default::default()).unwrap();
+    for _ in 0..steps {
+        trainer.train_step().unwrap();
+    }
+    trainer.checkpoint(None).unwrap();
+    trainer
+}
+
 /// The model card of a run's latest checkpoint.
 fn card(run: &std::path::Path) -> lrm::model::checkpoint::ModelCard {
     lrm::model::checkpoint::read_card(&run.join("latest.toml")).unwrap()
@@ -104,12 +114,7 @@ fn init_starts_from_the_checkpoint_and_carries_its_history_on() {
     // Each stretch is named by its config file's stem.
     let first_config = lrm::train::config::TrainConfig { source: Some("configs/first.toml".into()), ..tiny_config("CVRP", &val, 1) };
     let device = Default::default();
-    let mut first = Trainer::<Ad>::new(first_config.clone(), &dir.join("run-1"), Start::Fresh, &device).unwrap();
-    for _ in 0..3 {
-        first.train_step().unwrap();
-    }
-    first.checkpoint(None).unwrap();
-    drop(first);
+    drop(trained(&first_config, &dir.join("run-1"), 3));
 
     let mut config = first_config.clone();
     config.source = Some("configs/second.toml".into());
@@ -150,11 +155,7 @@ fn an_init_stretch_with_the_same_config_draws_the_instances_that_follow() {
     let (val, _) = validation_set(&dir, "CVRP", 4);
     let config = tiny_config("CVRP", &val, 1);
     let device = Default::default();
-    let mut first = Trainer::<Ad>::new(config.clone(), &dir.join("first"), Start::Fresh, &device).unwrap();
-    for _ in 0..3 {
-        first.train_step().unwrap();
-    }
-    first.checkpoint(None).unwrap();
+    let first = trained(&config, &dir.join("first"), 3);
     let coords = |t: &Trainer<Ad>, step: usize| {
         use rand::SeedableRng;
         let mut rng = lrm::decode::sampling::Rng::seed_from_u64(1);
@@ -178,9 +179,7 @@ fn init_from_another_model_or_a_missing_file_fails_clearly() {
     let (val, _) = validation_set(&dir, "TSP", 4);
     let config = tiny_config("TSP", &val, 1);
     let device = Default::default();
-    let mut first = Trainer::<Ad>::new(config.clone(), &dir.join("first"), Start::Fresh, &device).unwrap();
-    first.checkpoint(None).unwrap();
-    drop(first);
+    drop(trained(&config, &dir.join("first"), 0));
     let mut wider = config.clone();
     wider.model.overrides.insert("d_model".into(), toml::Value::Integer(64));
     let err = Trainer::<Ad>::new(wider, &dir.join("wider"), Start::Init(dir.join("first/latest.toml")), &device).err().unwrap().to_string();
