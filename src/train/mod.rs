@@ -5,11 +5,13 @@
 //! state, reward averages) is in the checkpoint, so a run resumed from step N
 //! continues exactly as the uninterrupted run would have (on the CPU).
 
+mod card;
 pub mod config;
 pub mod curve;
 pub mod distributed;
 pub mod launch;
 pub mod optim;
+mod progress_plot;
 pub mod reinforce;
 pub mod run_dir;
 pub mod supervised;
@@ -30,14 +32,13 @@ use crate::decode::sampling::Rng;
 use crate::decode::{self, DecodeOptions, Starts, Strategy};
 use crate::error::{Error, Result};
 use crate::eval::{Dataset, Score};
-use crate::model::checkpoint::{self, Stretch, TrainedOn};
+use crate::model::checkpoint::{self, TrainedOn};
 use crate::model::{ModelConfig, Policy};
-use crate::plot;
 use crate::problem::generate::city::{self, City, CitySampling};
-use crate::problem::generate::{GeneratorConfig, Problem};
+use crate::problem::generate::GeneratorConfig;
 use crate::problem::io::write_atomic;
-use crate::problem::variant::MTVRP_NAMES;
-use crate::problem::{Instance, Variant};
+use crate::problem::Instance;
+use card::variant_names;
 use config::{TrainConfig, TrainerKind};
 use distributed::{Peer, Team};
 use optim::{clip_global_norm, learning_rate, Optim};
@@ -411,57 +412,6 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(())
     }
 
-    /// The largest demand over capacity in a sample of the training
-    /// distribution (capacitated problems), for `lrm solve`'s warning.
-    fn max_demand_ratio(&self) -> Option<f64> {
-        let n = self.config.problem.sizes.bounds()[0];
-        self.generators.iter().flat_map(|g| g.generate(n, 16, 0)).filter_map(|inst| inst.max_demand_ratio()).reduce(f64::max)
-    }
-
-    /// The model card with what this run trained on, after the history of
-    /// the model it started from (`Start::Init`).
-    fn write_card(&self, path: &Path) -> Result<()> {
-        let mut card = checkpoint::read_card(path)?;
-        let t = &self.config.trainer;
-        let decoder = if t.backtrack_budget.is_some() { "lazymask" } else { "greedy" };
-        let stretch = Stretch {
-            config: self
-                .config
-                .source
-                .as_deref()
-                .or(self.records.as_ref().map(|(run, _)| run.root.as_path()))
-                .and_then(Path::file_stem)
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            steps: self.state.step,
-            instances: self.state.instances,
-            wall_seconds: self.state.wall_seconds,
-            hardware: hardware::<B>(&self.device),
-            score: self.last_validation.get("score").copied(),
-        };
-        let now = TrainedOn {
-            variants: variant_names(&self.generators, self.cities.is_some()),
-            sizes: self.config.problem.sizes.bounds(),
-            max_demand_ratio: self.max_demand_ratio(),
-            steps: stretch.steps,
-            wall_seconds: stretch.wall_seconds,
-            instances: stretch.instances,
-            distribution: Some(match &self.cities {
-                Some((cities, _)) => format!("{} cities, {} sampling", cities.len(), self.config.problem.city_sampling),
-                None => self.config.problem.distribution.clone(),
-            }),
-            decoder: Some(decoder.to_string()),
-            validation: self.last_validation.clone(),
-            stretches: vec![stretch],
-        };
-        card.trained_on = Some(match &self.prior {
-            Some(prior) => prior.clone().followed_by(now),
-            None => now,
-        });
-        let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
-        write_atomic(path, text.as_bytes())
-    }
-
     /// Train until the configured number of steps, or until `stop` is set
     /// (Ctrl-C), then checkpoint. Metrics, curves and a progress bar on the way.
     pub fn run(&mut self, stop: &AtomicBool, progress: bool) -> Result<()> {
@@ -530,53 +480,6 @@ impl<B: AutodiffBackend> Trainer<B> {
     fn agree_to_stop(&self, asked: bool) -> Result<bool> {
         Ok(Team::<B>::of(self.peer.as_ref(), &self.device).sum(vec![f64::from(u8::from(asked))], "the stop signal")?[0] > 0.0)
     }
-
-    /// A plot that cannot be drawn does not stop training (only the root draws).
-    fn plot_or_warn(&self) {
-        if self.records.is_none() {
-            return;
-        }
-        if let Err(e) = self.plot() {
-            tracing::warn!("training curves not drawn: {e}");
-        }
-    }
-
-    /// `curves.svg`: loss, reward and gradient norm against the step, the
-    /// reward per variant, and the validation gap of every set against the
-    /// instances seen (when validation ran).
-    fn plot(&self) -> Result<()> {
-        let Some((run, metrics)) = &self.records else { return Ok(()) };
-        let columns = metrics.read()?;
-        let column = |name: &str| columns.iter().find(|(c, _)| c == name).map(|(_, v)| v.as_slice()).unwrap_or_default();
-        let against = |x: &[f64], y: &[f64]| -> Vec<(f64, f64)> { x.iter().copied().zip(y.iter().copied()).filter(|p| p.1.is_finite()).collect() };
-        let (steps, instances) = (column("step"), column("instances"));
-        let mut panels = vec![];
-        for (name, title) in [("loss", "loss"), ("reward", "mean reward"), ("grad_norm", "gradient norm (before clipping)")] {
-            let mut panel = plot::Panel::new(title, "step", name);
-            panel.series.push(plot::Series::new("", against(steps, column(name)), plot::Style::Line));
-            panels.push(panel);
-        }
-        let per_variant = |prefix: &str| -> Vec<(String, &[f64])> {
-            columns
-                .iter()
-                .filter(|(c, _)| c.starts_with(prefix) && !c.ends_with("_infeasible"))
-                .map(|(c, v)| (c[prefix.len()..].to_string(), v.as_slice()))
-                .collect()
-        };
-        let mut rewards = plot::Panel::new("reward per variant", "step", "mean reward");
-        rewards.series = per_variant("reward_").into_iter().map(|(v, ys)| plot::Series::new(v, against(steps, ys), plot::Style::Line)).collect();
-        panels.push(rewards);
-        let unit = if self.validation.iter().all(|v| v.reference.is_some()) { "gap to reference (%)" } else { "mean cost" };
-        let mut gaps = plot::Panel::new("validation", "instances seen", unit);
-        gaps.series = per_variant("val_").into_iter().map(|(set, ys)| plot::Series::new(set, against(instances, ys), plot::Style::Line)).collect();
-        for s in &mut gaps.series {
-            if s.label == "score" {
-                s.label = "mean score".into();
-            }
-        }
-        panels.push(gaps);
-        plot::write(&run.path("curves.svg"), &panels)
-    }
 }
 
 /// A policy whose weights are about to be replaced, built under the seeding
@@ -602,35 +505,6 @@ fn model_mismatch(card: &ModelConfig, config: &ModelConfig) -> String {
         .map(|(k, v)| format!("{k} = {v} (config: {})", b.get(k).map_or("absent".to_string(), |w| w.to_string())))
         .collect();
     format!("the checkpoint's model differs from the config's in {}: give the config the checkpoint's [model] (preset and overrides)", fields.join(", "))
-}
-
-/// The backend and processor a run used, for the model card.
-fn hardware<B: AutodiffBackend>(device: &B::Device) -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{} on {cores} cores of {cpu}", B::name(device))
-}
-
-/// The variant names the generators produce (RouteFinder's 16 for MIXED),
-/// asymmetric when drawn from cities.
-fn variant_names(generators: &[GeneratorConfig], cities: bool) -> Vec<String> {
-    let mut names = vec![];
-    for g in generators {
-        match g.problem {
-            Problem::Variant(v) => names.push(v.to_string()),
-            Problem::Mixed { mixed_backhaul } => {
-                names.extend(MTVRP_NAMES.iter().map(|n| if mixed_backhaul { n.replacen("PB", "PMB", 1) } else { n.to_string() }))
-            }
-        }
-    }
-    if cities {
-        names = names.iter().map(|n| n.parse::<Variant>().map_or(n.clone(), |v| Variant { asymmetric: true, ..v }.to_string())).collect();
-    }
-    names.dedup();
-    names
 }
 
 fn load_validation(config: &TrainConfig) -> Result<Vec<Dataset>> {
