@@ -75,7 +75,10 @@ fn spectral_norm_finds_the_largest_singular_value_and_normalises_to_one() {
 #[test]
 fn sinkhorn_makes_rows_and_columns_sum_to_one_and_zero_iterations_is_softmax() {
     let device = Default::default();
-    let scores = Tensor::<B, 4>::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
+    // Fixed scores in [-1.5, 1.5): random ones made the test fail now and then,
+    // when a draw converged more slowly than 10 iterations allow.
+    let fixed: Vec<f32> = (0..2 * 3 * 8 * 8).map(|i| ((i as f32 * 0.754_877_7).fract() - 0.5) * 3.0).collect();
+    let scores = Tensor::<B, 4>::from_data(TensorData::new(fixed, [2, 3, 8, 8]), &device);
     let p = sinkhorn(scores.clone(), 10);
     for dim in [2usize, 3] {
         let sums = values(p.clone().sum_dim(dim));
@@ -152,4 +155,91 @@ fn instance_norm_normalises_each_channel_over_the_nodes() {
     let x = Tensor::<B, 3>::random([2, 30, 8], Distribution::Normal(3.0, 2.0), &device);
     let mean = values(n.forward(x).mean_dim(1));
     assert!(mean.iter().all(|m| m.abs() < 1e-4), "{mean:?}");
+}
+
+/// Row-major `[rows, out]` of `x W + b` in f64, for the host forms below.
+fn affine(x: &[f64], rows: usize, weight: &[f32], bias: Option<&[f32]>, out: usize) -> Vec<f64> {
+    let input = x.len() / rows;
+    let mut y = vec![0.0; rows * out];
+    for r in 0..rows {
+        for o in 0..out {
+            y[r * out + o] = bias.map_or(0.0, |b| b[o] as f64) + (0..input).map(|i| x[r * input + i] * weight[i * out + o] as f64).sum::<f64>();
+        }
+    }
+    y
+}
+
+/// The adaptive bias as RRNCO writes it (`DistAngleFusion`): the lifted
+/// matrices mixed by the gate in `E` channels, then mapped to one number, in
+/// f64 on the host from the block's weights.
+fn adaptive_bias_by_the_paper(bias: &adaptive_bias::AdaptiveBias<B>, matrices: &[Vec<f32>], pairs: usize) -> Vec<f64> {
+    let param = |t: Tensor<B, 2>| values(t);
+    let vector = |t: Tensor<B, 1>| values(t);
+    let e = bias.output.weight.dims()[0];
+    let lift = |l: &adaptive_bias::EntryLift<B>, m: &[f32]| {
+        let x: Vec<f64> = m.iter().map(|&v| v as f64).collect();
+        let h: Vec<f64> =
+            affine(&x, pairs, &param(l.up.weight.val()), Some(&vector(l.up.bias.as_ref().unwrap().val())), e).into_iter().map(|v| v.max(0.0)).collect();
+        affine(&h, pairs, &param(l.down.weight.val()), Some(&vector(l.down.bias.as_ref().unwrap().val())), e)
+    };
+    let mut lifted = vec![lift(&bias.distance, &matrices[0]), lift(&bias.angle, &matrices[1])];
+    if let Some(l) = &bias.duration {
+        lifted.push(lift(l, &matrices[2]));
+    }
+    let channels = lifted.len();
+    let joined: Vec<f64> = (0..pairs).flat_map(|p| lifted.iter().flat_map(move |x| x[p * e..(p + 1) * e].to_vec())).collect();
+    let gate_bias = vector(bias.gate.bias.as_ref().unwrap().val());
+    let shares: Vec<Vec<f64>> = match (&bias.gate_hidden, &bias.temperature) {
+        (Some(hidden), Some(tau)) => {
+            let h: Vec<f64> = affine(&joined, pairs, &param(hidden.weight.val()), Some(&vector(hidden.bias.as_ref().unwrap().val())), e)
+                .into_iter()
+                .map(|v| v / (1.0 + (-v).exp()))
+                .collect();
+            let logits = affine(&h, pairs, &param(bias.gate.weight.val()), Some(&gate_bias), channels);
+            let temperature = (vector(tau.val())[0] as f64).exp();
+            (0..pairs)
+                .map(|p| {
+                    let z: Vec<f64> = logits[p * channels..(p + 1) * channels].iter().map(|l| (l / temperature).exp()).collect();
+                    z.iter().map(|v| v / z.iter().sum::<f64>()).collect()
+                })
+                .collect()
+        }
+        _ => affine(&joined, pairs, &param(bias.gate.weight.val()), Some(&gate_bias), 1)
+            .into_iter()
+            .map(|l| {
+                let g = 1.0 / (1.0 + (-l).exp());
+                vec![g, 1.0 - g]
+            })
+            .collect(),
+    };
+    let mixed: Vec<f64> =
+        (0..pairs).flat_map(|p| (0..e).map(|c| (0..channels).map(|k| shares[p][k] * lifted[k][p * e + c]).sum::<f64>()).collect::<Vec<_>>()).collect();
+    let out = affine(&mixed, pairs, &param(bias.output.weight.val()), Some(&vector(bias.output.bias.as_ref().unwrap().val())), 1);
+    let alpha = vector(bias.alpha.val())[0] as f64;
+    out.into_iter().map(|v| v * alpha).collect()
+}
+
+#[test]
+fn adaptive_bias_mixes_the_lifted_matrices_by_its_gate_as_rrnco_does() {
+    let device = Default::default();
+    let (batch, nodes) = (2, 5);
+    let pairs = batch * nodes * nodes;
+    for durations in [true, false] {
+        let mut bias = adaptive_bias::AdaptiveBiasConfig::new(8).with_durations(durations).init::<B>(&device);
+        // Away from the starting values, so that every weight shows.
+        bias.alpha = burn::module::Param::from_tensor(Tensor::from_floats([0.7], &device));
+        if durations {
+            bias.temperature = Some(burn::module::Param::from_tensor(Tensor::from_floats([-0.5], &device)));
+        }
+        bias.output.bias = Some(burn::module::Param::from_tensor(Tensor::from_floats([0.3], &device)));
+        let matrix = || Tensor::<B, 3>::random([batch, nodes, nodes], Distribution::Uniform(-1.0, 2.0), &device);
+        let (distance, angle, duration) = (matrix(), matrix(), matrix());
+        let inputs = vec![values(distance.clone()), values(angle.clone()), values(duration.clone())];
+        let got = values(bias.forward(distance, angle, duration));
+        let want = adaptive_bias_by_the_paper(&bias, &inputs, pairs);
+        assert_eq!(got.len(), pairs);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((*g as f64 - w).abs() < 1e-4 * w.abs().max(1.0), "durations {durations}: {g} against {w}");
+        }
+    }
 }

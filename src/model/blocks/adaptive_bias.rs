@@ -24,7 +24,7 @@ use burn::tensor::activation::{relu, sigmoid, silu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::linear_flat;
+use super::{linear_flat, linear_flat_with};
 
 /// The reference's starting temperature: the gate starts at `softmax(logits / e^5)`.
 const INITIAL_TEMPERATURE: f64 = 5.0;
@@ -110,20 +110,53 @@ impl<B: Backend> AdaptiveBias<B> {
     pub fn forward(&self, distance: Tensor<B, 3>, angle: Tensor<B, 3>, duration: Tensor<B, 3>) -> Tensor<B, 3> {
         let d = self.distance.forward(distance);
         let a = self.angle.forward(angle);
+        let [batch, nodes, _, _] = d.dims();
+        // The output map is linear, so `W (sum_k g_k X_k) + b = sum_k g_k (W X_k) + b`:
+        // each lifted matrix is projected to one number per pair before the
+        // gate mixes them, and no `[batch, nodes, nodes, E]` product is formed
+        // (same values up to float rounding, a fraction of the memory traffic).
+        let project = |x: Tensor<B, 4>| linear_flat_with(x, self.output.weight.val(), None);
         let mixed = match (&self.duration, &self.gate_hidden, &self.temperature) {
             (Some(lift), Some(hidden), Some(tau)) => {
                 let t = lift.forward(duration);
-                let logits = linear_flat(&self.gate, silu(linear_flat(hidden, Tensor::cat(vec![d.clone(), a.clone(), t.clone()], 3))));
+                let logits = linear_flat(&self.gate, silu(joined(hidden, [&d, &a, &t])));
                 let g = softmax(logits / tau.val().exp().unsqueeze::<4>(), 3);
-                let share = |k: usize| g.clone().narrow(3, k, 1);
-                d * share(0) + a * share(1) + t * share(2)
+                (g * Tensor::cat(vec![project(d), project(a), project(t)], 3)).sum_dim(3)
             }
             _ => {
-                let g = sigmoid(linear_flat(&self.gate, Tensor::cat(vec![d.clone(), a.clone()], 3)));
-                d * g.clone() + a * (g.neg() + 1.0)
+                let g = sigmoid(joined(&self.gate, [&d, &a]));
+                let (d, a) = (project(d), project(a));
+                a.clone() + g * (d - a)
             }
         };
-        let [batch, nodes, _, _] = mixed.dims();
-        linear_flat(&self.output, mixed).reshape([batch, nodes, nodes]) * self.alpha.val().unsqueeze::<3>()
+        let mixed = mixed.reshape([batch, nodes, nodes]);
+        let mixed = match &self.output.bias {
+            Some(b) => mixed + b.val().unsqueeze::<3>(),
+            None => mixed,
+        };
+        mixed * self.alpha.val().unsqueeze::<3>()
+    }
+}
+
+/// `layer` applied to the lifted matrices joined along their channels,
+/// `cat(x_1, .., x_k) W + b = sum_k x_k W_k + b` with `W_k` the rows of `W`
+/// that read `x_k`: the joined `[batch, nodes, nodes, kE]` tensor is never
+/// built, and each input's gradient stays contiguous (Burn's gradient of a
+/// concatenation is strided, and adding to it walks it element by element).
+///
+/// # Shapes
+/// - `parts`: `k` of `[batch, nodes, nodes, E]`; output: `[batch, nodes, nodes, d_output]`
+fn joined<B: Backend, const K: usize>(layer: &Linear<B>, parts: [&Tensor<B, 4>; K]) -> Tensor<B, 4> {
+    let weight = layer.weight.val();
+    let e = weight.dims()[0] / K;
+    let sum = parts
+        .iter()
+        .enumerate()
+        .map(|(k, x)| linear_flat_with((*x).clone(), weight.clone().narrow(0, k * e, e), None))
+        .reduce(|a, b| a + b)
+        .expect("at least one part");
+    match &layer.bias {
+        Some(b) => sum + b.val().unsqueeze::<4>(),
+        None => sum,
     }
 }
