@@ -61,26 +61,7 @@ fn validation_sets_reference_solutions_evaluate_to_their_costs_in_both_formats()
             if !data.exists() {
                 continue;
             }
-            let from_npz = npz::read_dataset(&data).unwrap_or_else(|e| panic!("{e}"));
-            let reference = std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{size}_sol_")));
-            let (costs, solutions) = npz::read_reference(&reference.unwrap()).unwrap();
-            let solutions = solutions.expect("reference actions");
-            for (k, twin) in from_npz.iter().enumerate() {
-                if costs[k].is_finite() {
-                    let on_npz = evaluate(twin, &solutions[k]);
-                    assert!(
-                        on_npz.is_feasible() && close(on_npz.cost, costs[k]),
-                        "{} #{k}: {:?} {} vs {}",
-                        data.display(),
-                        on_npz.violation,
-                        on_npz.cost,
-                        costs[k]
-                    );
-                }
-            }
+            let (from_npz, costs) = check_reference_solutions(&dir, size);
             // The VRPLIB twins: in data/ for cvrp/20, the others in ../shared when it is beside the checkout.
             road_sets += usize::from(dir.parent() == Some(&root.join("road")));
             let set = dir.strip_prefix(&root).unwrap().to_string_lossy().to_string();
@@ -95,6 +76,41 @@ fn validation_sets_reference_solutions_evaluate_to_their_costs_in_both_formats()
     assert!(sets >= 42, "every validation set was read: {sets}");
     assert_eq!(road_sets, 3, "the road sets (one folder deeper) were read");
     assert!(twin_sets >= 1, "at least data/valsets/cvrp/20 has its VRPLIB twins");
+}
+
+/// `DIR/SIZE.npz` against its reference (`SIZE_sol_*.npz` beside it): every
+/// solution feasible under `problem::rules` at its stated cost (NaN costs,
+/// instances the reference solver left unsolved, skipped). Returns the
+/// instances and the costs.
+fn check_reference_solutions(dir: &Path, size: &str) -> (Vec<lrm::problem::Instance>, Vec<f64>) {
+    let data = dir.join(format!("{size}.npz"));
+    let from_npz = npz::read_dataset(&data).unwrap_or_else(|e| panic!("{e}"));
+    let reference =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{size}_sol_")));
+    let (costs, solutions) = npz::read_reference(&reference.unwrap()).unwrap();
+    let solutions = solutions.expect("reference actions");
+    for (k, instance) in from_npz.iter().enumerate() {
+        if costs[k].is_finite() {
+            let on_npz = evaluate(instance, &solutions[k]);
+            assert!(on_npz.is_feasible() && close(on_npz.cost, costs[k]), "{} #{k}: {:?} {} vs {}", data.display(), on_npz.violation, on_npz.cost, costs[k]);
+        }
+    }
+    (from_npz, costs)
+}
+
+#[test]
+fn heldout_sets_reference_solutions_evaluate_to_their_costs() {
+    let root = data().join("heldout");
+    let mut sets = 0;
+    for dir in set_dirs(&root) {
+        for size in ["50", "100"] {
+            let (instances, costs) = check_reference_solutions(&dir, size);
+            assert_eq!(instances.len(), 8, "{}", dir.display());
+            assert!(costs.iter().all(|c| c.is_finite()), "{}: every held-out instance has a reference", dir.display());
+            sets += 1;
+        }
+    }
+    assert_eq!(sets, 32, "the 16 variants at 50 and 100 customers");
 }
 
 /// Every folder under `root`, at any depth (the road sets are `road/<problem>/`), in name order.
