@@ -57,6 +57,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "rrnco-acvrp",
         "rrnco-acvrptw",
         "rrnco-atsp",
+        "rrnco-cosine-cpu",
         "rrnco-cpu",
         "tsp100-deep42x128-sl",
         "tspdl50-cpu",
