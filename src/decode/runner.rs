@@ -77,7 +77,8 @@ impl<'a, B: Backend> Batch<'a, B> {
         let features = Features::<B>::for_model(originals, config, device);
         let augmented = augment && originals.iter().all(|i| augment::applies(i, config));
         let (features, copies) = if augmented { (augment::dihedral(&features), augment::DIHEDRAL) } else { (features, 1) };
-        let instances: Arc<[Instance]> = originals.iter().flat_map(|i| std::iter::repeat_n(i.clone(), copies)).collect();
+        // Tabulated once per original; the copies share the table.
+        let instances: Arc<[Instance]> = originals.iter().flat_map(|i| std::iter::repeat_n(i.tabulated(), copies)).collect();
         let encoding = policy.encode(&features);
         let host = encoding.on_host();
         let detached = encoding.detach();

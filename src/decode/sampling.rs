@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{best_of, runner::Batch, Outcome};
 use crate::error::Result;
+use crate::model::host_kernels::{exp_non_positive, max_allowed, Simd};
 use burn::tensor::backend::Backend;
 
 pub type Rng = ChaCha8Rng;
@@ -116,37 +117,86 @@ fn sample(log_p: &[f32], allowed: &[bool], s: &Sampling, rng: &mut Rng) -> usize
 }
 
 thread_local! {
-    /// [`sample_unfiltered`]'s allowed nodes and their weights, kept between
-    /// calls: training draws for every rollout at every step.
-    static WEIGHTS: RefCell<Vec<(usize, f64)>> = const { RefCell::new(Vec::new()) };
+    /// [`sample_unfiltered`]'s weights, kept between calls: training draws
+    /// for every rollout at every step.
+    static WEIGHTS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Every allowed node in index order, weighted by `exp((log_p - max) / temperature)`:
 /// the same distribution as the filtered path without its sort (training
-/// samples every step of every rollout this way). Each weight is computed once.
+/// samples every step of every rollout this way). The weights are computed
+/// in one vectorised pass ([`sampling_weights`]).
 fn sample_unfiltered(log_p: &[f32], allowed: &[bool], temperature: f64, rng: &mut Rng) -> usize {
-    let scaled = || allowed.iter().zip(log_p).enumerate().filter(|(_, (&ok, _))| ok).map(|(j, (_, &l))| (j, l as f64 / temperature));
-    let top = scaled().map(|(_, x)| x).fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(log_p.len(), allowed.len(), "one mask entry per node");
     WEIGHTS.with_borrow_mut(|weights| {
-        weights.clear();
-        weights.extend(scaled().map(|(j, x)| (j, (x - top).exp())));
-        let &(first, _) = weights.first().expect("a decoding step with no allowed node");
+        weights.resize(log_p.len(), 0.0);
+        let (top, total) = sampling_weights(Simd::detect(), log_p, allowed, (1.0 / temperature) as f32, weights);
         if !top.is_finite() {
             // A row without a finite log-probability (a forward pass that blew
             // up): no distribution to draw from; the trainer skips such a step.
-            return first;
+            return allowed.iter().position(|&a| a).expect("a decoding step with no allowed node");
         }
-        let total: f64 = weights.iter().map(|&(_, w)| w).sum();
-        let mut u = rng.random::<f64>() * total;
-        for &(j, w) in weights.iter() {
+        let mut u = rng.random::<f64>() * f64::from(total);
+        // Masked nodes weigh 0: never chosen.
+        for (j, &w) in weights.iter().enumerate() {
+            let w = f64::from(w);
             if u < w {
                 return j;
             }
             u -= w;
         }
-        // Rounding left `u` at or above the last weight: the last node.
-        weights[weights.len() - 1].0
+        // Rounding left `u` at or above the last weight: the last allowed node.
+        allowed.iter().rposition(|&a| a).expect("an allowed node")
     })
+}
+
+/// `weights[j] = exp((log_p[j] - max) * inverse_temperature)` on the allowed
+/// nodes, `max` the largest of their log-probabilities, and 0 elsewhere;
+/// returns `max` (`-inf` when no allowed entry is above it) and the
+/// weights' sum. Branch-free `exp` ([`exp_non_positive`]) and 16 lanes of
+/// sums, compiled for the CPU's vector instructions ([`Simd`]).
+fn sampling_weights(simd: Simd, log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f32) {
+    match simd {
+        // SAFETY: `Simd::detect` found these instructions on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { sampling_weights_avx512(log_p, allowed, inverse_temperature, weights) },
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { sampling_weights_avx2(log_p, allowed, inverse_temperature, weights) },
+        _ => sampling_weights_inner(log_p, allowed, inverse_temperature, weights),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn sampling_weights_avx512(log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f32) {
+    sampling_weights_inner(log_p, allowed, inverse_temperature, weights)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sampling_weights_avx2(log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f32) {
+    sampling_weights_inner(log_p, allowed, inverse_temperature, weights)
+}
+
+#[inline(always)]
+fn sampling_weights_inner(log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f32) {
+    let max = max_allowed(log_p, allowed);
+    let weight = |l: f32, a: bool| if a { exp_non_positive((l - max) * inverse_temperature) } else { 0.0 };
+    let mut lanes = [0.0f32; 16];
+    let mut rows = weights.chunks_exact_mut(16).zip(log_p.chunks_exact(16).zip(allowed.chunks_exact(16)));
+    for (w, (l, a)) in &mut rows {
+        for k in 0..16 {
+            w[k] = weight(l[k], a[k]);
+            lanes[k] += w[k];
+        }
+    }
+    let done = log_p.len() - log_p.len() % 16;
+    let mut total: f32 = lanes.iter().sum();
+    for j in done..log_p.len() {
+        weights[j] = weight(log_p[j], allowed[j]);
+        total += weights[j];
+    }
+    (max, total)
 }
 
 /// `sampling.samples` sampled rollouts per instance (and augmentation copy), the best kept.
@@ -199,5 +249,33 @@ mod tests {
         assert!((hits as f64 / 4000.0 - 0.73).abs() < 0.03, "{hits}");
         // A row with no finite log-probability gives the first allowed node, no panic.
         assert_eq!(sample(&[f32::NAN; 3], &[false, true, true], &Sampling::default(), &mut r), 1);
+    }
+
+    #[test]
+    fn sampling_weights_are_the_shifted_exponentials_on_every_instruction_set() {
+        // 37 entries: two whole vectors and a tail; every third one masked.
+        let log_p: Vec<f32> = (0..37).map(|j| -0.37 * j as f32 + if j == 20 { 9.0 } else { 0.0 }).collect();
+        let allowed: Vec<bool> = (0..37).map(|j| j % 3 != 1).collect();
+        let mut simds = vec![Simd::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                simds.push(Simd::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                simds.push(Simd::Avx512);
+            }
+        }
+        for simd in simds {
+            let mut weights = vec![f32::NAN; 37];
+            let (max, total) = sampling_weights(simd, &log_p, &allowed, 0.5, &mut weights);
+            assert_eq!(max, log_p[20], "{simd:?}: the largest allowed entry");
+            for j in 0..37 {
+                let expected = if allowed[j] { ((f64::from(log_p[j]) - f64::from(max)) * 0.5).exp() } else { 0.0 };
+                assert!((f64::from(weights[j]) - expected).abs() <= 1e-6 * expected.max(1e-30), "{simd:?}, node {j}: {} against {expected}", weights[j]);
+            }
+            let sum: f32 = weights.iter().sum();
+            assert!((total - sum).abs() < 1e-6, "{simd:?}: the total is the weights' sum");
+        }
     }
 }

@@ -212,7 +212,7 @@ pub(crate) fn combine_group(
 /// The largest entry of `x` over the allowed ones; `-inf` when none is.
 /// 16 independent lanes, so that it vectorises.
 #[inline(always)]
-fn max_allowed(x: &[f32], allowed: &[bool]) -> f32 {
+pub(crate) fn max_allowed(x: &[f32], allowed: &[bool]) -> f32 {
     debug_assert_eq!(x.len(), allowed.len());
     let mut acc = [f32::NEG_INFINITY; 16];
     let (x16, a16) = (x.chunks_exact(16), allowed.chunks_exact(16));
@@ -224,7 +224,10 @@ fn max_allowed(x: &[f32], allowed: &[bool]) -> f32 {
     }
     for (v, a) in x16.zip(a16) {
         for l in 0..16 {
-            let candidate = if a[l] { v[l] } else { f32::NEG_INFINITY };
+            // The entry's bits where allowed, -inf's elsewhere, through an
+            // all-ones mask: a `bool` select here compiled to scalar code.
+            let keep = 0u32.wrapping_sub(u32::from(a[l]));
+            let candidate = f32::from_bits((v[l].to_bits() & keep) | (f32::NEG_INFINITY.to_bits() & !keep));
             acc[l] = if candidate > acc[l] { candidate } else { acc[l] };
         }
     }

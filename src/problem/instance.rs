@@ -6,11 +6,19 @@
 //! generators build an `Instance` through [`Instance::new`], which checks the
 //! data against the variant once, so everything downstream may trust it.
 
+use std::fmt;
+use std::sync::Arc;
+
 use super::distance::{euclidean, Rounding, Weights};
 use super::variant::{Backhaul, Variant};
 
 /// Absolute tolerance on non-integer data (FORMAT.md); integer data compares exactly.
 pub const TOLERANCE: f64 = 1e-6;
+
+/// The largest instance (in nodes, the depot included) whose Euclidean
+/// distances [`Instance::tabulated`] computes into a table: `(n+1)^2` f64s,
+/// 2 MiB at 512 nodes.
+pub const MAX_TABULATED_NODES: usize = 512;
 
 /// Everything an instance file or dataset can say, before it is checked.
 #[derive(Clone, Debug, Default)]
@@ -77,6 +85,20 @@ pub struct Instance {
     pub durations: Option<Vec<f64>>,
     /// 0 on integer data, [`TOLERANCE`] otherwise.
     pub tolerance: f64,
+    /// Euclidean distances computed once ([`Instance::tabulated`]); private,
+    /// so that an instance is only ever built through [`Instance::new`] and
+    /// the table always matches its coordinates and rule.
+    table: Option<DistanceTable>,
+}
+
+/// Row-major `(n+1)^2` distances, shared by an instance's clones.
+#[derive(Clone)]
+struct DistanceTable(Arc<[f64]>);
+
+impl fmt::Debug for DistanceTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DistanceTable({} entries)", self.0.len())
+    }
 }
 
 impl Instance {
@@ -99,6 +121,7 @@ impl Instance {
             draft_limit: data.draft_limit,
             durations: data.durations,
             tolerance: 0.0,
+            table: None,
         };
         inst.check_sections(data.linehaul.is_some())?;
         inst.check_values()?;
@@ -118,14 +141,59 @@ impl Instance {
         self.linehaul.len()
     }
 
+    /// The data this instance holds, as checked: `Instance::new(inst.variant,
+    /// inst.to_data())` builds it again. A changed instance is derived by
+    /// editing the data and building it again, so that it is checked too.
+    pub fn to_data(&self) -> InstanceData {
+        let (matrix, rounding) = match &self.weights {
+            Weights::Euclidean(rule) => (None, Some(*rule)),
+            Weights::Matrix(m) => (Some(m.clone()), None),
+        };
+        InstanceData {
+            name: self.name.clone(),
+            coords: self.coords.clone(),
+            matrix,
+            rounding,
+            capacity: self.capacity,
+            vehicles: self.vehicles,
+            linehaul: Some(self.linehaul.clone()),
+            backhaul: self.backhaul.clone(),
+            time_windows: self.time_windows.clone(),
+            service: Some(self.service.clone()),
+            distance_limit: self.distance_limit,
+            draft_limit: self.draft_limit.clone(),
+            durations: self.durations.clone(),
+        }
+    }
+
+    /// The same instance with its Euclidean distances computed once into a
+    /// table that its clones share. A rollout's mask reads the arc to every
+    /// node (and from it back to the depot) at every step: `sqrt` and the
+    /// rounding rule there were a twentieth of a training step. The table
+    /// holds [`Self::distance`]'s values, so every distance is the same to the
+    /// bit. Instances given by a matrix, or of more than
+    /// [`MAX_TABULATED_NODES`] nodes, come back unchanged.
+    pub fn tabulated(&self) -> Instance {
+        let nodes = self.num_nodes();
+        let mut inst = self.clone();
+        if self.table.is_none() && matches!(self.weights, Weights::Euclidean(_)) && nodes <= MAX_TABULATED_NODES {
+            let table: Arc<[f64]> = (0..nodes * nodes).map(|k| self.distance(k / nodes, k % nodes)).collect();
+            inst.table = Some(DistanceTable(table));
+        }
+        inst
+    }
+
     /// Travel distance (and time) from `i` to `j` under the instance's rule.
     #[inline]
     pub fn distance(&self, i: usize, j: usize) -> f64 {
         match &self.weights {
-            Weights::Euclidean(rule) => {
-                let c = self.coords.as_ref().expect("Euclidean weights have coordinates");
-                rule.apply(euclidean(c[i], c[j]))
-            }
+            Weights::Euclidean(rule) => match &self.table {
+                Some(DistanceTable(t)) => t[i * self.num_nodes() + j],
+                None => {
+                    let c = self.coords.as_ref().expect("Euclidean weights have coordinates");
+                    rule.apply(euclidean(c[i], c[j]))
+                }
+            },
             Weights::Matrix(m) => m[i * self.num_nodes() + j],
         }
     }

@@ -11,7 +11,7 @@ use lrm::model::features::Features;
 use lrm::model::{ModelConfig, Policy};
 use lrm::problem::generate::city::{generate, City, CitySampling};
 use lrm::problem::generate::Problem;
-use lrm::problem::{evaluate, Instance};
+use lrm::problem::{evaluate, Instance, InstanceData};
 
 use crate::common::{close, small_policy};
 
@@ -90,14 +90,16 @@ fn the_encoder_gives_row_and_column_embeddings_and_durations_change_the_policy()
     assert_eq!(row.dims(), [2, 13, 32]);
     assert_eq!(column.dims(), [2, 13, 32]);
     assert!(row.clone().sub(column).abs().max().into_scalar() > 1e-4, "the two sides differ on an asymmetric matrix");
-    // The same instances with travel time = distance: other log-probabilities.
-    let timeless: Vec<Instance> = insts.iter().map(|i| Instance { durations: None, ..i.clone() }).collect();
+    // The same instances with every travel time halved (the windows stay
+    // reachable): other log-probabilities.
+    let halved = |i: &Instance| InstanceData { durations: i.durations.as_ref().map(|t| t.iter().map(|x| x * 0.5).collect()), ..i.to_data() };
+    let faster: Vec<Instance> = insts.iter().map(|i| Instance::new(i.variant, halved(i)).unwrap()).collect();
     let first = |insts: &[Instance]| {
         let batch = Batch::new(&policy, &config, insts, false, &device);
         let env = batch.env(1);
         batch.log_probs(&env, env.mask(), None)
     };
-    let (a, b) = (first(&insts), first(&timeless));
+    let (a, b) = (first(&insts), first(&faster));
     assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-5), "the duration matrix reaches the policy");
 }
 

@@ -4,7 +4,7 @@
 use lrm::model::zoo::{self, Domain, ModelSource};
 use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::io::read_instance;
-use lrm::problem::{Instance, Weights};
+use lrm::problem::{Instance, InstanceData};
 
 use crate::common::{data, lrm};
 
@@ -24,7 +24,7 @@ fn each_instance_belongs_to_the_domain_of_its_problem() {
     assert_eq!(Domain::of(&generated("ATSP", true)), Domain::Matrix);
     let matrix = read_instance(&data().join("cases/matrix-cvrp.vrp"), None).unwrap();
     assert_eq!(Domain::of(&matrix), Domain::Matrix);
-    let timed = lrm::problem::Instance { durations: Some(vec![0.0; matrix.num_nodes().pow(2)]), ..matrix };
+    let timed = Instance::new(matrix.variant, InstanceData { durations: Some(vec![0.0; matrix.num_nodes().pow(2)]), ..matrix.to_data() }).unwrap();
     assert_eq!(Domain::of(&timed), Domain::Road, "a duration matrix makes it a road instance");
 }
 
@@ -36,13 +36,15 @@ fn a_matrix_that_follows_the_coordinates_is_a_road_network() {
     let straight = |i: usize, j: usize| (coords[i][0] - coords[j][0]).hypot(coords[i][1] - coords[j][1]);
     // Detours of 20-40%, one way longer than the other, as on streets.
     let road: Vec<f64> = (0..n * n).map(|k| straight(k / n, k % n) * (1.2 + 0.2 * ((k / n + 2 * (k % n)) % 3) as f64 / 2.0)).collect();
-    let on_road = Instance { weights: Weights::Matrix(road.clone()), ..cvrp.clone() };
+    let with_matrix =
+        |coords: Option<Vec<[f64; 2]>>, matrix: Vec<f64>| Instance::new(cvrp.variant, InstanceData { coords, matrix: Some(matrix), ..cvrp.to_data() }).unwrap();
+    let on_road = with_matrix(cvrp.coords.clone(), road.clone());
     assert_eq!(Domain::of(&on_road), Domain::Road);
     assert_eq!(ModelSource::Auto.resolve(&on_road), ModelSource::Shipped(zoo::for_domain(Domain::Road).name));
     // The same entries, each pair's distance given to another pair: unrelated to the points.
     let shuffled: Vec<f64> = (0..n * n).map(|k| if k / n == k % n { 0.0 } else { road[(k * 7 + 3) % (n * n)].max(0.1) }).collect();
-    assert_eq!(Domain::of(&Instance { weights: Weights::Matrix(shuffled), ..cvrp.clone() }), Domain::Matrix);
-    assert_eq!(Domain::of(&Instance { coords: None, weights: Weights::Matrix(road), ..cvrp }), Domain::Matrix, "no coordinates to follow");
+    assert_eq!(Domain::of(&with_matrix(cvrp.coords.clone(), shuffled)), Domain::Matrix);
+    assert_eq!(Domain::of(&with_matrix(None, road)), Domain::Matrix, "no coordinates to follow");
     for set in ["atsp/50.npz", "acvrp/50.npz"] {
         let generic = lrm::problem::io::npz::read_dataset(&data().join("valsets").join(set)).unwrap();
         assert!(generic.iter().all(|i| Domain::of(i) == Domain::Matrix), "{set}: MatNet-style random matrices");

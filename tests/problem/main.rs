@@ -10,5 +10,6 @@ mod benchmarks;
 mod checker_cases;
 mod files;
 mod generators;
+mod instance;
 mod rollouts;
 mod segment;
