@@ -17,7 +17,7 @@ use crate::problem::Instance;
 /// # Errors
 /// None in practice: every action is taken from the mask.
 pub fn decode(instances: &[Instance]) -> Result<Vec<Outcome>> {
-    let mut env = Env::new(instances.iter().map(Instance::tabulated).collect::<Arc<[Instance]>>(), 1);
+    let mut env = Env::new(Arc::from(instances.to_vec()), 1);
     while !env.all_done() {
         let current = env.current_nodes();
         let actions: Vec<usize> = (0..env.num_rollouts()).map(|r| nearest(env.instance_of(r), current[r], env.mask_row(r))).collect();

@@ -130,13 +130,15 @@ fn sample_unfiltered(log_p: &[f32], allowed: &[bool], temperature: f64, rng: &mu
     assert_eq!(log_p.len(), allowed.len(), "one mask entry per node");
     WEIGHTS.with_borrow_mut(|weights| {
         weights.resize(log_p.len(), 0.0);
-        let (top, total) = sampling_weights(Simd::detect(), log_p, allowed, (1.0 / temperature) as f32, weights);
-        if !top.is_finite() {
-            // A row without a finite log-probability (a forward pass that blew
+        // Below about 3e-39 the inverse would overflow f32: as sharp as f32 gets.
+        let inverse_temperature = (1.0 / temperature).min(f64::from(f32::MAX)) as f32;
+        let (top, total) = sampling_weights(Simd::detect(), log_p, allowed, inverse_temperature, weights);
+        if !top.is_finite() || !total.is_finite() {
+            // A row without finite log-probabilities (a forward pass that blew
             // up): no distribution to draw from; the trainer skips such a step.
             return allowed.iter().position(|&a| a).expect("a decoding step with no allowed node");
         }
-        let mut u = rng.random::<f64>() * f64::from(total);
+        let mut u = rng.random::<f64>() * total;
         // Masked nodes weigh 0: never chosen.
         for (j, &w) in weights.iter().enumerate() {
             let w = f64::from(w);
@@ -145,17 +147,20 @@ fn sample_unfiltered(log_p: &[f32], allowed: &[bool], temperature: f64, rng: &mu
             }
             u -= w;
         }
-        // Rounding left `u` at or above the last weight: the last allowed node.
+        // Rounding (the total summed in another order, both in f64) left `u`
+        // at or above the last weight: the last allowed node.
         allowed.iter().rposition(|&a| a).expect("an allowed node")
     })
 }
 
 /// `weights[j] = exp((log_p[j] - max) * inverse_temperature)` on the allowed
 /// nodes, `max` the largest of their log-probabilities, and 0 elsewhere;
-/// returns `max` (`-inf` when no allowed entry is above it) and the
-/// weights' sum. Branch-free `exp` ([`exp_non_positive`]) and 16 lanes of
-/// sums, compiled for the CPU's vector instructions ([`Simd`]).
-fn sampling_weights(simd: Simd, log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f32) {
+/// returns `max` (`-inf` when no node is allowed, or every allowed entry is
+/// `-inf` or NaN) and the weights' sum in f64 (the sampling walk's
+/// precision, so that a draw does not run past the last weight). Branch-free
+/// `exp` ([`exp_non_positive`]: weights below `e^-87` come out about 1e-38)
+/// and 16 lanes of sums, compiled for the CPU's vector instructions ([`Simd`]).
+fn sampling_weights(simd: Simd, log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f64) {
     match simd {
         // SAFETY: `Simd::detect` found these instructions on this CPU.
         #[cfg(target_arch = "x86_64")]
@@ -168,33 +173,33 @@ fn sampling_weights(simd: Simd, log_p: &[f32], allowed: &[bool], inverse_tempera
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn sampling_weights_avx512(log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f32) {
+unsafe fn sampling_weights_avx512(log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f64) {
     sampling_weights_inner(log_p, allowed, inverse_temperature, weights)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn sampling_weights_avx2(log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f32) {
+unsafe fn sampling_weights_avx2(log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f64) {
     sampling_weights_inner(log_p, allowed, inverse_temperature, weights)
 }
 
 #[inline(always)]
-fn sampling_weights_inner(log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f32) {
+fn sampling_weights_inner(log_p: &[f32], allowed: &[bool], inverse_temperature: f32, weights: &mut [f32]) -> (f32, f64) {
     let max = max_allowed(log_p, allowed);
     let weight = |l: f32, a: bool| if a { exp_non_positive((l - max) * inverse_temperature) } else { 0.0 };
-    let mut lanes = [0.0f32; 16];
+    let mut lanes = [0.0f64; 16];
     let mut rows = weights.chunks_exact_mut(16).zip(log_p.chunks_exact(16).zip(allowed.chunks_exact(16)));
     for (w, (l, a)) in &mut rows {
         for k in 0..16 {
             w[k] = weight(l[k], a[k]);
-            lanes[k] += w[k];
+            lanes[k] += f64::from(w[k]);
         }
     }
     let done = log_p.len() - log_p.len() % 16;
-    let mut total: f32 = lanes.iter().sum();
+    let mut total: f64 = lanes.iter().sum();
     for j in done..log_p.len() {
         weights[j] = weight(log_p[j], allowed[j]);
-        total += weights[j];
+        total += f64::from(weights[j]);
     }
     (max, total)
 }
@@ -247,8 +252,12 @@ mod tests {
         let sharp = Sampling { temperature: 0.5, ..Sampling::default() };
         let hits = (0..4000).filter(|_| sample(&log_p, &allowed, &sharp, &mut r) == 3).count();
         assert!((hits as f64 / 4000.0 - 0.73).abs() < 0.03, "{hits}");
-        // A row with no finite log-probability gives the first allowed node, no panic.
+        // A row with no finite log-probability, or with a NaN, gives the first allowed node, no panic.
         assert_eq!(sample(&[f32::NAN; 3], &[false, true, true], &Sampling::default(), &mut r), 1);
+        assert_eq!(sample(&[-1.0, -0.5, f32::NAN, -2.0], &[false, true, true, true], &Sampling::default(), &mut r), 1);
+        // A temperature whose inverse overflows f32 still picks the most probable node.
+        let frozen = Sampling { temperature: 1e-300, ..Sampling::default() };
+        assert!((0..200).all(|_| sample(&log_p, &allowed, &frozen, &mut r) == 3));
     }
 
     #[test]
@@ -274,8 +283,8 @@ mod tests {
                 let expected = if allowed[j] { ((f64::from(log_p[j]) - f64::from(max)) * 0.5).exp() } else { 0.0 };
                 assert!((f64::from(weights[j]) - expected).abs() <= 1e-6 * expected.max(1e-30), "{simd:?}, node {j}: {} against {expected}", weights[j]);
             }
-            let sum: f32 = weights.iter().sum();
-            assert!((total - sum).abs() < 1e-6, "{simd:?}: the total is the weights' sum");
+            let sum: f64 = weights.iter().map(|&w| f64::from(w)).sum();
+            assert!((total - sum).abs() < 1e-12, "{simd:?}: the total is the weights' sum");
         }
     }
 }

@@ -86,8 +86,11 @@ pub struct Instance {
     /// 0 on integer data, [`TOLERANCE`] otherwise.
     pub tolerance: f64,
     /// Euclidean distances computed once ([`Instance::tabulated`]); private,
-    /// so that an instance is only ever built through [`Instance::new`] and
-    /// the table always matches its coordinates and rule.
+    /// so that instances are built through [`Instance::new`] (a changed one
+    /// through [`Instance::to_data`]) and the table matches the coordinates
+    /// and rule it was computed from. The public fields are read-only by
+    /// convention: changing the coordinates, rule or node count of a
+    /// tabulated instance would leave its table stale.
     table: Option<DistanceTable>,
 }
 
@@ -183,12 +186,20 @@ impl Instance {
         inst
     }
 
+    /// Whether [`Self::distance`] reads a table ([`Self::tabulated`]).
+    pub fn is_tabulated(&self) -> bool {
+        self.table.is_some()
+    }
+
     /// Travel distance (and time) from `i` to `j` under the instance's rule.
     #[inline]
     pub fn distance(&self, i: usize, j: usize) -> f64 {
         match &self.weights {
             Weights::Euclidean(rule) => match &self.table {
-                Some(DistanceTable(t)) => t[i * self.num_nodes() + j],
+                Some(DistanceTable(t)) => {
+                    debug_assert_eq!(t.len(), self.num_nodes().pow(2), "a table of this instance's nodes");
+                    t[i * self.num_nodes() + j]
+                }
                 None => {
                     let c = self.coords.as_ref().expect("Euclidean weights have coordinates");
                     rule.apply(euclidean(c[i], c[j]))

@@ -90,10 +90,15 @@ fn the_encoder_gives_row_and_column_embeddings_and_durations_change_the_policy()
     assert_eq!(row.dims(), [2, 13, 32]);
     assert_eq!(column.dims(), [2, 13, 32]);
     assert!(row.clone().sub(column).abs().max().into_scalar() > 1e-4, "the two sides differ on an asymmetric matrix");
-    // The same instances with every travel time halved (the windows stay
-    // reachable): other log-probabilities.
-    let halved = |i: &Instance| InstanceData { durations: i.durations.as_ref().map(|t| t.iter().map(|x| x * 0.5).collect()), ..i.to_data() };
-    let faster: Vec<Instance> = insts.iter().map(|i| Instance::new(i.variant, halved(i)).unwrap()).collect();
+    // The same instances with every other travel time halved but the
+    // longest (which sets the features' time scale, so that only the matrix
+    // changes; the windows stay reachable): other log-probabilities.
+    let halved = |t: &Vec<f64>| {
+        let longest = t.iter().copied().fold(0.0, f64::max);
+        t.iter().enumerate().map(|(k, &x)| if k % 2 == 1 && x < longest { x * 0.5 } else { x }).collect()
+    };
+    let faster: Vec<Instance> =
+        insts.iter().map(|i| Instance::new(i.variant, InstanceData { durations: i.durations.as_ref().map(halved), ..i.to_data() }).unwrap()).collect();
     let first = |insts: &[Instance]| {
         let batch = Batch::new(&policy, &config, insts, false, &device);
         let env = batch.env(1);
