@@ -29,13 +29,12 @@ impl<B: AutodiffBackend> Trainer<B> {
         let t = &self.config.trainer;
         let decoder = if t.backtrack_budget.is_some() { "lazymask" } else { "greedy" };
         let stretch = Stretch {
+            // Checkpoints from before `config_name` was kept: the run directory's name.
             config: self
-                .config
-                .source
-                .as_deref()
-                .or(self.records.as_ref().map(|(run, _)| run.root.as_path()))
-                .and_then(Path::file_stem)
-                .map(|n| n.to_string_lossy().to_string())
+                .state
+                .config_name
+                .clone()
+                .or_else(|| self.records.as_ref().and_then(|(run, _)| run.root.file_stem()).map(|n| n.to_string_lossy().to_string()))
                 .unwrap_or_default(),
             steps: self.state.step,
             instances: self.state.instances,

@@ -140,7 +140,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 let policy = model.init::<B>(device);
                 drop(_guard);
                 write_config(&run, &config)?;
-                (policy, Optim::new(&config.optimizer), TrainState::default())
+                (policy, Optim::new(&config.optimizer), TrainState { config_name: config_name(&config), ..TrainState::default() })
             }
             (Start::Init(path), None) => {
                 let (policy, card) = checkpoint::load::<B>(path, device)?;
@@ -151,7 +151,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 write_atomic(&run.path(INIT_CARD), text.as_bytes())?;
                 write_config(&run, &config)?;
                 let first_stream = card.trained_on.as_ref().map_or(0, |t| t.steps as u64);
-                (policy, Optim::new(&config.optimizer), TrainState { first_stream, ..TrainState::default() })
+                (policy, Optim::new(&config.optimizer), TrainState { first_stream, config_name: config_name(&config), ..TrainState::default() })
             }
         };
         let prior = match run.path(INIT_CARD) {
@@ -491,6 +491,11 @@ fn init_aside<B: AutodiffBackend>(model: &ModelConfig, device: &B::Device) -> Po
 }
 
 /// Write the config as run (paths resolved) into the run directory.
+/// The stem of the file `config` was read from, if it was read from one.
+fn config_name(config: &TrainConfig) -> Option<String> {
+    config.source.as_deref().and_then(Path::file_stem).map(|n| n.to_string_lossy().to_string())
+}
+
 fn write_config(run: &RunDir, config: &TrainConfig) -> Result<()> {
     let text = toml::to_string_pretty(config).map_err(|e| Error::Failure(format!("cannot write the config: {e}")))?;
     write_atomic(&run.path("config.toml"), text.as_bytes())

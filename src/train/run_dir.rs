@@ -40,6 +40,11 @@ pub struct TrainState {
     /// instead of replaying them; 0 for a fresh run.
     #[serde(default)]
     pub first_stream: u64,
+    /// The stem of the config file the run started from, which names its
+    /// stretch in the model card: a resumed run reads its config from the
+    /// run directory, whose name may be another (`--out`).
+    #[serde(default)]
+    pub config_name: Option<String>,
 }
 
 pub struct RunDir {

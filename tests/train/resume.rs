@@ -139,11 +139,15 @@ fn init_starts_from_the_checkpoint_and_carries_its_history_on() {
     assert_eq!(t.sizes, [8, 12]);
     drop(second);
 
-    let mut resumed = Trainer::<Ad>::new(config, &dir.join("second"), Start::Resume, &device).unwrap();
+    // `lrm train --resume` reads the config from the run directory, named otherwise here.
+    std::fs::rename(dir.join("second"), dir.join("stretch-2")).unwrap();
+    let from_run_dir = lrm::train::config::TrainConfig { source: None, ..config };
+    let mut resumed = Trainer::<Ad>::new(from_run_dir, &dir.join("stretch-2"), Start::Resume, &device).unwrap();
     resumed.train_step().unwrap();
     resumed.checkpoint(None).unwrap();
-    let t = card(&dir.join("second")).trained_on.unwrap();
+    let t = card(&dir.join("stretch-2")).trained_on.unwrap();
     assert_eq!((t.stretches.len(), t.steps, t.stretches[1].steps), (2, 6, 3), "a resumed --init run keeps the history: {t:?}");
+    assert_eq!(t.stretches[1].config, "second", "a resumed stretch keeps its config's name, not the run directory's");
 }
 
 /// A second stretch with the first one's config continues its instance
