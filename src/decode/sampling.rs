@@ -265,17 +265,7 @@ mod tests {
         // 37 entries: two whole vectors and a tail; every third one masked.
         let log_p: Vec<f32> = (0..37).map(|j| -0.37 * j as f32 + if j == 20 { 9.0 } else { 0.0 }).collect();
         let allowed: Vec<bool> = (0..37).map(|j| j % 3 != 1).collect();
-        let mut simds = vec![Simd::Baseline];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                simds.push(Simd::Avx2);
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                simds.push(Simd::Avx512);
-            }
-        }
-        for simd in simds {
+        for simd in Simd::available() {
             let mut weights = vec![f32::NAN; 37];
             let (max, total) = sampling_weights(simd, &log_p, &allowed, 0.5, &mut weights);
             assert_eq!(max, log_p[20], "{simd:?}: the largest allowed entry");

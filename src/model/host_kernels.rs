@@ -38,6 +38,23 @@ impl Simd {
         })
     }
 
+    /// Every instruction set of [`Simd`] this CPU runs, for tests that
+    /// compare the kernels' forms.
+    #[cfg(test)]
+    pub(crate) fn available() -> Vec<Simd> {
+        let mut all = vec![Simd::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                all.push(Simd::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                all.push(Simd::Avx512);
+            }
+        }
+        all
+    }
+
     fn widest() -> Simd {
         #[cfg(target_arch = "x86_64")]
         {
@@ -441,21 +458,6 @@ pub(crate) fn argmax_allowed(logits: &[f32], allowed: &[bool]) -> usize {
 mod tests {
     use super::{clip_log_sum_exp, combine, combine_group, combine_rows, combine_rows_group, exp_non_positive, softmax_kept, tanh, Simd, GROUP};
 
-    /// Every instruction set of [`Simd`] this CPU runs.
-    fn available() -> Vec<Simd> {
-        let mut all = vec![Simd::Baseline];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                all.push(Simd::Avx2);
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                all.push(Simd::Avx512);
-            }
-        }
-        all
-    }
-
     #[test]
     fn the_softmax_is_the_same_with_every_instruction_set() {
         let scores = values(64, 5);
@@ -463,7 +465,7 @@ mod tests {
         let mut reference = scores.clone();
         softmax_kept(Simd::Baseline, &mut reference, &keep);
         assert!((reference.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        for simd in available() {
+        for simd in Simd::available() {
             let mut mine = scores.clone();
             softmax_kept(simd, &mut mine, &keep);
             for (j, (&a, &b)) in reference.iter().zip(&mine).enumerate() {
@@ -480,7 +482,7 @@ mod tests {
             let allowed: Vec<bool> = (0..len).map(|j| j % 5 != 3).collect();
             let mut reference = z.clone();
             let expected = clip_log_sum_exp(Simd::Baseline, &mut reference, 10.0, &allowed);
-            for simd in available() {
+            for simd in Simd::available() {
                 let mut mine = z.clone();
                 let lse = clip_log_sum_exp(simd, &mut mine, 10.0, &allowed);
                 assert_eq!(mine, reference, "{simd:?}, {len} logits: clip tanh");
@@ -498,7 +500,7 @@ mod tests {
     fn grouped_products_are_the_single_rollout_products_to_the_bit() {
         // Strides with tails of 16, 32 and 48 lanes; every group size; the
         // intrinsics (where the CPU has AVX-512) and the portable loops.
-        for simd in available() {
+        for simd in Simd::available() {
             for stride in [16, 64, 112, 160, 176] {
                 for group in 1..=GROUP {
                     let (count, c_stride) = (24, 40);
