@@ -39,7 +39,8 @@ pub struct Args {
     resume: Option<PathBuf>,
     /// Start from this model checkpoint (e.g. models/mtvrp-cpu.toml) instead
     /// of fresh weights: a new optimizer, the card's training history carried
-    /// on. The config's [model] must be the checkpoint's.
+    /// on. The config's [model] must be the checkpoint's, or the same with a
+    /// larger n_layers (encoder layers added, starting as the identity).
     #[arg(long, conflicts_with = "resume")]
     init: Option<PathBuf>,
     /// The run directory (default: runs/NAME for configs/NAME.toml).

@@ -6,6 +6,7 @@ pub mod attention_host;
 pub mod blocks;
 pub mod checkpoint;
 pub mod config;
+pub mod deepen;
 pub mod encoder;
 pub mod features;
 pub mod heavy_decoder;

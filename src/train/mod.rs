@@ -33,6 +33,7 @@ use crate::decode::{self, DecodeOptions, Starts, Strategy};
 use crate::error::{Error, Result};
 use crate::eval::{Dataset, Score};
 use crate::model::checkpoint::{self, TrainedOn};
+use crate::model::deepen;
 use crate::model::{ModelConfig, Policy};
 use crate::problem::generate::city::{self, City, CitySampling};
 use crate::problem::generate::GeneratorConfig;
@@ -144,9 +145,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
             (Start::Init(path), None) => {
                 let (policy, card) = checkpoint::load::<B>(path, device)?;
-                if card.model != model {
-                    return Err(Error::bad_input(path, None, model_mismatch(&card.model, &model)));
-                }
+                let policy = if card.model == model {
+                    policy
+                } else {
+                    deepened(policy, &card.model, &model, config.seed, device).map_err(|e| Error::bad_input(path, None, e))?
+                };
                 let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
                 write_atomic(&run.path(INIT_CARD), text.as_bytes())?;
                 write_config(&run, &config)?;
@@ -490,15 +493,36 @@ fn init_aside<B: AutodiffBackend>(model: &ModelConfig, device: &B::Device) -> Po
     model.init::<B>(device)
 }
 
-/// Write the config as run (paths resolved) into the run directory.
 /// The stem of the file `config` was read from, if it was read from one.
 fn config_name(config: &TrainConfig) -> Option<String> {
     config.source.as_deref().and_then(Path::file_stem).map(|n| n.to_string_lossy().to_string())
 }
 
+/// Write the config as run (paths resolved) into the run directory.
 fn write_config(run: &RunDir, config: &TrainConfig) -> Result<()> {
     let text = toml::to_string_pretty(config).map_err(|e| Error::Failure(format!("cannot write the config: {e}")))?;
     write_atomic(&run.path("config.toml"), text.as_bytes())
+}
+
+/// A checkpoint's policy grown to the config's depth ([`deepen`]), the new
+/// layers drawn from the run's seed.
+///
+/// # Errors
+/// The fields that differ, when the config's model is not the checkpoint's
+/// with more layers; why the checkpoint cannot grow, when it is.
+fn deepened<B: AutodiffBackend>(
+    policy: Policy<B>,
+    card: &ModelConfig,
+    config: &ModelConfig,
+    seed: u64,
+    device: &B::Device,
+) -> std::result::Result<Policy<B>, String> {
+    if card.n_layers >= config.n_layers || (ModelConfig { n_layers: card.n_layers, ..config.clone() }) != *card {
+        return Err(model_mismatch(card, config));
+    }
+    let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
+    B::seed(device, seed);
+    deepen::deepen(policy, card, config, device).map_err(|why| format!("the config adds encoder layers to the checkpoint's model, but {why}"))
 }
 
 /// Why a checkpoint's model cannot start a run of this config: the fields that differ.
@@ -509,7 +533,7 @@ fn model_mismatch(card: &ModelConfig, config: &ModelConfig) -> String {
         .filter(|(k, v)| b.get(*k) != Some(v))
         .map(|(k, v)| format!("{k} = {v} (config: {})", b.get(k).map_or("absent".to_string(), |w| w.to_string())))
         .collect();
-    format!("the checkpoint's model differs from the config's in {}: give the config the checkpoint's [model] (preset and overrides)", fields.join(", "))
+    format!("the checkpoint's model differs from the config's in {}: give the config the checkpoint's [model] (preset and overrides); only n_layers may be larger, to add encoder layers", fields.join(", "))
 }
 
 fn load_validation(config: &TrainConfig) -> Result<Vec<Dataset>> {

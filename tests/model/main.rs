@@ -9,6 +9,7 @@ mod backends;
 mod blocks;
 mod checkpoint;
 mod config;
+mod deepen;
 mod features;
 mod linear_host;
 mod norm_host;

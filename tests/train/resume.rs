@@ -194,3 +194,42 @@ fn init_from_another_model_or_a_missing_file_fails_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-model.toml"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `--init` with a config that only adds encoder layers grows the checkpoint's
+/// model: the same greedy costs before the first update, the new layers
+/// trained from the first step, the history carried on, resume exact, the
+/// growth the same on every run with the seed.
+#[test]
+fn init_into_a_deeper_config_grows_the_checkpoint_and_keeps_what_it_computes() {
+    let dir = temp_dir("init-deeper");
+    let (val, _) = validation_set(&dir, "CVRP", 4);
+    let config = tiny_config("CVRP", &val, 1);
+    let device = Default::default();
+    let first = trained(&config, &dir.join("first"), 2);
+    let mut deeper = config.clone();
+    deeper.model.overrides.insert("n_layers".into(), toml::Value::Integer(4));
+    let init = || Start::Init(dir.join("first/latest.toml"));
+    let mut grown = Trainer::<Ad>::new(deeper.clone(), &dir.join("deeper"), init(), &device).unwrap();
+    assert_eq!(grown.model.n_layers, 4);
+    assert_eq!(grown.validate().unwrap(), first.validate().unwrap(), "the grown model decodes as the checkpoint did");
+
+    let new_output = |t: &Trainer<Ad>| match &t.policy {
+        lrm::model::Policy::Pointer(p) => p.encoder.layers[3].attention.output.linear.weight.val().abs().sum().into_scalar(),
+        _ => unreachable!(),
+    };
+    assert_eq!(new_output(&grown), 0.0);
+    grown.train_step().unwrap();
+    assert!(new_output(&grown) > 0.0, "the added layers train from the first step");
+    grown.checkpoint(None).unwrap();
+    let t = card(&dir.join("deeper"));
+    assert_eq!((t.model.n_layers, t.trained_on.unwrap().stretches.len()), (4, 2));
+    drop(grown);
+    let resumed = Trainer::<Ad>::new(deeper.clone(), &dir.join("deeper"), Start::Resume, &device).unwrap();
+    assert_eq!(resumed.state.step, 1);
+
+    let mut again = Trainer::<Ad>::new(deeper.clone(), &dir.join("again"), init(), &device).unwrap();
+    again.checkpoint(None).unwrap();
+    let mut once_more = Trainer::<Ad>::new(deeper, &dir.join("once-more"), init(), &device).unwrap();
+    once_more.checkpoint(None).unwrap();
+    assert!(weights(&dir.join("again")) == weights(&dir.join("once-more")), "the added layers are drawn from the run's seed");
+}

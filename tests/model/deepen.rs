@@ -1,0 +1,69 @@
+//! Deepening a trained encoder: the grown model computes what it did, to the
+//! bit, and grows only where an added layer can start as the identity.
+
+use burn::backend::Flex;
+use burn::module::Module;
+
+use lrm::model::{checkpoint, deepen, ModelConfig, Policy};
+
+use crate::checkpoint::log_probs;
+use crate::common::small_config as small;
+
+type B = Flex;
+
+fn layers(policy: &Policy<B>) -> usize {
+    match policy {
+        Policy::Pointer(p) => p.encoder.layers.len(),
+        _ => panic!("an encoder + pointer policy"),
+    }
+}
+
+#[test]
+fn added_layers_leave_the_log_probabilities_unchanged_to_the_bit() {
+    let device = Default::default();
+    let cases = [
+        ("rf-te", small("rf-te")),
+        ("rf-te, ReZero", ModelConfig { rezero: true, ..small("rf-te") }),
+        ("rf-te, gated attention", ModelConfig { gated_attention: true, ..small("rf-te") }),
+    ];
+    for (name, from) in cases {
+        let policy = from.init::<B>(&device);
+        let before = log_probs(&policy, &from);
+        let to = ModelConfig { n_layers: from.n_layers + 3, ..from.clone() };
+        let grown = deepen::deepen(policy, &from, &to, &device).unwrap();
+        assert_eq!(layers(&grown), 5, "{name}");
+        assert_eq!(grown.num_params(), to.init::<B>(&device).num_params(), "{name}: a model of the deeper config");
+        assert_eq!(log_probs(&grown, &to), before, "{name}");
+
+        // It saves and loads as a model of the deeper config.
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("deepen");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name.replace([',', ' '], "-"));
+        checkpoint::save(&grown, &to, &path).unwrap();
+        let (loaded, card) = checkpoint::load::<B>(&path.with_extension("toml"), &device).unwrap();
+        assert_eq!(card.model, to);
+        assert_eq!(log_probs(&loaded, &to), before, "{name}, loaded");
+    }
+}
+
+#[test]
+fn a_model_that_an_added_layer_would_change_is_refused_with_the_reason() {
+    let device = Default::default();
+    let deeper = |c: &ModelConfig| ModelConfig { n_layers: c.n_layers + 1, ..c.clone() };
+    let rf = small("rf-te");
+    let cases = [
+        (small("pomo"), deeper(&small("pomo")), "post-norm"),
+        (small("lrm-1m"), deeper(&small("lrm-1m")), "spectral"),
+        (small("deep-2x32"), deeper(&small("deep-2x32")), "encoder + pointer"),
+        (rf.clone(), ModelConfig { d_model: 64, ..deeper(&rf) }, "only n_layers"),
+        (rf.clone(), ModelConfig { n_layers: 1, ..rf.clone() }, "only n_layers"),
+        (rf.clone(), rf.clone(), "only n_layers"),
+    ];
+    for (from, to, reason) in cases {
+        let why = deepen::refusal(&from, &to).unwrap_or_else(|| panic!("{from:?} -> {to:?} refused"));
+        assert!(why.contains(reason), "{why}");
+        let err = deepen::deepen(from.init::<B>(&device), &from, &to, &device).err().unwrap();
+        assert_eq!(err, why);
+    }
+    assert_eq!(deepen::refusal(&rf, &deeper(&rf)), None);
+}
