@@ -118,6 +118,15 @@ impl TrainedOn {
         }
     }
 
+    /// The same history, the stretches that do not say which depth they
+    /// trained marked with `n_layers`: a card's model before any growth.
+    pub fn with_depth(mut self, n_layers: usize) -> TrainedOn {
+        for stretch in &mut self.stretches {
+            stretch.n_layers.get_or_insert(n_layers);
+        }
+        self
+    }
+
     /// The history of a model trained as `self` describes, then by `next`
     /// (one stretch): stretches appended, totals summed, sizes and variants
     /// the union (what the model has seen), validation and distribution from
@@ -132,6 +141,7 @@ impl TrainedOn {
                 wall_seconds: self.wall_seconds,
                 hardware: String::new(),
                 score: self.validation.get("score").copied(),
+                n_layers: None,
             });
         }
         stretches.extend(next.stretches);
@@ -172,6 +182,11 @@ pub struct Stretch {
     /// The validation score at its end (mean gap % over the sets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
+    /// The encoder layers of the model it trained: a later stretch may grow
+    /// the model deeper (`lrm train --init` with a larger `n_layers`,
+    /// [`super::deepen`]). Absent on stretches recorded before 2026-12-02.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_layers: Option<usize>,
 }
 
 /// `path` with its extension replaced: `NAME.toml` and `NAME.safetensors` from
@@ -228,7 +243,10 @@ pub fn load<B: Backend>(path: &Path, device: &B::Device) -> Result<(Policy<B>, M
 
 /// The policy of `card` with the safetensors `bytes` (`origin` names them in errors).
 pub fn from_bytes<B: Backend>(card: &ModelCard, origin: &Path, bytes: Vec<u8>, device: &B::Device) -> Result<Policy<B>> {
-    let mut policy = card.model.init::<B>(device);
+    let mut policy = {
+        let _guard = super::SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
+        card.model.init::<B>(device)
+    };
     let mut store = SafetensorsStore::from_bytes(Some(bytes));
     let applied = policy.load_from(&mut store).map_err(|e| Error::bad_input(origin, None, format!("weights do not match the model card: {e}")))?;
     if !applied.errors.is_empty() || !applied.missing.is_empty() {

@@ -3,10 +3,11 @@
 //! DEEPER.toml --init models/NAME.toml`) instead of from scratch.
 //!
 //! The added layers go after the trained ones (before the final norm) and
-//! start as the identity: in a pre-norm layer `x + f(norm(x))` the attention's
-//! output projection and the feed-forward's down projection are zero, so
-//! `f` is 0; with ReZero residuals `x + alpha f(x)` the new `alpha` is 0 as
-//! initialised. The other weights of the new layers are drawn as a fresh
+//! start as the identity: with ReZero residuals `x + alpha f(x)` the new
+//! `alpha` is 0 as initialised; otherwise the attention's output projection
+//! and the feed-forward's down projection are zero, so `f` is 0, which makes
+//! a pre-norm layer `x + f(norm(x))` the identity (a post-norm one,
+//! `norm(x + f(x))`, only without a norm). The other weights of the new layers are drawn as a fresh
 //! model's are, and receive gradients once the zeroed projections move (the
 //! zero-initialised residual branches of Fixup, Zhang et al. 2019, and
 //! SkipInit, De and Smith 2020; progressive growth of depth as in Gong et
@@ -15,31 +16,42 @@
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 
-use super::blocks::SpectralLinear;
+use super::blocks::{NormKind, SpectralLinear};
 use super::config::{ModelConfig, PolicyFamily};
 use super::encoder::EncoderLayer;
 use super::{Materialise, Policy};
 
-/// Why `from` cannot be deepened into `to`, or `None` when it can: the same
-/// model in every field but `n_layers`, which grows; the encoder + pointer
-/// family; and layers that an added one can pass through unchanged (pre-norm
-/// or ReZero, no spectral normalisation).
+/// Whether `to` is `from` with more encoder layers and nothing else changed.
+pub fn only_deeper(from: &ModelConfig, to: &ModelConfig) -> bool {
+    to.n_layers > from.n_layers && ModelConfig { n_layers: from.n_layers, ..to.clone() } == *from
+}
+
+/// Why `from` cannot be deepened into `to`, or `None` when it can: `to` is
+/// `from` with more layers ([`only_deeper`]), of the encoder + pointer
+/// family, and an added layer can pass its input through unchanged (ReZero
+/// residuals; pre-norm without spectral normalisation; post-norm without a
+/// norm).
 pub fn refusal(from: &ModelConfig, to: &ModelConfig) -> Option<String> {
-    let same_but_depth = ModelConfig { n_layers: from.n_layers, ..to.clone() } == *from;
-    if !same_but_depth || to.n_layers <= from.n_layers {
+    let how = format!("keep n_layers = {}, or train the deeper model from fresh weights (without --init)", from.n_layers);
+    if !only_deeper(from, to) {
         return Some(format!(
-            "only n_layers may grow from a checkpoint (it has {}, the config {}); every other field must be the checkpoint's",
+            "only n_layers may grow from a checkpoint (it has {}, the config {}), every other field the checkpoint's: {how}",
             from.n_layers, to.n_layers
         ));
     }
     if from.family != PolicyFamily::EncoderPointer {
-        return Some(format!("only an encoder + pointer model grows deeper, not {:?}", from.family));
+        return Some(format!("only an encoder + pointer model grows deeper, not {:?}: {how}", from.family));
+    }
+    if from.rezero {
+        return None;
     }
     if from.spectral {
-        return Some("a spectral-normalised layer cannot start at zero (its weights are divided by their norm)".into());
+        return Some(format!("a spectral-normalised layer cannot start at zero (its weights are divided by their norm): {how}"));
     }
-    if !from.pre_norm && !from.rezero {
-        return Some("a post-norm layer (POMO's) normalises its input even when its sub-layers add nothing, so an added one would change the model".into());
+    if !from.pre_norm && from.norm != NormKind::None {
+        return Some(format!(
+            "a post-norm layer (POMO's) normalises its output even when its sub-layers add nothing, so an added one would change the model: {how}"
+        ));
     }
     None
 }

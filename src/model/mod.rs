@@ -34,6 +34,12 @@ use pointer::{Pointer, PointerCache};
 use pointer_host::HostPointer;
 use rrnet::{RoadCache, RrNet};
 
+/// Held while a model draws random weights. Burn's random numbers come from
+/// one global generator per backend: a seeded draw (a fresh run's model, the
+/// layers `deepen` adds) takes this lock after seeding, and every other draw
+/// takes it too, so that no draw on another thread interleaves with it.
+pub(crate) static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// An encoder + pointer policy (POMO, RouteFinder, LRM-1B, LMask).
 #[derive(Module, Debug)]
 pub struct PointerPolicy<B: Backend> {

@@ -41,6 +41,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             wall_seconds: self.state.wall_seconds,
             hardware: hardware::<B>(&self.device),
             score: self.last_validation.get("score").copied(),
+            n_layers: Some(self.model.n_layers),
         };
         let now = TrainedOn {
             variants: variant_names(&self.generators, self.cities.is_some()),

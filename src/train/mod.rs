@@ -24,7 +24,7 @@ use std::time::Instant;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::GradientsParams;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
 use rand::SeedableRng;
 
@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::eval::{Dataset, Score};
 use crate::model::checkpoint::{self, TrainedOn};
 use crate::model::deepen;
-use crate::model::{ModelConfig, Policy};
+use crate::model::{ModelConfig, Policy, SEEDED_INIT};
 use crate::problem::generate::city::{self, City, CitySampling};
 use crate::problem::generate::GeneratorConfig;
 use crate::problem::io::write_atomic;
@@ -44,9 +44,6 @@ use config::{TrainConfig, TrainerKind};
 use distributed::{Peer, Team};
 use optim::{clip_global_norm, learning_rate, Optim};
 use run_dir::{Metrics, RunDir, TrainState};
-
-/// Held while a seeded model is initialised (see `Trainer::new`).
-static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Non-finite steps in a row after which the last checkpoint is restored.
 const ROLLBACK_AFTER: usize = 3;
@@ -112,8 +109,10 @@ impl<B: AutodiffBackend> Trainer<B> {
     ///
     /// # Errors
     /// A run directory that already holds a run (unless resuming) or holds
-    /// none (when resuming); an `Init` checkpoint that cannot be read or
-    /// whose model differs from the config's (the differing fields named).
+    /// none (when resuming); an `Init` checkpoint that cannot be read, whose
+    /// model differs from the config's (the differing fields named) other
+    /// than by more encoder layers, or that cannot grow deeper (the reason,
+    /// [`deepen::refusal`]).
     pub fn new(config: TrainConfig, root: &Path, start: Start, device: &B::Device) -> Result<Self> {
         let model = config.model_config().map_err(|e| Error::bad_input("config", None, e))?;
         let generators = config.generators().map_err(|e| Error::bad_input("config", None, e))?;
@@ -158,7 +157,10 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
         };
         let prior = match run.path(INIT_CARD) {
-            p if p.exists() => checkpoint::read_card(&p)?.trained_on,
+            p if p.exists() => {
+                let card = checkpoint::read_card(&p)?;
+                card.trained_on.map(|t| t.with_depth(card.model.n_layers))
+            }
             _ => None,
         };
         let validation = load_validation(&config)?;
@@ -510,19 +512,13 @@ fn write_config(run: &RunDir, config: &TrainConfig) -> Result<()> {
 /// # Errors
 /// The fields that differ, when the config's model is not the checkpoint's
 /// with more layers; why the checkpoint cannot grow, when it is.
-fn deepened<B: AutodiffBackend>(
-    policy: Policy<B>,
-    card: &ModelConfig,
-    config: &ModelConfig,
-    seed: u64,
-    device: &B::Device,
-) -> std::result::Result<Policy<B>, String> {
-    if card.n_layers >= config.n_layers || (ModelConfig { n_layers: card.n_layers, ..config.clone() }) != *card {
+fn deepened<B: Backend>(policy: Policy<B>, card: &ModelConfig, config: &ModelConfig, seed: u64, device: &B::Device) -> std::result::Result<Policy<B>, String> {
+    if !deepen::only_deeper(card, config) {
         return Err(model_mismatch(card, config));
     }
     let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
     B::seed(device, seed);
-    deepen::deepen(policy, card, config, device).map_err(|why| format!("the config adds encoder layers to the checkpoint's model, but {why}"))
+    deepen::deepen(policy, card, config, device)
 }
 
 /// Why a checkpoint's model cannot start a run of this config: the fields that differ.

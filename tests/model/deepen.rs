@@ -4,6 +4,7 @@
 use burn::backend::Flex;
 use burn::module::Module;
 
+use lrm::model::blocks::{FeedForwardKind, NormKind};
 use lrm::model::{checkpoint, deepen, ModelConfig, Policy};
 
 use crate::checkpoint::log_probs;
@@ -21,10 +22,19 @@ fn layers(policy: &Policy<B>) -> usize {
 #[test]
 fn added_layers_leave_the_log_probabilities_unchanged_to_the_bit() {
     let device = Default::default();
+    let rf = small("rf-te");
     let cases = [
-        ("rf-te", small("rf-te")),
-        ("rf-te, ReZero", ModelConfig { rezero: true, ..small("rf-te") }),
-        ("rf-te, gated attention", ModelConfig { gated_attention: true, ..small("rf-te") }),
+        ("rf-te", rf.clone()),
+        ("rf-te, ReZero", ModelConfig { rezero: true, ..rf.clone() }),
+        ("rf-te, gated attention", ModelConfig { gated_attention: true, ..rf.clone() }),
+        ("rf-te, Sinkhorn attention", ModelConfig { sinkhorn_iterations: 3, ..rf.clone() }),
+        (
+            "rf-te, ReLU MLP, layer norm, no attention bias",
+            ModelConfig { feed_forward: FeedForwardKind::ReluMlp, norm: NormKind::Layer, attention_bias: false, ..rf.clone() },
+        ),
+        ("pomo, ReZero", ModelConfig { rezero: true, ..small("pomo") }),
+        ("pomo, no norm", ModelConfig { norm: NormKind::None, ..small("pomo") }),
+        ("lrm-1m, ReZero", ModelConfig { rezero: true, ..small("lrm-1m") }),
     ];
     for (name, from) in cases {
         let policy = from.init::<B>(&device);
@@ -55,13 +65,14 @@ fn a_model_that_an_added_layer_would_change_is_refused_with_the_reason() {
         (small("pomo"), deeper(&small("pomo")), "post-norm"),
         (small("lrm-1m"), deeper(&small("lrm-1m")), "spectral"),
         (small("deep-2x32"), deeper(&small("deep-2x32")), "encoder + pointer"),
+        (small("rrnco"), deeper(&small("rrnco")), "encoder + pointer"),
         (rf.clone(), ModelConfig { d_model: 64, ..deeper(&rf) }, "only n_layers"),
         (rf.clone(), ModelConfig { n_layers: 1, ..rf.clone() }, "only n_layers"),
         (rf.clone(), rf.clone(), "only n_layers"),
     ];
     for (from, to, reason) in cases {
         let why = deepen::refusal(&from, &to).unwrap_or_else(|| panic!("{from:?} -> {to:?} refused"));
-        assert!(why.contains(reason), "{why}");
+        assert!(why.contains(reason) && why.contains(&format!("keep n_layers = {}", from.n_layers)), "{why}");
         let err = deepen::deepen(from.init::<B>(&device), &from, &to, &device).err().unwrap();
         assert_eq!(err, why);
     }

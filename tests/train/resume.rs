@@ -218,18 +218,30 @@ fn init_into_a_deeper_config_grows_the_checkpoint_and_keeps_what_it_computes() {
         _ => unreachable!(),
     };
     assert_eq!(new_output(&grown), 0.0);
-    grown.train_step().unwrap();
+    // The first step's loss and rewards (autodiff, before the update) are the checkpoint's.
+    let mut same_depth = Trainer::<Ad>::new(config.clone(), &dir.join("same-depth"), init(), &device).unwrap();
+    let first_step = |t: &mut Trainer<Ad>| match t.train_step().unwrap() {
+        (StepOutcome::Applied { loss, .. }, stats, _) => (loss, stats.reward, stats.mean_reward, stats.infeasible),
+        (skipped, ..) => panic!("{skipped:?}"),
+    };
+    assert_eq!(first_step(&mut grown), first_step(&mut same_depth));
     assert!(new_output(&grown) > 0.0, "the added layers train from the first step");
     grown.checkpoint(None).unwrap();
     let t = card(&dir.join("deeper"));
-    assert_eq!((t.model.n_layers, t.trained_on.unwrap().stretches.len()), (4, 2));
+    let depths: Vec<_> = t.trained_on.unwrap().stretches.iter().map(|s| s.n_layers).collect();
+    assert_eq!((t.model.n_layers, depths), (4, vec![Some(2), Some(4)]), "each stretch names the depth it trained");
     drop(grown);
     let resumed = Trainer::<Ad>::new(deeper.clone(), &dir.join("deeper"), Start::Resume, &device).unwrap();
     assert_eq!(resumed.state.step, 1);
 
     let mut again = Trainer::<Ad>::new(deeper.clone(), &dir.join("again"), init(), &device).unwrap();
     again.checkpoint(None).unwrap();
+    let deeper_config = deeper.clone();
     let mut once_more = Trainer::<Ad>::new(deeper, &dir.join("once-more"), init(), &device).unwrap();
     once_more.checkpoint(None).unwrap();
     assert!(weights(&dir.join("again")) == weights(&dir.join("once-more")), "the added layers are drawn from the run's seed");
+    let other_seed = TrainConfig { seed: 8, ..deeper_config.clone() };
+    let mut other = Trainer::<Ad>::new(other_seed, &dir.join("other-seed"), init(), &device).unwrap();
+    other.checkpoint(None).unwrap();
+    assert!(weights(&dir.join("again")) != weights(&dir.join("other-seed")), "another seed draws other layers");
 }
