@@ -5,10 +5,12 @@ use burn::backend::Flex;
 use burn::module::Module;
 
 use lrm::model::blocks::{FeedForwardKind, NormKind};
+use lrm::model::features::Features;
 use lrm::model::{checkpoint, deepen, ModelConfig, Policy};
 
 use crate::checkpoint::log_probs;
 use crate::common::small_config as small;
+use crate::policy::instances;
 
 type B = Flex;
 
@@ -17,6 +19,14 @@ fn layers(policy: &Policy<B>) -> usize {
         Policy::Pointer(p) => p.encoder.layers.len(),
         _ => panic!("an encoder + pointer policy"),
     }
+}
+
+/// The encoder's node embeddings `[batch, n + 1, d]`, flattened: what every
+/// decoding step reads, not only the nodes a greedy rollout picks.
+fn embeddings(policy: &Policy<B>, config: &ModelConfig) -> Vec<f32> {
+    let Policy::Pointer(p) = policy else { panic!("an encoder + pointer policy") };
+    let features = Features::<B>::for_model(&instances("VRPBLTW".parse().unwrap(), 9, 2), config, &Default::default());
+    p.encoder.forward(&features).into_data().convert::<f32>().to_vec::<f32>().unwrap()
 }
 
 #[test]
@@ -39,11 +49,13 @@ fn added_layers_leave_the_log_probabilities_unchanged_to_the_bit() {
     for (name, from) in cases {
         let policy = from.init::<B>(&device);
         let before = log_probs(&policy, &from);
+        let embedded = embeddings(&policy, &from);
         let to = ModelConfig { n_layers: from.n_layers + 3, ..from.clone() };
         let grown = deepen::deepen(policy, &from, &to, &device).unwrap();
         assert_eq!(layers(&grown), 5, "{name}");
         assert_eq!(grown.num_params(), to.init::<B>(&device).num_params(), "{name}: a model of the deeper config");
         assert_eq!(log_probs(&grown, &to), before, "{name}");
+        assert_eq!(embeddings(&grown, &to), embedded, "{name}: node embeddings");
 
         // It saves and loads as a model of the deeper config.
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("deepen");
