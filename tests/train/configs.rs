@@ -47,6 +47,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "atsp100-radar",
         "ladder-cvrp20",
         "lrm-5m",
+        "matrix-anneal-cpu",
         "matrix-cpu",
         "mtvrp100-anneal-cpu",
         "mtvrp100-cosine-cpu",
