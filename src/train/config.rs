@@ -1,5 +1,6 @@
 //! The training config (`lrm train --config NAME.toml`): plain data, every
-//! field documented in `configs/mtvrp20-cpu.toml`. Unknown fields and bad
+//! field documented in `configs/mtvrp20-cpu.toml`, optionally written as its
+//! changes to another (`extends`, [`super::extends`]). Unknown fields and bad
 //! values are errors that name the field.
 
 use std::path::{Path, PathBuf};
@@ -356,13 +357,17 @@ impl TrainConfig {
         Ok(config)
     }
 
-    /// The config in `text` (read from `path`, named in errors), its values
-    /// checked but its paths not yet resolved.
+    /// The config in `text` (read from `path`, named in errors) over the
+    /// configs it extends ([`super::extends`]), its values checked but its
+    /// paths not yet resolved.
     pub fn parse(path: &Path, text: &str) -> Result<TrainConfig> {
-        let config: TrainConfig = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
-            Error::bad_input(path, line, e.message().to_string())
-        })?;
+        let config: TrainConfig = match super::extends::resolve(path, text)? {
+            None => toml::from_str(text).map_err(|e| Error::bad_input(path, super::extends::line_of(text, &e), e.message().to_string()))?,
+            Some((table, chain)) => table.try_into().map_err(|e: toml::de::Error| {
+                let files: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
+                Error::bad_input(path, None, format!("{} (in this config over {})", e.message(), files.join(" over ")))
+            })?,
+        };
         config.validate().map_err(|e| Error::bad_input(path, None, e))?;
         Ok(config)
     }

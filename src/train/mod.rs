@@ -9,6 +9,7 @@ mod card;
 pub mod config;
 pub mod curve;
 pub mod distributed;
+pub mod extends;
 pub mod launch;
 pub mod optim;
 mod progress_plot;

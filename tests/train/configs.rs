@@ -71,6 +71,26 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
     assert_eq!(names, expected);
 }
 
+#[test]
+fn a_config_that_extends_another_is_the_other_with_its_changes() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let read = |name: &str| TrainConfig::read(&configs.join(name)).unwrap_or_else(|e| panic!("{e}"));
+    let (mut deep, cosine) = (read("mtvrp100-deep-cpu.toml"), read("mtvrp100-cosine-cpu.toml"));
+    assert_eq!(deep.model.overrides["n_layers"], toml::Value::Integer(6));
+    assert_eq!(deep.validation.len(), 32, "the base's validation sets, resolved beside it");
+    deep.model.overrides.insert("n_layers".into(), toml::Value::Integer(3));
+    deep.source = cosine.source.clone();
+    assert_eq!(deep, cosine);
+
+    // A field the base does not know is refused, naming the field and the chain.
+    let dir = temp_dir("configs-extends");
+    std::fs::copy(configs.join("mtvrp20-cpu.toml"), dir.join("base.toml")).unwrap();
+    let path = dir.join("typo.toml");
+    let text = "extends = \"base.toml\"\n[optimizer]\nrate = 1e-3\n";
+    let e = TrainConfig::parse(&path, text).unwrap_err().to_string();
+    assert!(e.contains("typo.toml") && e.contains("rate") && e.contains("base.toml"), "{e}");
+}
+
 /// Nearest-neighbour tours of generated TSP instances, written as a label set.
 #[test]
 fn a_config_draws_road_instances_from_city_files_or_synthetic_cities_and_refuses_bad_ones() {
