@@ -38,6 +38,12 @@ impl Error {
         Error::BadInput { path: path.as_ref().display().to_string(), line, message: message.into() }
     }
 
+    /// A TOML error in `text`, read from `path`: the line its span starts
+    /// on (from 1), `prefix` before its message.
+    pub fn toml(path: impl AsRef<std::path::Path>, text: &str, prefix: &str, e: &toml::de::Error) -> Self {
+        Error::bad_input(path, e.span().map(|s| line_at(text, s.start)), format!("{prefix}{}", e.message()))
+    }
+
     pub fn reading(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
         Error::Io { path: path.as_ref().display().to_string(), reading: true, source }
     }
@@ -53,4 +59,9 @@ impl Error {
             Error::Io { reading: false, .. } | Error::Failure(_) => 1,
         }
     }
+}
+
+/// The line (from 1) of byte `offset` in `text`.
+pub fn line_at(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
 }

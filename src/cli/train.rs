@@ -108,8 +108,8 @@ pub fn run(a: Args) -> Result<()> {
         (None, None) => unreachable!("clap requires one of them"),
     };
     // Nodes other than node 0 never validate: they need not hold the validation files.
-    let table = TrainConfig::parse(&path, &crate::problem::io::read_text(&path)?)?.distributed;
-    let mut config = TrainConfig::read_with(&path, a.node_rank.unwrap_or(table.node_rank) == 0)?;
+    let in_file = TrainConfig::parse(&path, &crate::problem::io::read_text(&path)?)?.distributed;
+    let mut config = TrainConfig::read_with(&path, a.node_rank.unwrap_or(in_file.node_rank) == 0)?;
     if a.resume.is_some() {
         config.source = None;
     }

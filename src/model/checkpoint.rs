@@ -219,10 +219,7 @@ pub fn read_card(path: &Path) -> Result<ModelCard> {
 
 /// A model card from its text (`origin` names it in errors).
 pub fn parse_card(origin: &Path, text: &str) -> Result<ModelCard> {
-    let bad = |e: toml::de::Error| {
-        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
-        Error::bad_input(origin, line, format!("not a model card: {}", e.message()))
-    };
+    let bad = |e: toml::de::Error| Error::toml(origin, text, "not a model card: ", &e);
     let mut table: toml::Table = toml::from_str(text).map_err(bad)?;
     if let Some(toml::Value::Table(model)) = table.get_mut("model") {
         ModelConfig::fill_defaults(model);

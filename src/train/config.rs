@@ -361,14 +361,14 @@ impl TrainConfig {
     /// configs it extends ([`super::extends`]), its values checked but its
     /// paths not yet resolved.
     pub fn parse(path: &Path, text: &str) -> Result<TrainConfig> {
-        let config: TrainConfig = match super::extends::resolve(path, text)? {
-            None => toml::from_str(text).map_err(|e| Error::bad_input(path, super::extends::line_of(text, &e), e.message().to_string()))?,
-            Some((table, chain)) => table.try_into().map_err(|e: toml::de::Error| {
-                let files: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
-                Error::bad_input(path, None, format!("{} (in this config over {})", e.message(), files.join(" over ")))
-            })?,
+        let (config, chain): (TrainConfig, _) = match super::extends::resolve(path, text)? {
+            None => (toml::from_str(text).map_err(|e| Error::toml(path, text, "", &e))?, None),
+            Some(merged) => (merged.deserialize()?, Some(merged.chain())),
         };
-        config.validate().map_err(|e| Error::bad_input(path, None, e))?;
+        config.validate().map_err(|e| match chain {
+            None => Error::bad_input(path, None, e),
+            Some(chain) => Error::bad_input(path, None, format!("{e} (read as {chain})")),
+        })?;
         Ok(config)
     }
 

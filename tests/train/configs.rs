@@ -82,6 +82,17 @@ fn a_config_that_extends_another_is_the_other_with_its_changes() {
     deep.source = cosine.source.clone();
     assert_eq!(deep, cosine);
 
+    // Each base names the configs that extend it: a change to it changes them.
+    for entry in std::fs::read_dir(&configs).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Some(base) = text.lines().find_map(|l| l.strip_prefix("extends = \"")?.strip_suffix('"')) else { continue };
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        let base_text = std::fs::read_to_string(configs.join(base)).unwrap();
+        let comment: String = base_text.lines().filter(|l| l.starts_with('#')).collect::<Vec<_>>().join(" ");
+        assert!(comment.contains("Extended by") && comment.contains(stem), "{base} does not say that {stem} extends it");
+    }
+
     // A field the base does not know is refused, naming the field and the chain.
     let dir = temp_dir("configs-extends");
     std::fs::copy(configs.join("mtvrp20-cpu.toml"), dir.join("base.toml")).unwrap();
