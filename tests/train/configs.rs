@@ -49,6 +49,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "lrm-5m",
         "matrix-anneal-cpu",
         "matrix-cpu",
+        "matrix100-cpu",
         "mtvrp100-anneal-cpu",
         "mtvrp100-cosine-cpu",
         "mtvrp100-cpu",
