@@ -52,5 +52,7 @@ pub fn dihedral<B: Backend>(f: &Features<B>) -> Features<B> {
     let depot = Tensor::stack::<3>(augment_xy(&f.depot), 1).reshape([b * DIHEDRAL, dw]);
     let frames = f.frames.iter().flat_map(|fr| std::iter::repeat_n(*fr, DIHEDRAL)).collect();
     let road = f.road.as_ref().map(|r| r.repeat(DIHEDRAL));
-    Features { customers, depot, frames, road }
+    // Rotations and flips keep the distances.
+    let distances = f.repeat_distances(DIHEDRAL);
+    Features { customers, depot, frames, road, distances }
 }

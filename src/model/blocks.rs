@@ -2,13 +2,15 @@
 //! and a `Module` with `forward`, each switchable from the model config:
 //! normalisation (RMS, layer, instance, none), feed-forward (SwiGLU or ReLU
 //! MLP), the spectral-normalised linear of LRM-1B, multi-head attention with a
-//! softmax or Sinkhorn normalisation and an optional output gate, and ReZero.
-//! RRNet's blocks (RRNCO) live in the submodules: the adaptive node embedding,
-//! the neural adaptive bias and the attention-free block.
+//! softmax or Sinkhorn normalisation, optional mixed scores (MatNet) and an
+//! optional output gate, and ReZero. MatNet's mixed score and RRNet's blocks
+//! (RRNCO: the adaptive node embedding, the neural adaptive bias and the
+//! attention-free block) live in the submodules.
 
 pub mod aafm;
 pub mod adaptive_bias;
 pub mod adaptive_embedding;
+pub mod mixed_score;
 
 use burn::config::Config;
 use burn::module::{Module, Param, RunningState};
@@ -264,8 +266,10 @@ impl<B: Backend> FeedForward<B> {
 
 /// Multi-head attention. `sinkhorn_iterations` 0 is a softmax; k > 0 alternates
 /// k row and column normalisations in the log domain (RADAR) before a final row
-/// normalisation. `gate` multiplies the heads' output by `sigmoid(X W_G)` before
-/// the output projection (gated attention, decoder-scaling paper).
+/// normalisation. `mixed_score` passes each head's scores with the distances
+/// through MatNet's score MLP ([`mixed_score`]). `gate` multiplies the heads'
+/// output by `sigmoid(X W_G)` before the output projection (gated attention,
+/// decoder-scaling paper).
 #[derive(Config, Debug)]
 pub struct AttentionConfig {
     pub d_model: usize,
@@ -278,6 +282,8 @@ pub struct AttentionConfig {
     pub bias: bool,
     #[config(default = false)]
     pub spectral: bool,
+    #[config(default = false)]
+    pub mixed_score: bool,
 }
 
 #[derive(Module, Debug)]
@@ -287,6 +293,7 @@ pub struct Attention<B: Backend> {
     pub value: SpectralLinear<B>,
     pub output: SpectralLinear<B>,
     pub gate: Option<SpectralLinear<B>>,
+    pub mixed: Option<mixed_score::MixedScore<B>>,
     pub n_heads: usize,
     pub sinkhorn_iterations: usize,
 }
@@ -301,6 +308,7 @@ impl AttentionConfig {
             value: lin(self.bias),
             output: lin(self.bias),
             gate: self.gate.then(|| lin(false)),
+            mixed: self.mixed_score.then(|| mixed_score::MixedScoreConfig::new(self.n_heads).init(device)),
             n_heads: self.n_heads,
             sinkhorn_iterations: self.sinkhorn_iterations,
         }
@@ -313,14 +321,30 @@ impl<B: Backend> Attention<B> {
     /// On the CPU backends, without a mask or Sinkhorn iterations, the heads
     /// are one op ([`super::attention_host`]); Burn's form otherwise.
     pub fn forward(&self, x: Tensor<B, 3>, context: Tensor<B, 3>, mask: Option<Tensor<B, 3, Bool>>) -> Tensor<B, 3> {
+        self.forward_with_distances(x, context, mask, None)
+    }
+
+    /// [`Self::forward`] with the distances between the query and key
+    /// nodes, `[batch, n_query, n_key]` in the model's frame, which the
+    /// mixed scores read.
+    ///
+    /// # Panics
+    /// With mixed scores and no distances (the encoder always gives them).
+    pub fn forward_with_distances(
+        &self,
+        x: Tensor<B, 3>,
+        context: Tensor<B, 3>,
+        mask: Option<Tensor<B, 3, Bool>>,
+        distances: Option<Tensor<B, 3>>,
+    ) -> Tensor<B, 3> {
         let q = self.query.forward(x.clone());
         let k = self.key.forward(context.clone());
         let v = self.value.forward(context);
-        let fused = match (&mask, self.sinkhorn_iterations) {
-            (None, 0) => super::attention_host::attention(&q, &k, &v, self.n_heads),
+        let fused = match (&mask, self.sinkhorn_iterations, &self.mixed) {
+            (None, 0, None) => super::attention_host::attention(&q, &k, &v, self.n_heads),
             _ => None,
         };
-        let heads = fused.unwrap_or_else(|| self.heads(q, k, v, mask));
+        let heads = fused.unwrap_or_else(|| self.heads(q, k, v, mask, distances));
         let heads = match &self.gate {
             Some(g) => heads * sigmoid(g.forward(x)),
             None => heads,
@@ -333,11 +357,15 @@ impl<B: Backend> Attention<B> {
     ///
     /// # Shapes
     /// `q`: `[batch, n_query, d]`, `k` and `v`: `[batch, n_key, d]`; returns `[batch, n_query, d]`.
-    fn heads(&self, q: Tensor<B, 3>, k: Tensor<B, 3>, v: Tensor<B, 3>, mask: Option<Tensor<B, 3, Bool>>) -> Tensor<B, 3> {
+    fn heads(&self, q: Tensor<B, 3>, k: Tensor<B, 3>, v: Tensor<B, 3>, mask: Option<Tensor<B, 3, Bool>>, distances: Option<Tensor<B, 3>>) -> Tensor<B, 3> {
         let [batch, n_query, d] = q.dims();
         let (q, k, v) = (self.split_heads(q), self.split_heads(k), self.split_heads(v));
         let head_dim = d / self.n_heads;
         let scores = q.matmul(k.swap_dims(2, 3)) / (head_dim as f64).sqrt();
+        let scores = match &self.mixed {
+            Some(m) => m.forward(scores, distances.expect("mixed scores read the distances: pass them")),
+            None => scores,
+        };
         let scores = match mask {
             Some(m) => scores.mask_fill(m.unsqueeze_dim::<4>(1).expand(scores_dims(&v, n_query)), MASKED),
             None => scores,

@@ -184,7 +184,7 @@ pub struct Stretch {
     pub score: Option<f64>,
     /// The encoder layers of the model it trained: a later stretch may grow
     /// the model deeper (`lrm train --init` with a larger `n_layers`,
-    /// [`super::deepen`]). Absent on stretches recorded before 2026-12-02.
+    /// [`super::grow`]). Absent on stretches recorded before 2026-12-02.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_layers: Option<usize>,
 }

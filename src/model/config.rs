@@ -41,6 +41,11 @@ pub struct ModelConfig {
     /// 0: softmax attention; k > 0: Sinkhorn with k iterations (RADAR).
     #[config(default = 0)]
     pub sinkhorn_iterations: usize,
+    /// MatNet's mixed-score attention in the encoder (RADAR): each head's
+    /// scores pass with the distances `d_ij`, `d_ji` through a `3 -> 16 -> 1`
+    /// MLP ([`super::blocks::mixed_score`]).
+    #[config(default = false)]
+    pub mixed_score: bool,
     /// Output gate `sigmoid(X W_G)` on attention (decoder-scaling paper).
     #[config(default = false)]
     pub gated_attention: bool,
@@ -89,8 +94,8 @@ impl ModelConfig {
             "lrm-5m" => lrm(256, 8, 6, 768),
             "lrm-40m" => lrm(512, 16, 12, 1536),
             "lrm-1b" => lrm(1792, 28, 24, 4864),
-            // RADAR: 5 x 256, 8 heads, FF 512, instance norm, Sinkhorn (10), SVD features (k = 10).
-            "radar" => ModelConfig { d_model: 256, n_layers: 5, sinkhorn_iterations: 10, svd_rank: 10, ..pomo },
+            // RADAR: 5 x 256, 8 heads, FF 512, instance norm, Sinkhorn (10), SVD features (k = 10), MatNet's mixed scores.
+            "radar" => ModelConfig { d_model: 256, n_layers: 5, sinkhorn_iterations: 10, svd_rank: 10, mixed_score: true, ..pomo },
             "lmask" => ModelConfig { refinement_intensity: true, ..pomo },
             // RRNCO's experiment config: E 128, 6 layers, FF 512, 8 decoder heads, k = 25.
             "rrnco" => ModelConfig { family: PolicyFamily::RrNet, ..pomo },
@@ -125,7 +130,8 @@ impl ModelConfig {
             NormKind::Layer | NormKind::Instance => 2 * d,
             NormKind::None => 0,
         };
-        let attention = 4 * linear(d, d, self.attention_bias) + if self.gated_attention { d * d } else { 0 };
+        let mixed = if self.mixed_score { super::blocks::mixed_score::num_params(self.n_heads) } else { 0 };
+        let attention = 4 * linear(d, d, self.attention_bias) + if self.gated_attention { d * d } else { 0 } + mixed;
         let ff = match self.feed_forward {
             FeedForwardKind::SwiGlu => 3 * d * self.d_ff,
             FeedForwardKind::ReluMlp => linear(d, self.d_ff, true) + linear(self.d_ff, d, true),
@@ -195,7 +201,9 @@ impl ModelConfig {
         let (nodes, d, ff) = ((n + 1) as u64, self.d_model as u64, self.d_ff as u64);
         let matmul = |rows: u64, inner: u64, cols: u64| 2 * rows * inner * cols;
         let gate = if self.gated_attention { matmul(nodes, d, d) } else { 0 };
-        let attention = 4 * matmul(nodes, d, d) + 2 * matmul(nodes, d, nodes) + gate;
+        // The mixed scores: per head and pair, 3 -> 16 -> 1.
+        let mixed = if self.mixed_score { self.n_heads as u64 * nodes * nodes * 2 * 4 * super::blocks::mixed_score::HIDDEN as u64 } else { 0 };
+        let attention = 4 * matmul(nodes, d, d) + 2 * matmul(nodes, d, nodes) + gate + mixed;
         let ff_mats = match self.feed_forward {
             FeedForwardKind::SwiGlu => 3,
             FeedForwardKind::ReluMlp => 2,
@@ -265,6 +273,9 @@ impl ModelConfig {
             if self.spectral || self.svd_rank > 0 {
                 return Err("RRNet reads neither spectral nor svd_rank (its blocks are RRNCO's): leave them at their defaults".into());
             }
+        }
+        if self.mixed_score && self.family != PolicyFamily::EncoderPointer {
+            return Err("mixed_score is for the encoder + pointer family's encoder (RADAR, MatNet)".into());
         }
         if self.tanh_clip <= 0.0 {
             return Err(format!("tanh_clip must be positive, got {}", self.tanh_clip));

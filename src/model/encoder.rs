@@ -31,6 +31,7 @@ impl<B: Backend> EncoderLayer<B> {
                 .with_gate(c.gated_attention)
                 .with_bias(c.attention_bias)
                 .with_spectral(c.spectral)
+                .with_mixed_score(c.mixed_score)
                 .init(device),
             feed_forward: FeedForwardConfig::new(c.d_model, c.d_ff, c.feed_forward).with_spectral(c.spectral).init(device),
             norm_attention: norm(),
@@ -42,9 +43,11 @@ impl<B: Backend> EncoderLayer<B> {
     }
 
     /// `x`: `[batch, tokens, d]`; `mask`: `[batch, tokens, tokens]`, `true` where
-    /// a token may not attend to another.
-    pub fn forward(&self, x: Tensor<B, 3>, mask: Option<Tensor<B, 3, Bool>>) -> Tensor<B, 3> {
-        let h = self.residual(x, &self.norm_attention, &self.rezero_attention, |h| self.attention.forward(h.clone(), h, mask.clone()));
+    /// a token may not attend to another; `distances`: `[batch, tokens,
+    /// tokens]`, which mixed scores read.
+    pub fn forward(&self, x: Tensor<B, 3>, mask: Option<Tensor<B, 3, Bool>>, distances: Option<&Tensor<B, 3>>) -> Tensor<B, 3> {
+        let attend = |h: Tensor<B, 3>| self.attention.forward_with_distances(h.clone(), h, mask.clone(), distances.cloned());
+        let h = self.residual(x, &self.norm_attention, &self.rezero_attention, attend);
         self.residual(h, &self.norm_feed_forward, &self.rezero_feed_forward, |h| self.feed_forward.forward(h))
     }
 
@@ -84,7 +87,7 @@ impl<B: Backend> Encoder<B> {
         let customers = self.customer_embedding.forward(features.customers.clone());
         let mut h = Tensor::cat(vec![depot, customers], 1);
         for layer in &self.layers {
-            h = layer.forward(h, None);
+            h = layer.forward(h, None, features.distances.as_ref());
         }
         match &self.final_norm {
             Some(n) => n.forward(h),

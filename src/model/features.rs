@@ -85,6 +85,14 @@ impl Frame {
     }
 }
 
+/// `[batch, nodes, nodes]`: each instance's distances in its frame.
+fn distance_matrices<B: Backend>(instances: &[Instance], frames: &[Frame], device: &B::Device) -> Tensor<B, 3> {
+    let nodes = instances[0].num_nodes();
+    let values: Vec<f32> =
+        instances.iter().zip(frames).flat_map(|(inst, f)| (0..nodes * nodes).map(move |e| f.length(inst.distance(e / nodes, e % nodes)))).collect();
+    Tensor::from_data(TensorData::new(values, [instances.len(), nodes, nodes]), device)
+}
+
 fn finite_or_zero(x: f64) -> f32 {
     if x.is_finite() {
         x as f32
@@ -117,6 +125,9 @@ pub struct Features<B: Backend> {
     pub frames: Vec<Frame>,
     /// The matrices RRNet reads; `None` for the other policies.
     pub road: Option<road::RoadInputs<B>>,
+    /// `[batch, n + 1, n + 1]`: the distances in the model's frame, depot
+    /// first, for mixed-score attention; `None` for the other policies.
+    pub distances: Option<Tensor<B, 3>>,
 }
 
 impl<B: Backend> Features<B> {
@@ -126,7 +137,16 @@ impl<B: Backend> Features<B> {
     pub fn for_model(instances: &[Instance], config: &ModelConfig, device: &B::Device) -> Self {
         let features = Features::new(instances, config.svd_rank, device);
         let road = config.reads_matrices().then(|| road::RoadInputs::new(instances, &features.frames, config.neighbour_samples, device));
-        Features { road, ..features }
+        let distances = config.mixed_score.then(|| distance_matrices(instances, &features.frames, device));
+        Features { road, distances, ..features }
+    }
+
+    /// Every copy of each instance `copies` times in a row (x8 augmentation).
+    pub fn repeat_distances(&self, copies: usize) -> Option<Tensor<B, 3>> {
+        self.distances.as_ref().map(|t| {
+            let [b, n, m] = t.dims();
+            t.clone().unsqueeze_dim::<4>(1).repeat_dim(1, copies).reshape([b * copies, n, m])
+        })
     }
 
     /// Instances `start..start + len` of the batch.
@@ -136,11 +156,14 @@ impl<B: Backend> Features<B> {
             depot: self.depot.clone().narrow(0, start, len),
             frames: self.frames[start..start + len].to_vec(),
             road: self.road.as_ref().map(|r| r.narrow(start, len)),
+            distances: self.distances.as_ref().map(|d| d.clone().narrow(0, start, len)),
         }
     }
 
     /// Features of `instances` (all with the same number of nodes), with
-    /// `svd_rank` SVD features of each distance matrix appended to every node.
+    /// `svd_rank` SVD features of each distance matrix appended to every node;
+    /// without the matrices RRNet and mixed scores read ([`Self::for_model`]
+    /// adds them).
     pub fn new(instances: &[Instance], svd_rank: usize, device: &B::Device) -> Self {
         let nodes = instances[0].num_nodes();
         assert!(instances.iter().all(|i| i.num_nodes() == nodes), "a feature batch holds instances of one size");
@@ -188,6 +211,7 @@ impl<B: Backend> Features<B> {
             depot: Tensor::from_data(TensorData::new(depot, [b, depot_width]), device),
             frames,
             road: None,
+            distances: None,
         }
     }
 

@@ -62,7 +62,7 @@ impl<B: Backend> HeavyDecoder<B> {
         let available = input.available.expect("the heavy decoder's step input carries the available nodes (Policy::step_input)");
         let mask = key_mask(available, flat, nodes);
         for layer in &self.layers {
-            h = layer.forward(h, Some(mask.clone()));
+            h = layer.forward(h, Some(mask.clone()), None);
         }
         let scores = self.score.forward(h.narrow(1, LEADING_TOKENS, nodes)).reshape([batch, rollouts, nodes]);
         log_softmax(scores.mask_fill(input.allowed.bool_not(), MASKED), 2)

@@ -6,9 +6,9 @@ pub mod attention_host;
 pub mod blocks;
 pub mod checkpoint;
 pub mod config;
-pub mod deepen;
 pub mod encoder;
 pub mod features;
+pub mod grow;
 pub mod heavy_decoder;
 pub(crate) mod host_kernels;
 pub mod linear_host;
@@ -36,7 +36,7 @@ use rrnet::{RoadCache, RrNet};
 
 /// Held while a model draws random weights. Burn's random numbers come from
 /// one global generator per backend: a seeded draw (a fresh run's model, the
-/// layers `deepen` adds) takes this lock after seeding, and every other draw
+/// layers `grow` adds) takes this lock after seeding, and every other draw
 /// takes it too, so that no draw on another thread interleaves with it.
 pub(crate) static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 

@@ -34,7 +34,7 @@ use crate::decode::{self, DecodeOptions, Starts, Strategy};
 use crate::error::{Error, Result};
 use crate::eval::{Dataset, Score};
 use crate::model::checkpoint::{self, TrainedOn};
-use crate::model::deepen;
+use crate::model::grow;
 use crate::model::{ModelConfig, Policy, SEEDED_INIT};
 use crate::problem::generate::city::{self, City, CitySampling};
 use crate::problem::generate::GeneratorConfig;
@@ -112,8 +112,8 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// A run directory that already holds a run (unless resuming) or holds
     /// none (when resuming); an `Init` checkpoint that cannot be read, whose
     /// model differs from the config's (the differing fields named) other
-    /// than by more encoder layers, or that cannot grow deeper (the reason,
-    /// [`deepen::refusal`]).
+    /// than by more encoder layers or added mixed scores, or that cannot grow
+    /// (the reason, [`grow::refusal`]).
     pub fn new(config: TrainConfig, root: &Path, start: Start, device: &B::Device) -> Result<Self> {
         let model = config.model_config().map_err(|e| Error::bad_input("config", None, e))?;
         let generators = config.generators().map_err(|e| Error::bad_input("config", None, e))?;
@@ -148,7 +148,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 let policy = if card.model == model {
                     policy
                 } else {
-                    deepened(policy, &card.model, &model, config.seed, device).map_err(|e| Error::bad_input(path, None, e))?
+                    grown(policy, &card.model, &model, config.seed, device).map_err(|e| Error::bad_input(path, None, e))?
                 };
                 let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
                 write_atomic(&run.path(INIT_CARD), text.as_bytes())?;
@@ -507,19 +507,19 @@ fn write_config(run: &RunDir, config: &TrainConfig) -> Result<()> {
     write_atomic(&run.path("config.toml"), text.as_bytes())
 }
 
-/// A checkpoint's policy grown to the config's depth ([`deepen`]), the new
-/// layers drawn from the run's seed.
+/// A checkpoint's policy grown to the config's depth and mixed scores
+/// ([`grow`]), the new weights drawn from the run's seed.
 ///
 /// # Errors
 /// The fields that differ, when the config's model is not the checkpoint's
 /// with more layers; why the checkpoint cannot grow, when it is.
-fn deepened<B: Backend>(policy: Policy<B>, card: &ModelConfig, config: &ModelConfig, seed: u64, device: &B::Device) -> std::result::Result<Policy<B>, String> {
-    if !deepen::only_deeper(card, config) {
+fn grown<B: Backend>(policy: Policy<B>, card: &ModelConfig, config: &ModelConfig, seed: u64, device: &B::Device) -> std::result::Result<Policy<B>, String> {
+    if !grow::grows_into(card, config) {
         return Err(model_mismatch(card, config));
     }
     let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
     B::seed(device, seed);
-    deepen::deepen(policy, card, config, device)
+    grow::grow(policy, card, config, device)
 }
 
 /// Why a checkpoint's model cannot start a run of this config: the fields that differ.
@@ -530,7 +530,7 @@ fn model_mismatch(card: &ModelConfig, config: &ModelConfig) -> String {
         .filter(|(k, v)| b.get(*k) != Some(v))
         .map(|(k, v)| format!("{k} = {v} (config: {})", b.get(k).map_or("absent".to_string(), |w| w.to_string())))
         .collect();
-    format!("the checkpoint's model differs from the config's in {}: give the config the checkpoint's [model] (preset and overrides); only n_layers may be larger, to add encoder layers", fields.join(", "))
+    format!("the checkpoint's model differs from the config's in {}: give the config the checkpoint's [model] (preset and overrides); only n_layers may be larger, to add encoder layers, and mixed_score true, to add mixed scores", fields.join(", "))
 }
 
 fn load_validation(config: &TrainConfig) -> Result<Vec<Dataset>> {

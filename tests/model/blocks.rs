@@ -243,3 +243,42 @@ fn adaptive_bias_mixes_the_lifted_matrices_by_its_gate_as_rrnco_does() {
         }
     }
 }
+
+#[test]
+fn mixed_scores_start_as_the_scores_and_read_each_pair_in_its_direction() {
+    let device = Default::default();
+    let (heads, n) = (2, 3);
+    let scores = Tensor::<B, 4>::random([1, heads, n, n], Distribution::Normal(0.0, 2.0), &device);
+    let d: Vec<f32> = (0..n * n).map(|e| (e * 7 % 5) as f32 / 4.0).collect();
+    let distances = Tensor::<B, 3>::from_data(TensorData::new(d.clone(), [1, n, n]), &device);
+    let mut mixed = mixed_score::MixedScoreConfig::new(heads).init::<B>(&device);
+    assert_eq!(values(mixed.forward(scores.clone(), distances.clone())), values(scores.clone()), "the identity as initialised");
+
+    // Hidden unit 2 reads d_ij for head 0 and d_ji for head 1, read out with weight 1, no bias.
+    let h = mixed_score::HIDDEN;
+    let mut input = vec![0f32; heads * 3 * h];
+    let (mut bias, mut output) = (vec![0f32; heads * h], vec![0f32; heads * h]);
+    for head in 0..heads {
+        input[head * 3 * h] = 1.0;
+        input[head * 3 * h + 1] = -1.0;
+        input[(head * 3 + 1 + head) * h + 2] = 1.0;
+        output[head * h] = 1.0;
+        output[head * h + 1] = -1.0;
+        output[head * h + 2] = 1.0;
+        bias[head * h + 2] = 0.0;
+    }
+    mixed.input = burn::module::Param::from_tensor(Tensor::from_data(TensorData::new(input, [heads, 3, h]), &device));
+    mixed.input_bias = burn::module::Param::from_tensor(Tensor::from_data(TensorData::new(bias, [heads, h]), &device));
+    mixed.output = burn::module::Param::from_tensor(Tensor::from_data(TensorData::new(output, [heads, h]), &device));
+    let got = values(mixed.forward(scores.clone(), distances));
+    let s = values(scores);
+    for head in 0..heads {
+        for i in 0..n {
+            for j in 0..n {
+                let k = (head * n + i) * n + j;
+                let d_read = if head == 0 { d[i * n + j] } else { d[j * n + i] };
+                assert!((got[k] - (s[k] + d_read)).abs() < 1e-5, "head {head}, ({i}, {j}): {} vs {} + {d_read}", got[k], s[k]);
+            }
+        }
+    }
+}

@@ -39,7 +39,7 @@ fn compare(config: &ModelConfig, variant: Variant, refinement_levels: bool) -> u
     let device = Default::default();
     let policy = config.init::<B>(&device);
     let insts = instances(variant, 9, 3);
-    let features = Features::<B>::new(&insts, config.svd_rank, &device);
+    let features = Features::<B>::for_model(&insts, config, &device);
     let encoding = policy.encode(&features);
     let fused = host(&encoding);
     let mut env = Env::new(Arc::from(insts), 4);

@@ -6,7 +6,7 @@ use burn::module::Module;
 
 use lrm::model::blocks::{FeedForwardKind, NormKind};
 use lrm::model::features::Features;
-use lrm::model::{checkpoint, deepen, ModelConfig, Policy};
+use lrm::model::{checkpoint, grow, ModelConfig, Policy};
 
 use crate::checkpoint::log_probs;
 use crate::common::small_config as small;
@@ -51,7 +51,7 @@ fn added_layers_leave_the_log_probabilities_unchanged_to_the_bit() {
         let before = log_probs(&policy, &from);
         let embedded = embeddings(&policy, &from);
         let to = ModelConfig { n_layers: from.n_layers + 3, ..from.clone() };
-        let grown = deepen::deepen(policy, &from, &to, &device).unwrap();
+        let grown = grow::grow(policy, &from, &to, &device).unwrap();
         assert_eq!(layers(&grown), 5, "{name}");
         assert_eq!(grown.num_params(), to.init::<B>(&device).num_params(), "{name}: a model of the deeper config");
         assert_eq!(log_probs(&grown, &to), before, "{name}");
@@ -83,10 +83,35 @@ fn a_model_that_an_added_layer_would_change_is_refused_with_the_reason() {
         (rf.clone(), rf.clone(), "only n_layers"),
     ];
     for (from, to, reason) in cases {
-        let why = deepen::refusal(&from, &to).unwrap_or_else(|| panic!("{from:?} -> {to:?} refused"));
+        let why = grow::refusal(&from, &to).unwrap_or_else(|| panic!("{from:?} -> {to:?} refused"));
         assert!(why.contains(reason) && why.contains(&format!("keep n_layers = {}", from.n_layers)), "{why}");
-        let err = deepen::deepen(from.init::<B>(&device), &from, &to, &device).err().unwrap();
+        let err = grow::grow(from.init::<B>(&device), &from, &to, &device).err().unwrap();
         assert_eq!(err, why);
     }
-    assert_eq!(deepen::refusal(&rf, &deeper(&rf)), None);
+    assert_eq!(grow::refusal(&rf, &deeper(&rf)), None);
+}
+
+#[test]
+fn added_mixed_scores_leave_the_log_probabilities_unchanged_to_the_bit() {
+    let device = Default::default();
+    let radar = small("radar");
+    assert!(radar.mixed_score, "RADAR's encoder has MatNet's mixed scores");
+    let rf = small("rf-te");
+    let sinkhorn = ModelConfig { sinkhorn_iterations: 3, ..rf.clone() };
+    let cases = [
+        ("radar", ModelConfig { mixed_score: false, ..radar.clone() }, radar.clone()),
+        // Sinkhorn, so that the plain attention takes Burn's form too (a softmax's fused CPU path rounds differently).
+        ("rf-te, Sinkhorn, mixed scores and 2 more layers", sinkhorn.clone(), ModelConfig { mixed_score: true, n_layers: rf.n_layers + 2, ..sinkhorn.clone() }),
+    ];
+    for (name, from, to) in cases {
+        let policy = from.init::<B>(&device);
+        let (before, embedded) = (log_probs(&policy, &from), embeddings(&policy, &from));
+        let grown = grow::grow(policy, &from, &to, &device).unwrap();
+        assert_eq!(grown.num_params(), to.num_params(), "{name}: the config counts the grown parameters");
+        assert_eq!(log_probs(&grown, &to), before, "{name}");
+        assert_eq!(embeddings(&grown, &to), embedded, "{name}: node embeddings");
+    }
+    // Mixed scores never turn off, nor grow on another family.
+    let why = grow::refusal(&radar, &ModelConfig { mixed_score: false, ..radar.clone() }).unwrap();
+    assert!(why.contains("mixed_score"), "{why}");
 }
