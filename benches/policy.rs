@@ -45,7 +45,7 @@ fn main() {
     let config = ModelConfig::preset(&preset).unwrap();
     let policy = config.init::<Flex>(&device);
     let instances = GeneratorConfig::new(Problem::Mixed { mixed_backhaul: false }).generate(n, batch, 1);
-    let features = Features::<Flex>::new(&instances, config.svd_rank, &device);
+    let features = Features::<Flex>::for_model(&instances, &config, &device);
     let mut encode = vec![];
     let mut encoding = None;
     for _ in 0..repeats {

@@ -33,7 +33,8 @@ use super::{Materialise, Policy};
 pub fn grows_into(from: &ModelConfig, to: &ModelConfig) -> bool {
     let deeper = to.n_layers > from.n_layers;
     let mixed = to.mixed_score && !from.mixed_score;
-    (deeper || mixed) && to.n_layers >= from.n_layers && ModelConfig { n_layers: from.n_layers, mixed_score: from.mixed_score, ..to.clone() } == *from
+    let kept = to.mixed_score || !from.mixed_score;
+    (deeper || mixed) && kept && to.n_layers >= from.n_layers && ModelConfig { n_layers: from.n_layers, mixed_score: from.mixed_score, ..to.clone() } == *from
 }
 
 /// Why `from` cannot grow into `to`, or `None` when it can: `to` is `from`

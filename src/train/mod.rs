@@ -206,7 +206,17 @@ impl<B: AutodiffBackend> Trainer<B> {
         let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| Error::reading(dir.join(name), e));
         let record = Recorder::<B>::load(&Bytes::default(), read("module.mpk")?, device)
             .map_err(|e| Error::bad_input(dir.join("module.mpk"), None, format!("does not fit the config's model: {e}")))?;
-        let policy = init_aside(model, device).load_record(record);
+        let fresh = init_aside(model, device);
+        let expected = fresh.num_params();
+        // A record lacking an optional block (mixed scores) loads as a model without it: count.
+        let policy = fresh.load_record(record);
+        if policy.num_params() != expected {
+            let message = format!(
+                "holds {} parameters, the config's model {expected}: the run was started with another model (a preset that has gained a block since, such as radar's mixed scores); set the run's config.toml [model.overrides] to the model its checkpoints hold (mixed_score = false)",
+                policy.num_params()
+            );
+            return Err(Error::bad_input(dir.join("module.mpk"), None, message));
+        }
         let optim = Optim::new(&config.optimizer).from_bytes(read("optim.mpk")?, device)?;
         Ok((policy, optim, RunDir::read_state(dir)?))
     }

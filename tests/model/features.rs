@@ -69,3 +69,26 @@ fn svd_features_are_appended_to_every_node() {
     let tail = values(svd.customers.narrow(2, CUSTOMER_FEATURES, 20));
     assert!(tail.iter().any(|&v| v != 0.0) && tail.iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn mixed_score_models_get_each_matrix_in_its_direction_in_the_model_frame() {
+    let device = Default::default();
+    let insts = instances("ATSP".parse().unwrap(), 12, 2);
+    let radar = lrm::model::ModelConfig::preset("radar").unwrap();
+    let features = Features::<Flex>::for_model(&insts, &radar, &device);
+    let distances = features.distances.expect("radar reads the distances");
+    assert_eq!(distances.dims(), [2, 13, 13]);
+    let got = values(distances);
+    for (b, inst) in insts.iter().enumerate() {
+        let frame = features.frames[b];
+        let asymmetric = (0..13).any(|i| (0..13).any(|j| inst.distance(i, j) != inst.distance(j, i)));
+        assert!(asymmetric, "an ATSP instance");
+        for i in 0..13 {
+            for j in 0..13 {
+                assert_eq!(got[(b * 13 + i) * 13 + j], frame.length(inst.distance(i, j)), "row i holds d(i, j)");
+            }
+        }
+    }
+    let plain = lrm::model::ModelConfig { mixed_score: false, ..radar };
+    assert!(Features::<Flex>::for_model(&insts, &plain, &device).distances.is_none());
+}

@@ -1,5 +1,6 @@
-//! Deepening a trained encoder: the grown model computes what it did, to the
-//! bit, and grows only where an added layer can start as the identity.
+//! Growing a trained encoder (more layers, mixed scores): the grown model
+//! computes what it did, to the bit, and grows only where an added layer can
+//! start as the identity.
 
 use burn::backend::Flex;
 use burn::module::Module;
@@ -111,7 +112,10 @@ fn added_mixed_scores_leave_the_log_probabilities_unchanged_to_the_bit() {
         assert_eq!(log_probs(&grown, &to), before, "{name}");
         assert_eq!(embeddings(&grown, &to), embedded, "{name}: node embeddings");
     }
-    // Mixed scores never turn off, nor grow on another family.
-    let why = grow::refusal(&radar, &ModelConfig { mixed_score: false, ..radar.clone() }).unwrap();
-    assert!(why.contains("mixed_score"), "{why}");
+    // Mixed scores never turn off, not even while layers are added.
+    let mixed = ModelConfig { mixed_score: true, ..rf.clone() };
+    for to in [rf.clone(), ModelConfig { n_layers: rf.n_layers + 1, ..rf.clone() }] {
+        let why = grow::refusal(&mixed, &to).unwrap_or_else(|| panic!("{to:?}: mixed scores turned off"));
+        assert!(why.contains("mixed_score"), "{why}");
+    }
 }

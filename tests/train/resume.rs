@@ -245,3 +245,16 @@ fn init_into_a_deeper_config_grows_the_checkpoint_and_keeps_what_it_computes() {
     other.checkpoint(None).unwrap();
     assert!(weights(&dir.join("again")) != weights(&dir.join("other-seed")), "another seed draws other layers");
 }
+
+#[test]
+fn resuming_with_a_model_that_has_gained_a_block_fails_instead_of_dropping_it() {
+    let dir = temp_dir("resume-mixed");
+    let (val, _) = validation_set(&dir, "CVRP", 8);
+    let config = tiny_config("CVRP", &val, 1);
+    drop(trained(&config, &dir.join("run"), 1));
+    // The run's config now resolves to a model with mixed scores its checkpoint lacks.
+    let mut grown = config;
+    grown.model.overrides.insert("mixed_score".into(), toml::Value::Boolean(true));
+    let err = Trainer::<Ad>::new(grown, &dir.join("run"), Start::Resume, &Default::default()).err().expect("refused");
+    assert!(err.to_string().contains("parameters") && err.to_string().contains("mixed_score"), "{err}");
+}

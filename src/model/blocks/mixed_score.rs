@@ -13,7 +13,9 @@
 //! them and keep its outputs to the bit (`super::super::grow`). MatNet
 //! initialises the MLP at random instead.
 //!
-//! Memory is `O(batch * heads * nodes^2 * 16)` per layer.
+//! The hidden units are computed one at a time, so the forward pass holds a
+//! few tensors of the scores' size (`batch * heads * nodes^2`), not 16 times
+//! that; training keeps each unit's activations for the backward pass.
 
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -86,15 +88,27 @@ impl<B: Backend> MixedScore<B> {
     /// # Shapes
     /// `scores`: `[batch, heads, n, n]`; `distances`: `[batch, n, n]`, `d_ij`
     /// in row `i`, in the model's frame; returns `[batch, heads, n, n]`.
+    ///
+    /// # Panics
+    /// When `n` and `m` differ: the scores are self-attention's.
     pub fn forward(&self, scores: Tensor<B, 4>, distances: Tensor<B, 3>) -> Tensor<B, 4> {
         let [batch, heads, n, m] = scores.dims();
-        let weight = |row: usize| self.input.val().narrow(1, row, 1).reshape([1, heads, 1, 1, HIDDEN]);
-        let forward_d = distances.clone().reshape([batch, 1, n, m, 1]);
-        let backward_d = distances.swap_dims(1, 2).reshape([batch, 1, n, m, 1]);
-        let hidden =
-            scores.unsqueeze_dim::<5>(4) * weight(0) + forward_d * weight(1) + backward_d * weight(2) + self.input_bias.val().reshape([1, heads, 1, 1, HIDDEN]);
-        let mixed = relu(hidden) * self.output.val().reshape([1, heads, 1, 1, HIDDEN]);
-        mixed.sum_dim(4).reshape([batch, heads, n, m]) + self.output_bias.val().reshape([1, heads, 1, 1])
+        assert_eq!(n, m, "mixed scores are self-attention's: every node attends to every node");
+        let forward_d = distances.clone().reshape([batch, 1, n, n]);
+        let backward_d = distances.swap_dims(1, 2).reshape([batch, 1, n, n]);
+        let per_head = |t: Tensor<B, 2>, unit: usize| t.narrow(1, unit, 1).reshape([1, heads, 1, 1]);
+        let (input, input_bias, output) = (self.input.val(), self.input_bias.val(), self.output.val());
+        let weight = |row: usize, unit: usize| per_head(input.clone().narrow(1, row, 1).reshape([heads, HIDDEN]), unit);
+        // One hidden unit at a time: memory stays that of the scores, not 16 times it.
+        let mut mixed = self.output_bias.val().reshape([1, heads, 1, 1]).expand([batch, heads, n, n]);
+        for unit in 0..HIDDEN {
+            let hidden = scores.clone() * weight(0, unit)
+                + forward_d.clone() * weight(1, unit)
+                + backward_d.clone() * weight(2, unit)
+                + per_head(input_bias.clone(), unit);
+            mixed = mixed + relu(hidden) * per_head(output.clone(), unit);
+        }
+        mixed
     }
 }
 
