@@ -3,7 +3,7 @@
 //! the identity, masks zero attention.
 
 use burn::backend::{Autodiff, Flex};
-use burn::module::{AutodiffModule, Module};
+use burn::module::{AutodiffModule, Module, Param};
 use burn::tensor::{Distribution, Tensor, TensorData};
 
 use lrm::model::blocks::*;
@@ -49,14 +49,23 @@ fn largest_singular_value(a: &[f32], rows: usize, cols: usize) -> f64 {
     (0..cols).map(|i| m[i * cols + i]).fold(0.0, f64::max).sqrt()
 }
 
+/// `count` values in [-1, 1) from a fixed hash of their index: reproducible
+/// whatever else draws from Burn's generator.
+fn fixed_values(count: usize, stream: usize) -> Vec<f32> {
+    (0..count).map(|i| (((i + 1000 * stream) as f64 * 12.9898).sin() * 43_758.545_3).fract() as f32).collect()
+}
+
 #[test]
 fn spectral_norm_finds_the_largest_singular_value_and_normalises_to_one() {
     let device = Default::default();
-    <Ad as burn::tensor::backend::Backend>::seed(&device, 1);
-    let layer = SpectralLinearConfig::new(16, 24).with_spectral(true).init::<Ad>(&device);
+    // Fixed weights and input: a draw from Burn's global generator depended on
+    // the tests running beside it, and a draw whose two largest singular values
+    // lay close converged more slowly than 60 iterations allow (CI, 2026-12-02).
+    let mut layer = SpectralLinearConfig::new(16, 24).with_spectral(true).init::<Ad>(&device);
+    layer.linear.weight = Param::from_tensor(Tensor::from_data(TensorData::new(fixed_values(16 * 24, 0), [16, 24]), &device));
     let w = values(layer.linear.weight.val().inner());
     let truth = largest_singular_value(&w, 16, 24);
-    let x = Tensor::<Ad, 2>::random([3, 16], Distribution::Normal(0.0, 1.0), &device);
+    let x = Tensor::<Ad, 2>::from_data(TensorData::new(fixed_values(3 * 16, 1), [3, 16]), &device);
     // One power iteration per training forward; after enough forwards the estimate converges.
     for _ in 0..60 {
         let _ = layer.forward(x.clone());
