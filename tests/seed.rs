@@ -1,9 +1,8 @@
-//! The same seed gives the same weights. In its own process: Burn's random
-//! generator is global, and tests running in parallel threads would draw from it.
+//! The same seed gives the same weights, and other threads drawing weights
+//! meanwhile do not change them: Burn's random generator is global.
 
 use burn::backend::Flex;
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use lrm::model::ModelConfig;
@@ -16,12 +15,15 @@ impl ModuleVisitor<Flex> for Collect {
     }
 }
 
+fn small() -> ModelConfig {
+    ModelConfig { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, pointer_heads: 4, ..ModelConfig::preset("rf-te").unwrap() }
+}
+
 fn weights(seed: u64) -> Vec<f32> {
     let device = Default::default();
-    Flex::seed(&device, seed);
-    let config = ModelConfig { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, pointer_heads: 4, ..ModelConfig::preset("rf-te").unwrap() };
+    let config = small();
     let mut collect = Collect(vec![]);
-    config.init::<Flex>(&device).visit(&mut collect);
+    config.init_seeded::<Flex>(seed, &device).visit(&mut collect);
     collect.0
 }
 
@@ -31,4 +33,22 @@ fn the_same_seed_gives_the_same_weights() {
     assert!(a.len() > 10_000);
     assert!(a == b, "seed 42 twice gave different weights");
     assert!(a != c, "seeds 42 and 43 gave the same weights");
+}
+
+#[test]
+fn models_drawn_on_other_threads_meanwhile_leave_a_seeded_model_alone() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let alone = weights(42);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                drop(small().init::<Flex>(&Default::default()));
+            }
+        });
+        for _ in 0..20 {
+            assert!(weights(42) == alone, "a model drawn on another thread took numbers from the seeded one");
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
 }

@@ -118,11 +118,13 @@ impl TrainedOn {
         }
     }
 
-    /// The same history, the stretches that do not say which depth they
-    /// trained marked with `n_layers`: a card's model before any growth.
-    pub fn with_depth(mut self, n_layers: usize) -> TrainedOn {
+    /// The same history, the stretches that do not say which model they
+    /// trained marked with `model`'s depth and mixed scores: a card's model
+    /// before any growth.
+    pub fn with_model(mut self, model: &ModelConfig) -> TrainedOn {
         for stretch in &mut self.stretches {
-            stretch.n_layers.get_or_insert(n_layers);
+            stretch.n_layers.get_or_insert(model.n_layers);
+            stretch.mixed_score.get_or_insert(model.mixed_score);
         }
         self
     }
@@ -142,6 +144,7 @@ impl TrainedOn {
                 hardware: String::new(),
                 score: self.validation.get("score").copied(),
                 n_layers: None,
+                mixed_score: None,
             });
         }
         stretches.extend(next.stretches);
@@ -187,6 +190,11 @@ pub struct Stretch {
     /// [`super::grow`]). Absent on stretches recorded before 2026-12-02.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_layers: Option<usize>,
+    /// Whether the model it trained had MatNet's mixed scores: a later
+    /// stretch may add them (`mixed_score = true` with `--init`,
+    /// [`super::grow`]). Absent on stretches recorded before 2026-12-02.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mixed_score: Option<bool>,
 }
 
 /// `path` with its extension replaced: `NAME.toml` and `NAME.safetensors` from
@@ -240,10 +248,7 @@ pub fn load<B: Backend>(path: &Path, device: &B::Device) -> Result<(Policy<B>, M
 
 /// The policy of `card` with the safetensors `bytes` (`origin` names them in errors).
 pub fn from_bytes<B: Backend>(card: &ModelCard, origin: &Path, bytes: Vec<u8>, device: &B::Device) -> Result<Policy<B>> {
-    let mut policy = {
-        let _guard = super::SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
-        card.model.init::<B>(device)
-    };
+    let mut policy = card.model.init::<B>(device);
     let mut store = SafetensorsStore::from_bytes(Some(bytes));
     let applied = policy.load_from(&mut store).map_err(|e| Error::bad_input(origin, None, format!("weights do not match the model card: {e}")))?;
     if !applied.errors.is_empty() || !applied.missing.is_empty() {

@@ -35,9 +35,10 @@ use pointer_host::HostPointer;
 use rrnet::{RoadCache, RrNet};
 
 /// Held while a model draws random weights. Burn's random numbers come from
-/// one global generator per backend: a seeded draw (a fresh run's model, the
-/// layers `grow` adds) takes this lock after seeding, and every other draw
-/// takes it too, so that no draw on another thread interleaves with it.
+/// one global generator per backend: a seeded draw ([`ModelConfig::init_seeded`],
+/// the layers `grow` adds) seeds and draws under this lock, and every other
+/// model draw ([`ModelConfig::init`]) takes it too, so that no draw on another
+/// thread interleaves with a seeded one.
 pub(crate) static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// An encoder + pointer policy (POMO, RouteFinder, LRM-1B, LMask).
@@ -116,10 +117,27 @@ impl<B: Backend> Policy<B> {
 }
 
 impl ModelConfig {
-    /// Build the policy. Burn initialises parameters lazily, on first use, in
-    /// whatever order that use comes; every parameter is drawn here, in module
-    /// order, so that a seeded backend gives the same weights every time.
+    /// Build the policy with random weights, drawn under `SEEDED_INIT` so
+    /// that a seeded build on another thread keeps its numbers.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Policy<B> {
+        let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
+        self.draw(device)
+    }
+
+    /// Build the policy with the weights `seed` gives: the same on every call
+    /// and whatever other threads draw meanwhile (the backend is seeded and
+    /// the weights drawn under `SEEDED_INIT`).
+    pub fn init_seeded<B: Backend>(&self, seed: u64, device: &B::Device) -> Policy<B> {
+        let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
+        B::seed(device, seed);
+        self.draw(device)
+    }
+
+    /// Burn initialises parameters lazily, on first use, in whatever order
+    /// that use comes; every parameter is drawn here, in module order, so that
+    /// a seeded backend gives the same weights every time. The caller holds
+    /// `SEEDED_INIT`.
+    fn draw<B: Backend>(&self, device: &B::Device) -> Policy<B> {
         let policy = match self.family {
             PolicyFamily::EncoderPointer => Policy::Pointer(PointerPolicy { encoder: Encoder::new(self, device), pointer: Pointer::new(self, device) }),
             PolicyFamily::DecoderOnly => Policy::Heavy(HeavyDecoder::new(self, device)),

@@ -42,6 +42,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             hardware: hardware::<B>(&self.device),
             score: self.last_validation.get("score").copied(),
             n_layers: Some(self.model.n_layers),
+            mixed_score: Some(self.model.mixed_score),
         };
         let now = TrainedOn {
             variants: variant_names(&self.generators, self.cities.is_some()),

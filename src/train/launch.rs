@@ -18,7 +18,7 @@ use super::config::TrainerKind;
 use super::distributed::{absent_nodes, fingerprint, timeout_message, DistributedConfig, Peer, Watch};
 use super::optim::Optim;
 use super::run_dir::TrainState;
-use super::{init_aside, supervised, Bytes, Start, Trainer};
+use super::{supervised, Bytes, Start, Trainer};
 use crate::error::{Error, Result};
 use crate::train::config::TrainConfig;
 
@@ -192,7 +192,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let cities = config.cities()?;
         let labels = config.trainer.labels.as_ref().map(supervised::Labels::read).transpose()?;
         Ok(Trainer {
-            policy: init_aside(&model, device),
+            policy: model.init(device),
             optim: Optim::new(&config.optimizer),
             state: TrainState::default(),
             config,
@@ -234,7 +234,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         if !root {
             let record = Recorder::<B>::load(&Bytes::default(), module, &self.device)
                 .map_err(|e| Error::Failure(format!("the root's weights do not load on peer {}: {e}", peer.index)))?;
-            self.policy = init_aside(&self.model, &self.device).load_record(record);
+            self.policy = self.model.init(&self.device).load_record(record);
             self.optim = Optim::new(&self.config.optimizer).from_bytes(optim, &self.device)?;
             self.state = serde_json::from_slice(&state).map_err(|e| Error::Failure(format!("the root's training state does not load: {e}")))?;
         }

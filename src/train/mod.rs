@@ -133,13 +133,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 return Err(Error::bad_input(root, None, "this run directory already holds a run: pass --resume to continue it, or choose another --out"))
             }
             (Start::Fresh, None) => {
-                // Burn's random numbers come from one global generator per backend:
-                // seed and draw under a lock, so that models built at the same time
-                // on other threads do not take numbers from this one.
-                let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
-                B::seed(device, config.seed);
-                let policy = model.init::<B>(device);
-                drop(_guard);
+                let policy = model.init_seeded::<B>(config.seed, device);
                 write_config(&run, &config)?;
                 (policy, Optim::new(&config.optimizer), TrainState { config_name: config_name(&config), ..TrainState::default() })
             }
@@ -160,7 +154,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let prior = match run.path(INIT_CARD) {
             p if p.exists() => {
                 let card = checkpoint::read_card(&p)?;
-                card.trained_on.map(|t| t.with_depth(card.model.n_layers))
+                card.trained_on.map(|t| t.with_model(&card.model))
             }
             _ => None,
         };
@@ -206,7 +200,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| Error::reading(dir.join(name), e));
         let record = Recorder::<B>::load(&Bytes::default(), read("module.mpk")?, device)
             .map_err(|e| Error::bad_input(dir.join("module.mpk"), None, format!("does not fit the config's model: {e}")))?;
-        let fresh = init_aside(model, device);
+        let fresh = model.init::<B>(device);
         let expected = fresh.num_params();
         // A record lacking an optional block (mixed scores) loads as a model without it: count.
         let policy = fresh.load_record(record);
@@ -496,14 +490,6 @@ impl<B: AutodiffBackend> Trainer<B> {
     fn agree_to_stop(&self, asked: bool) -> Result<bool> {
         Ok(Team::<B>::of(self.peer.as_ref(), &self.device).sum(vec![f64::from(u8::from(asked))], "the stop signal")?[0] > 0.0)
     }
-}
-
-/// A policy whose weights are about to be replaced, built under the seeding
-/// lock so that its random draws do not come out of a seeded model being
-/// built on another thread.
-fn init_aside<B: AutodiffBackend>(model: &ModelConfig, device: &B::Device) -> Policy<B> {
-    let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
-    model.init::<B>(device)
 }
 
 /// The stem of the file `config` was read from, if it was read from one.

@@ -141,10 +141,12 @@ pub fn small_config(preset: &str) -> ModelConfig {
     ModelConfig { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, pointer_heads: 4, ..c }
 }
 
-/// A randomly initialised [`small_config`] policy on the CPU backend.
+/// A randomly initialised [`small_config`] policy on the CPU backend: the
+/// same weights on every call (seeded), so that a test's outcome does not
+/// depend on the draw.
 pub fn small_policy(preset: &str) -> (ModelConfig, Policy<burn::backend::Flex>) {
     let config = small_config(preset);
-    let policy = config.init(&Default::default());
+    let policy = config.init_seeded(17, &Default::default());
     (config, policy)
 }
 

@@ -18,12 +18,14 @@ fn hard(variant: &str) -> Vec<Instance> {
     GeneratorConfig::new(Problem::Variant(variant.parse().unwrap())).generate(19, 6, 3)
 }
 
-/// One batch of REINFORCE with 8 samples per instance, backpropagated.
+/// One batch of REINFORCE with 8 samples per instance, backpropagated, by a
+/// small LMask model with the same weights on every call (seeded), so that
+/// budgets are compared on one policy.
 fn batch(instances: &[Instance], budget: Option<usize>) -> BatchStats {
     let mut model = ModelConfig::preset("lmask").unwrap();
     (model.d_model, model.n_heads, model.n_layers, model.d_ff) = (32, 4, 1, 64);
     let device = Default::default();
-    let policy = model.init::<Ad>(&device);
+    let policy = model.init_seeded::<Ad>(11, &device);
     let trainer = TrainerConfig { samples: 8, backtrack_budget: budget, ..TrainerConfig::pomo() };
     let mut rng = Rng::seed_from_u64(5);
     let (loss, stats) = pomo_loss(&policy, &model, &trainer, instances, &mut RewardNormaliser::default(), &mut rng, &Team::alone(&device)).unwrap();

@@ -53,7 +53,7 @@ fn weights(b: usize, p: usize) -> Tensor<Ad, 2> {
 /// replayed and the step-by-step log-likelihoods and their gradients.
 fn compare(config: &ModelConfig, instances: &[Instance], refinement: bool) {
     let device = Default::default();
-    let policy = config.init::<Ad>(&device);
+    let policy = config.init_seeded::<Ad>(13, &device);
     let p = 3;
     // Replayed.
     let batch = Batch::new(&policy, config, instances, false, &device);

@@ -228,8 +228,12 @@ fn init_into_a_deeper_config_grows_the_checkpoint_and_keeps_what_it_computes() {
     assert!(new_output(&grown) > 0.0, "the added layers train from the first step");
     grown.checkpoint(None).unwrap();
     let t = card(&dir.join("deeper"));
-    let depths: Vec<_> = t.trained_on.unwrap().stretches.iter().map(|s| s.n_layers).collect();
-    assert_eq!((t.model.n_layers, depths), (4, vec![Some(2), Some(4)]), "each stretch names the depth it trained");
+    let shapes: Vec<_> = t.trained_on.unwrap().stretches.iter().map(|s| (s.n_layers, s.mixed_score)).collect();
+    assert_eq!(
+        (t.model.n_layers, shapes),
+        (4, vec![(Some(2), Some(false)), (Some(4), Some(false))]),
+        "each stretch names the depth it trained and its mixed scores"
+    );
     drop(grown);
     let resumed = Trainer::<Ad>::new(deeper.clone(), &dir.join("deeper"), Start::Resume, &device).unwrap();
     assert_eq!(resumed.state.step, 1);
