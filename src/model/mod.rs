@@ -36,9 +36,11 @@ use rrnet::{RoadCache, RrNet};
 
 /// Held while a model draws random weights. Burn's random numbers come from
 /// one global generator per backend: a seeded draw ([`ModelConfig::init_seeded`],
-/// the layers `grow` adds) seeds and draws under this lock, and every other
-/// model draw ([`ModelConfig::init`]) takes it too, so that no draw on another
-/// thread interleaves with a seeded one.
+/// the layers a training run's `--init` grows) seeds and draws under this
+/// lock, and every other model draw ([`ModelConfig::init`]) takes it too, so
+/// that no model drawn on another thread interleaves with a seeded one. Draws
+/// that bypass the model (a block's own `init`, `Tensor::random`) do not take
+/// it.
 pub(crate) static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// An encoder + pointer policy (POMO, RouteFinder, LRM-1B, LMask).
@@ -125,8 +127,10 @@ impl ModelConfig {
     }
 
     /// Build the policy with the weights `seed` gives: the same on every call
-    /// and whatever other threads draw meanwhile (the backend is seeded and
-    /// the weights drawn under `SEEDED_INIT`).
+    /// and whatever models other threads build meanwhile (the backend is
+    /// seeded and the weights drawn under `SEEDED_INIT`; a direct
+    /// `Tensor::random` or block `init` on another thread can still take
+    /// numbers from it).
     pub fn init_seeded<B: Backend>(&self, seed: u64, device: &B::Device) -> Policy<B> {
         let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
         B::seed(device, seed);

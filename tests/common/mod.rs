@@ -141,9 +141,10 @@ pub fn small_config(preset: &str) -> ModelConfig {
     ModelConfig { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, pointer_heads: 4, ..c }
 }
 
-/// A randomly initialised [`small_config`] policy on the CPU backend: the
-/// same weights on every call (seeded), so that a test's outcome does not
-/// depend on the draw.
+/// A randomly initialised [`small_config`] policy on the CPU backend, drawn
+/// from a fixed seed: the same weights on every call unless a test beside it
+/// draws tensors or blocks directly (`Tensor::random`, a block's `init`),
+/// which do not take the model lock.
 pub fn small_policy(preset: &str) -> (ModelConfig, Policy<burn::backend::Flex>) {
     let config = small_config(preset);
     let policy = config.init_seeded(17, &Default::default());
