@@ -41,7 +41,18 @@ use rrnet::{RoadCache, RrNet};
 /// that no model drawn on another thread interleaves with a seeded one. Draws
 /// that bypass the model (a block's own `init`, `Tensor::random`) do not take
 /// it.
-pub(crate) static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `draw()` with the backend seeded by `seed`, under `SEEDED_INIT`: the
+/// random numbers it takes are the seed's, whatever models other threads
+/// build meanwhile ([`ModelConfig::init_seeded`], the layers `--init` grows).
+/// `draw` must not build a model through [`ModelConfig::init`] (the lock is
+/// held).
+pub(crate) fn with_seed<B: Backend, T>(seed: u64, device: &B::Device, draw: impl FnOnce() -> T) -> T {
+    let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
+    B::seed(device, seed);
+    draw()
+}
 
 /// An encoder + pointer policy (POMO, RouteFinder, LRM-1B, LMask).
 #[derive(Module, Debug)]
@@ -132,9 +143,7 @@ impl ModelConfig {
     /// `Tensor::random` or block `init` on another thread can still take
     /// numbers from it).
     pub fn init_seeded<B: Backend>(&self, seed: u64, device: &B::Device) -> Policy<B> {
-        let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
-        B::seed(device, seed);
-        self.draw(device)
+        with_seed::<B, _>(seed, device, || self.draw(device))
     }
 
     /// Burn initialises parameters lazily, on first use, in whatever order

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::eval::{Dataset, Score};
 use crate::model::checkpoint::{self, TrainedOn};
 use crate::model::grow;
-use crate::model::{ModelConfig, Policy, SEEDED_INIT};
+use crate::model::{with_seed, ModelConfig, Policy};
 use crate::problem::generate::city::{self, City, CitySampling};
 use crate::problem::generate::GeneratorConfig;
 use crate::problem::io::write_atomic;
@@ -513,9 +513,7 @@ fn grown<B: Backend>(policy: Policy<B>, card: &ModelConfig, config: &ModelConfig
     if !grow::grows_into(card, config) {
         return Err(model_mismatch(card, config));
     }
-    let _guard = SEEDED_INIT.lock().unwrap_or_else(|e| e.into_inner());
-    B::seed(device, seed);
-    grow::grow(policy, card, config, device)
+    with_seed::<B, _>(seed, device, || grow::grow(policy, card, config, device))
 }
 
 /// Why a checkpoint's model cannot start a run of this config: the fields that differ.
