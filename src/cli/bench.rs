@@ -146,7 +146,7 @@ pub fn run(a: Args) -> Result<()> {
     } else if a.model.is_empty() {
         vec![(zoo::ZOO[0].name.to_string(), ModelSource::Shipped(zoo::ZOO[0].name))]
     } else {
-        a.model.iter().map(|m| (model_name(m), ModelSource::parse(m))).collect()
+        a.model.iter().map(|m| Ok((model_name(m), ModelSource::parse(m)?))).collect::<Result<_>>()?
     };
     if a.sizes.is_empty() || a.sizes.contains(&0) || a.count == 0 {
         return Err(Error::bad_input("--sizes/--count", None, "sizes and count must be positive"));

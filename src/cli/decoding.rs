@@ -91,7 +91,10 @@ impl DecodeArgs {
     }
 
     /// The model to decode with.
-    pub fn model(&self) -> ModelSource {
-        self.model.as_deref().map_or(ModelSource::Auto, ModelSource::parse)
+    ///
+    /// # Errors
+    /// `--model` names no checkpoint, shipped model or preset.
+    pub fn model(&self) -> Result<ModelSource> {
+        self.model.as_deref().map_or(Ok(ModelSource::Auto), ModelSource::parse)
     }
 }

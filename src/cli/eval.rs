@@ -86,7 +86,7 @@ impl BackendJob for Eval<'_> {
 
 pub fn run(a: Args) -> Result<i32> {
     let options = a.decoding.options()?;
-    let model = a.decoding.model();
+    let model = a.decoding.model()?;
     let files = find_datasets(&a.data)?;
     if a.r#ref.is_some() && files.len() > 1 {
         return Err(Error::bad_input("--ref", None, format!("{} holds {} datasets; --ref goes with one", a.data.display(), files.len())));

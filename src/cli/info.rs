@@ -10,6 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use super::shared::{JsonArg, RoundArg};
 use crate::backend::{run_on, BackendJob, DeviceSpec};
 use crate::error::{Error, Result};
+use crate::model::zoo::ModelSource;
 use crate::model::{checkpoint, zoo, ModelConfig};
 use crate::problem::instance::fmt_num;
 use crate::problem::io::read_instance;
@@ -21,8 +22,10 @@ use crate::train::curve;
 pub struct Args {
     /// VRPLIB/TSPLIB instance (.vrp .tsp .atsp) or Solomon .txt.
     instance: Option<PathBuf>,
-    /// A model preset (pomo, rf-te, lrm-1m, lrm-5m, lrm-40m, lrm-1b, lmask) or a
-    /// checkpoint (NAME.toml): its size and its FLOPs at --size.
+    /// A checkpoint (NAME.toml), a shipped model (see --models) or a preset
+    /// (pomo, rf-te, lrm-1m, lrm-5m, lrm-40m, lrm-1b, radar, lmask, rrnco,
+    /// deep-DxW): its size, its FLOPs at --size and, for a trained model, what
+    /// its card records (steps, instances, decoder, validation gaps per set).
     #[arg(long)]
     model: Option<String>,
     /// The shipped models: what each serves and its card's numbers.
@@ -64,11 +67,7 @@ pub fn run(a: Args) -> Result<()> {
         println!("{}", crate::cli::json_line(&serde_json::Value::Object(map)));
     } else {
         for (k, v) in facts {
-            let shown = match v {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            println!("{k:<16}{shown}");
+            println!("{k:<16}{}", shown(v));
         }
     }
     Ok(())
@@ -76,11 +75,8 @@ pub fn run(a: Args) -> Result<()> {
 
 fn model_facts(model: &str, n: usize, device: Option<DeviceSpec>) -> Result<Vec<(&'static str, serde_json::Value)>> {
     use serde_json::json;
-    let config = if model.ends_with(".toml") {
-        checkpoint::read_card(std::path::Path::new(model))?.model
-    } else {
-        ModelConfig::preset(model).map_err(|e| Error::bad_input("--model", None, e))?
-    };
+    let card = ModelSource::parse(model)?.card()?;
+    let config = card.model;
     let mut facts = vec![
         ("model", json!(model)),
         ("parameters", json!(config.num_params())),
@@ -93,12 +89,45 @@ fn model_facts(model: &str, n: usize, device: Option<DeviceSpec>) -> Result<Vec<
         ("encoding_gflops", json!(config.encoding_flops(n) as f64 / 1e9)),
         ("step_mflops", json!(config.decoding_step_flops(n) as f64 / 1e6)),
     ];
+    if let Some(t) = card.trained_on {
+        facts.extend([
+            ("variants", json!(t.variants)),
+            ("sizes", json!(t.sizes)),
+            ("distribution", json!(t.distribution)),
+            ("decoder", json!(t.decoder)),
+            ("steps", json!(t.steps)),
+            ("instances", json!(t.instances)),
+            ("wall_hours", json!((t.wall_seconds / 36.0).round() / 100.0)),
+            ("stretches", json!(t.stretches.len())),
+            ("validation", json!(t.validation)),
+        ]);
+    }
     if let Some(spec) = device {
         let built = run_on(spec, Build(config))?;
         facts.push(("device", json!(spec.to_string())));
         facts.push(("built_parameters", json!(built)));
     }
     Ok(facts)
+}
+
+/// A fact as text: lists joined by commas, a table one entry a line
+/// (numbers to two decimals), nothing recorded as `-`.
+fn shown(v: serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s,
+        Value::Null => "-".into(),
+        Value::Array(items) => items.into_iter().map(shown).collect::<Vec<_>>().join(", "),
+        Value::Object(entries) => entries
+            .into_iter()
+            .map(|(k, v)| match v.as_f64() {
+                Some(x) => format!("{k} {x:.2}"),
+                None => format!("{k} {}", shown(v)),
+            })
+            .collect::<Vec<_>>()
+            .join(&format!("\n{:16}", "")),
+        other => other.to_string(),
+    }
 }
 
 /// One line (or JSON object) per shipped model, from its card.

@@ -109,7 +109,7 @@ pub fn run(a: Args) -> Result<i32> {
         seed: decoding.seed,
         ..SearchOptions::default()
     };
-    let model = a.decoding.model();
+    let model = a.decoding.model()?;
     for inst in &instances {
         let card = model.resolve(inst).card()?;
         for warning in card.outside_training(inst) {

@@ -199,7 +199,7 @@ pub struct Stretch {
 
 /// `path` with its extension replaced: `NAME.toml` and `NAME.safetensors` from
 /// `NAME`, `NAME.toml` or `NAME.safetensors`.
-fn sibling(path: &Path, extension: &str) -> PathBuf {
+pub(crate) fn sibling(path: &Path, extension: &str) -> PathBuf {
     match path.extension().and_then(|e| e.to_str()) {
         Some("toml" | "safetensors") => path.with_extension(extension),
         _ => PathBuf::from(format!("{}.{extension}", path.display())),

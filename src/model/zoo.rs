@@ -204,19 +204,33 @@ impl ModelSource {
         }
     }
 
-    /// A shipped model's name, a preset name (when no such file exists), or a checkpoint path.
-    pub fn parse(text: &str) -> ModelSource {
+    /// What `--model TEXT` names: a checkpoint (a file, or a path whose card
+    /// `TEXT.toml` exists, or any name ending in `.toml`), else a shipped
+    /// model, else a preset.
+    ///
+    /// # Errors
+    /// `TEXT` is none of them; the message lists the shipped models and presets.
+    pub fn parse(text: &str) -> Result<ModelSource> {
         let path = PathBuf::from(text);
-        if path.exists() || text.ends_with(".toml") {
-            return ModelSource::File(path);
+        if path.exists() || checkpoint::sibling(&path, "toml").exists() || text.ends_with(".toml") {
+            return Ok(ModelSource::File(path));
         }
         if let Some(m) = named(text) {
-            return ModelSource::Shipped(m.name);
+            return Ok(ModelSource::Shipped(m.name));
         }
         if ModelConfig::preset(text).is_ok() {
-            return ModelSource::Preset(text.to_string());
+            return Ok(ModelSource::Preset(text.to_string()));
         }
-        ModelSource::File(path)
+        let shipped: Vec<&str> = ZOO.iter().map(|m| m.name).collect();
+        Err(Error::bad_input(
+            "--model",
+            None,
+            format!(
+                "{text:?} is no checkpoint (no file {text}.toml), shipped model ({}) or preset ({}, deep-DxW)",
+                shipped.join(", "),
+                super::config::PRESETS.join(", ")
+            ),
+        ))
     }
 
     pub fn load<B: Backend>(&self, device: &B::Device) -> Result<(Policy<B>, ModelCard)> {

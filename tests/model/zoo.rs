@@ -76,9 +76,15 @@ fn auto_gives_every_instance_the_model_of_its_domain_once() {
 
 #[test]
 fn model_names_parse_to_shipped_models_presets_or_files() {
-    assert_eq!(ModelSource::parse(zoo::ZOO[0].name), ModelSource::Shipped(zoo::ZOO[0].name));
-    assert_eq!(ModelSource::parse("pomo"), ModelSource::Preset("pomo".into()));
-    assert_eq!(ModelSource::parse("runs/x/latest.toml"), ModelSource::File("runs/x/latest.toml".into()));
+    assert_eq!(ModelSource::parse(zoo::ZOO[0].name).unwrap(), ModelSource::Shipped(zoo::ZOO[0].name));
+    assert_eq!(ModelSource::parse("pomo").unwrap(), ModelSource::Preset("pomo".into()));
+    assert_eq!(ModelSource::parse("runs/x/latest.toml").unwrap(), ModelSource::File("runs/x/latest.toml".into()));
+    let card = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(zoo::ZOO[0].name);
+    assert_eq!(ModelSource::parse(card.to_str().unwrap()).unwrap(), ModelSource::File(card.clone()), "a card's path without its extension");
+    let error = ModelSource::parse("mtvrp").unwrap_err().to_string();
+    for named in [zoo::ZOO[0].name, "pomo", "deep-DxW", "mtvrp.toml"] {
+        assert!(error.contains(named), "{error}");
+    }
     for m in zoo::ZOO {
         let card = m.card().unwrap();
         let t = card.trained_on.expect("a shipped model records its training");
@@ -97,6 +103,11 @@ fn solve_and_info_name_the_shipped_models() {
     for (row, m) in rows.iter().zip(zoo::ZOO) {
         assert_eq!(row["name"], m.name);
         assert!(row["instances"].as_u64().unwrap() > 0 && row["validation_score"].as_f64().is_some(), "{row}");
+        let out = lrm().args(["info", "--model", m.name, "--json"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let facts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(facts["parameters"], row["parameters"], "{}", m.name);
+        assert_eq!((&facts["steps"], &facts["validation"]), (&row["steps"], &row["validation"]), "{}: info --model shows the card", m.name);
     }
 
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("zoo-cli");
