@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{ModelConfig, Policy};
 use crate::error::{Error, Result};
 use crate::problem::io::write_atomic;
+use crate::problem::{Variant, Weights};
 
 /// The model card beside the weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,7 +41,12 @@ impl ModelCard {
             out.push(format!("{n} customers, outside the sizes the model was trained on ({}..={})", t.sizes[0], t.sizes[1]));
         }
         let variant = inst.variant.to_string();
-        if !t.variants.is_empty() && !t.variants.contains(&variant) {
+        // A model trained on asymmetric matrices (ACVRP) has seen the
+        // symmetric ones a file gives as an explicit matrix (CVRP) too.
+        let on_matrix = matches!(inst.weights, Weights::Matrix(_));
+        let general = Variant { asymmetric: true, ..inst.variant }.to_string();
+        let seen = t.variants.is_empty() || t.variants.contains(&variant) || (on_matrix && t.variants.contains(&general));
+        if !seen {
             out.push(format!("the model was not trained on {variant} (trained on {})", t.variants.join(", ")));
         }
         if let (Some(ratio), Some(max)) = (inst.max_demand_ratio(), t.max_demand_ratio) {

@@ -29,6 +29,24 @@ fn the_default_command_solves_solomon_files_with_their_fleet_every_dumas_file_an
 }
 
 #[test]
+fn a_short_search_finds_the_optimum_of_the_matrix_case() {
+    // Construction and one descent stop at the nearest-neighbour routes
+    // (278, tests/decode/nearest.rs): no single relocation or exchange
+    // improves them. The optimum beside the file is 230, on three routes.
+    let dir = temp_dir("search-matrix-case");
+    let out = lrm()
+        .arg("solve")
+        .arg(data().join("cases/matrix-cvrp.vrp"))
+        .args(["--iterations", "200", "--seed", "1", "--json", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = json_lines(&out.stdout).remove(0);
+    assert!(close(line["cost"].as_f64().unwrap(), 230.0) && line["routes"] == 3, "{line}");
+}
+
+#[test]
 fn a_solve_bounded_by_iterations_is_deterministic_and_traces_its_improvements() {
     let dir = temp_dir("search-deterministic");
     let file = data().join("benchmarks/cvrp/A-n45-k7.vrp");

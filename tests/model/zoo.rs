@@ -29,6 +29,20 @@ fn each_instance_belongs_to_the_domain_of_its_problem() {
 }
 
 #[test]
+fn the_matrix_model_warns_outside_its_training_but_not_about_a_symmetric_matrix() {
+    let card = zoo::for_domain(Domain::Matrix).card().unwrap();
+    let case = read_instance(&data().join("cases/matrix-cvrp.vrp"), None).unwrap();
+    assert_eq!(case.variant.to_string(), "CVRP", "a symmetric explicit matrix");
+    let warnings = card.outside_training(&case);
+    assert!(warnings.iter().all(|w| !w.contains("not trained on")), "ACVRP covers CVRP on a matrix: {warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("5 customers")), "{warnings:?}");
+    let tsptw = read_instance(&data().join("benchmarks/tsptw/n20w20.001.vrp"), None).unwrap();
+    assert!(card.outside_training(&tsptw).iter().any(|w| w.contains("not trained on")), "time windows are new to it");
+    let warnings = zoo::ZOO[0].card().unwrap().outside_training(&generated("CVRP", false));
+    assert!(warnings.iter().all(|w| !w.contains("not trained on")), "{warnings:?}");
+}
+
+#[test]
 fn a_matrix_that_follows_the_coordinates_is_a_road_network() {
     let cvrp = generated("CVRP", false);
     let coords = cvrp.coords.clone().unwrap();
