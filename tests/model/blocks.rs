@@ -291,3 +291,45 @@ fn mixed_scores_start_as_the_scores_and_read_each_pair_in_its_direction() {
         }
     }
 }
+
+#[test]
+fn mixed_scores_follow_matnets_mlp_with_every_weight_in_any_chunking() {
+    let device = Default::default();
+    let (batch, heads, n) = (2, 3, 5);
+    let h = mixed_score::HIDDEN;
+    let mut mixed = mixed_score::MixedScoreConfig::new(heads).init::<B>(&device);
+    // Every weight away from the identity it starts as.
+    let random = |len: usize| -> Vec<f32> { (0..len).map(|k| ((k * 37 + 11) % 23) as f32 / 11.0 - 1.0).collect() };
+    let (input, bias, output, output_bias) = (random(heads * 3 * h), random(heads * h), random(heads * h), vec![0.25f32, -0.5, 0.75]);
+    mixed.input = Param::from_tensor(Tensor::from_data(TensorData::new(input.clone(), [heads, 3, h]), &device));
+    mixed.input_bias = Param::from_tensor(Tensor::from_data(TensorData::new(bias.clone(), [heads, h]), &device));
+    mixed.output = Param::from_tensor(Tensor::from_data(TensorData::new(output.clone(), [heads, h]), &device));
+    mixed.output_bias = Param::from_tensor(Tensor::from_data(TensorData::new(output_bias.clone(), [heads]), &device));
+    let scores = Tensor::<B, 4>::random([batch, heads, n, n], Distribution::Normal(0.0, 2.0), &device);
+    let distances = Tensor::<B, 3>::random([batch, n, n], Distribution::Uniform(0.0, 1.0), &device);
+    let (s, d) = (values(scores.clone()), values(distances.clone()));
+    let whole = values(mixed.forward(scores.clone(), distances.clone()));
+    for b in 0..batch {
+        for head in 0..heads {
+            for i in 0..n {
+                for j in 0..n {
+                    let x = [s[((b * heads + head) * n + i) * n + j], d[(b * n + i) * n + j], d[(b * n + j) * n + i]];
+                    let want = output_bias[head] as f64
+                        + (0..h)
+                            .map(|u| {
+                                let pre = bias[head * h + u] as f64 + (0..3).map(|r| (x[r] * input[(head * 3 + r) * h + u]) as f64).sum::<f64>();
+                                pre.max(0.0) * output[head * h + u] as f64
+                            })
+                            .sum::<f64>();
+                    let got = whole[((b * heads + head) * n + i) * n + j] as f64;
+                    assert!((got - want).abs() < 1e-4 * want.abs().max(1.0), "({b}, {head}, {i}, {j}): {got} against {want}");
+                }
+            }
+        }
+    }
+    // One row of pairs per chunk, then two: the same values.
+    for max_hidden in [1, batch * heads * n * (h + 1) * 2] {
+        let chunked = values(mixed.forward_in_chunks(scores.clone(), distances.clone(), max_hidden));
+        assert!(chunked.iter().zip(&whole).all(|(a, b)| (a - b).abs() <= 1e-6 * b.abs().max(1.0)), "chunks of {max_hidden}");
+    }
+}
