@@ -157,7 +157,7 @@ fn zoo_table(as_json: bool) -> Result<()> {
         } else {
             let variants = if t.variants.len() > 4 { format!("{} variants", t.variants.len()) } else { t.variants.join(",") };
             println!(
-                "{:<14} {:<12} {:>9} params  {variants}  n={}..{}  {} steps, {} instances, {:.1} h in {} stretch(es)  validation score {}",
+                "{:<14} {:<12} {:>9} params  {variants}  n={}..{}  {} steps, {} instances, {:.1} h in {} stretch{}  validation score {}",
                 m.name,
                 m.domain.name(),
                 card.model.num_params(),
@@ -167,6 +167,7 @@ fn zoo_table(as_json: bool) -> Result<()> {
                 t.instances,
                 t.wall_seconds / 3600.0,
                 t.stretches.len(),
+                if t.stretches.len() == 1 { "" } else { "es" },
                 score.map_or("-".into(), |s| format!("{s:.2}%")),
             );
         }

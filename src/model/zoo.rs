@@ -221,13 +221,12 @@ impl ModelSource {
         if ModelConfig::preset(text).is_ok() {
             return Ok(ModelSource::Preset(text.to_string()));
         }
-        let shipped: Vec<&str> = ZOO.iter().map(|m| m.name).collect();
         Err(Error::bad_input(
             "--model",
             None,
             format!(
                 "{text:?} is no checkpoint (no file {text}.toml), shipped model ({}) or preset ({}, deep-DxW)",
-                shipped.join(", "),
+                shipped_names(),
                 super::config::PRESETS.join(", ")
             ),
         ))
@@ -251,8 +250,10 @@ impl ModelSource {
 }
 
 fn shipped(name: &str) -> Result<&'static Shipped> {
-    named(name).ok_or_else(|| {
-        let names: Vec<&str> = ZOO.iter().map(|m| m.name).collect();
-        Error::bad_input(name, None, format!("no shipped model {name:?} (shipped: {})", names.join(", ")))
-    })
+    named(name).ok_or_else(|| Error::bad_input(name, None, format!("no shipped model {name:?} (shipped: {})", shipped_names())))
+}
+
+/// The shipped models' names, comma-separated, for error messages.
+fn shipped_names() -> String {
+    ZOO.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
 }

@@ -50,6 +50,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "matrix-anneal-cpu",
         "matrix-cpu",
         "matrix100-cpu",
+        "matrix100-long-cpu",
         "mtvrp100-anneal-cpu",
         "mtvrp100-cosine-cpu",
         "mtvrp100-cpu",
