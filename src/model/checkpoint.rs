@@ -41,8 +41,10 @@ impl ModelCard {
             out.push(format!("{n} customers, outside the sizes the model was trained on ({}..={})", t.sizes[0], t.sizes[1]));
         }
         let variant = inst.variant.to_string();
-        // A model trained on asymmetric matrices (ACVRP) has seen the
-        // symmetric ones a file gives as an explicit matrix (CVRP) too.
+        // A model trained on asymmetric matrices (ACVRP) reads any explicit
+        // matrix, the symmetric ones of a CVRP file included: its variant is
+        // covered. (Its training matrices were random, so a real symmetric
+        // matrix may still be far from them; no warning measures that.)
         let on_matrix = matches!(inst.weights, Weights::Matrix(_));
         let general = Variant { asymmetric: true, ..inst.variant }.to_string();
         let seen = t.variants.is_empty() || t.variants.contains(&variant) || (on_matrix && t.variants.contains(&general));

@@ -284,10 +284,15 @@ impl ModelConfig {
     }
 }
 
+/// The presets' names for messages: [`PRESETS`] and the `deep-DxW` family.
+pub fn preset_names() -> String {
+    format!("{}, deep-DxW", PRESETS.join(", "))
+}
+
 /// `deep-DxW`: decoder-only with gated attention and ReZero, ReLU FFN 4W; heads
 /// 8/16/16 for W = 128/256/512 (head size 16/16/32), W/16 heads otherwise.
 fn deep(name: &str) -> Result<ModelConfig, String> {
-    let unknown = || format!("unknown model preset {name:?} (known: {}, deep-DxW)", PRESETS.join(", "));
+    let unknown = || format!("unknown model preset {name:?} (known: {})", preset_names());
     let (depth, width) = name.strip_prefix("deep-").and_then(|dims| dims.split_once('x')).ok_or_else(unknown)?;
     let (depth, width): (usize, usize) = (depth.parse().map_err(|_| unknown())?, width.parse().map_err(|_| unknown())?);
     let heads = match width {

@@ -204,15 +204,19 @@ impl ModelSource {
         }
     }
 
-    /// What `--model TEXT` names: a checkpoint (a file, or a path whose card
-    /// `TEXT.toml` exists, or any name ending in `.toml`), else a shipped
-    /// model, else a preset.
+    /// What `--model TEXT` names: a checkpoint (a file, a path whose card
+    /// `TEXT.toml` and weights `TEXT.safetensors` both exist, or any name
+    /// ending in `.toml`), else a shipped model, else a preset. A card
+    /// without weights beside it (a training config named like a shipped
+    /// model, say `configs/matrix-cpu.toml` seen from `configs/`) does not
+    /// hide the shipped model.
     ///
     /// # Errors
     /// `TEXT` is none of them; the message lists the shipped models and presets.
     pub fn parse(text: &str) -> Result<ModelSource> {
         let path = PathBuf::from(text);
-        if path.exists() || checkpoint::sibling(&path, "toml").exists() || text.ends_with(".toml") {
+        let checkpoint = checkpoint::sibling(&path, "toml").is_file() && checkpoint::sibling(&path, "safetensors").is_file();
+        if path.is_file() || checkpoint || text.ends_with(".toml") {
             return Ok(ModelSource::File(path));
         }
         if let Some(m) = named(text) {
@@ -225,9 +229,11 @@ impl ModelSource {
             "--model",
             None,
             format!(
-                "{text:?} is no checkpoint (no file {text}.toml), shipped model ({}) or preset ({}, deep-DxW)",
+                "{text:?} names no checkpoint ({} and {} are not both there), no shipped model ({}) and no preset ({})",
+                checkpoint::sibling(&path, "toml").display(),
+                checkpoint::sibling(&path, "safetensors").display(),
                 shipped_names(),
-                super::config::PRESETS.join(", ")
+                super::config::preset_names()
             ),
         ))
     }

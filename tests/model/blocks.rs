@@ -292,19 +292,31 @@ fn mixed_scores_start_as_the_scores_and_read_each_pair_in_its_direction() {
     }
 }
 
+/// A mixed-score module with every weight set away from the identity it
+/// starts as (each parameter its own numbers): the input weights, their
+/// biases, the read-out and its biases.
+fn mixed_score_away_from_identity<BK: burn::tensor::backend::Backend>(heads: usize) -> (mixed_score::MixedScore<BK>, [Vec<f32>; 4]) {
+    let device = Default::default();
+    let h = mixed_score::HIDDEN;
+    let numbers =
+        |len: usize, salt: usize| -> Vec<f32> { (0..len).map(|k| ((k * 37 + 11 + salt * 7) % 23) as f32 / 11.0 - 1.0 + salt as f32 * 0.01).collect() };
+    let weights = [numbers(heads * 3 * h, 0), numbers(heads * h, 1), numbers(heads * h, 2), numbers(heads, 3)];
+    let mut mixed = mixed_score::MixedScoreConfig::new(heads).init::<BK>(&device);
+    mixed.input = Param::from_tensor(Tensor::from_data(TensorData::new(weights[0].clone(), [heads, 3, h]), &device));
+    mixed.input_bias = Param::from_tensor(Tensor::from_data(TensorData::new(weights[1].clone(), [heads, h]), &device));
+    mixed.output = Param::from_tensor(Tensor::from_data(TensorData::new(weights[2].clone(), [heads, h]), &device));
+    mixed.output_bias = Param::from_tensor(Tensor::from_data(TensorData::new(weights[3].clone(), [heads]), &device));
+    (mixed, weights)
+}
+
+/// RADAR's form of MatNet's MLP: `W2 relu(W1 [s, d_ij, d_ji] + b1) + b2`.
 #[test]
-fn mixed_scores_follow_matnets_mlp_with_every_weight_in_any_chunking() {
+fn mixed_scores_follow_radars_mlp_with_every_weight_in_any_chunking() {
     let device = Default::default();
     let (batch, heads, n) = (2, 3, 5);
     let h = mixed_score::HIDDEN;
-    let mut mixed = mixed_score::MixedScoreConfig::new(heads).init::<B>(&device);
-    // Every weight away from the identity it starts as.
-    let random = |len: usize| -> Vec<f32> { (0..len).map(|k| ((k * 37 + 11) % 23) as f32 / 11.0 - 1.0).collect() };
-    let (input, bias, output, output_bias) = (random(heads * 3 * h), random(heads * h), random(heads * h), vec![0.25f32, -0.5, 0.75]);
-    mixed.input = Param::from_tensor(Tensor::from_data(TensorData::new(input.clone(), [heads, 3, h]), &device));
-    mixed.input_bias = Param::from_tensor(Tensor::from_data(TensorData::new(bias.clone(), [heads, h]), &device));
-    mixed.output = Param::from_tensor(Tensor::from_data(TensorData::new(output.clone(), [heads, h]), &device));
-    mixed.output_bias = Param::from_tensor(Tensor::from_data(TensorData::new(output_bias.clone(), [heads]), &device));
+    let (mixed, [input, bias, output, output_bias]) = mixed_score_away_from_identity::<B>(heads);
+    assert!(bias != output[..bias.len()] && bias != input[..bias.len()], "each parameter its own numbers");
     let scores = Tensor::<B, 4>::random([batch, heads, n, n], Distribution::Normal(0.0, 2.0), &device);
     let distances = Tensor::<B, 3>::random([batch, n, n], Distribution::Uniform(0.0, 1.0), &device);
     let (s, d) = (values(scores.clone()), values(distances.clone()));
@@ -331,5 +343,34 @@ fn mixed_scores_follow_matnets_mlp_with_every_weight_in_any_chunking() {
     for max_hidden in [1, batch * heads * n * (h + 1) * 2] {
         let chunked = values(mixed.forward_in_chunks(scores.clone(), distances.clone(), max_hidden));
         assert!(chunked.iter().zip(&whole).all(|(a, b)| (a - b).abs() <= 1e-6 * b.abs().max(1.0)), "chunks of {max_hidden}");
+    }
+}
+
+/// Chunking is a memory bound only: every parameter's gradient and the
+/// scores' are those of the whole at once.
+#[test]
+fn mixed_scores_have_the_same_gradients_in_any_chunking() {
+    let device = Default::default();
+    let (batch, heads, n) = (2, 3, 5);
+    let (mixed, _) = mixed_score_away_from_identity::<Ad>(heads);
+    let scores = Tensor::<Ad, 4>::random([batch, heads, n, n], Distribution::Normal(0.0, 2.0), &device);
+    let distances = Tensor::<Ad, 3>::random([batch, n, n], Distribution::Uniform(0.0, 1.0), &device);
+    let weighting = Tensor::<Ad, 4>::random([batch, heads, n, n], Distribution::Normal(0.0, 1.0), &device);
+    let gradients = |max_hidden: usize| -> Vec<Vec<f32>> {
+        let scores = scores.clone().require_grad();
+        let loss = (mixed.forward_in_chunks(scores.clone(), distances.clone(), max_hidden) * weighting.clone()).sum();
+        let grads = loss.backward();
+        vec![
+            values(scores.grad(&grads).unwrap()),
+            values(mixed.input.val().grad(&grads).unwrap()),
+            values(mixed.input_bias.val().grad(&grads).unwrap()),
+            values(mixed.output.val().grad(&grads).unwrap()),
+            values(mixed.output_bias.val().grad(&grads).unwrap()),
+        ]
+    };
+    let whole = gradients(mixed_score::MAX_HIDDEN);
+    assert!(whole.iter().all(|g| g.iter().any(|x| *x != 0.0)), "every gradient is nonzero");
+    for (part, (a, b)) in ["scores", "input", "input_bias", "output", "output_bias"].iter().zip(gradients(1).iter().zip(&whole)) {
+        assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5 * y.abs().max(1.0)), "{part}: {a:?} against {b:?}");
     }
 }

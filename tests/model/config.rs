@@ -57,5 +57,7 @@ fn lrm_info_reports_a_presets_size_and_flops() {
     assert!(v["encoding_gflops"].as_f64().unwrap() > 0.0 && v["step_mflops"].as_f64().unwrap() > 0.0);
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_lrm")).args(["info", "--model", "nope"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("is no checkpoint (no file nope.toml), shipped model (mtvrp-cpu"));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("names no checkpoint (nope.toml and nope.safetensors are not both there), no shipped model (mtvrp-cpu")
+    );
 }

@@ -96,9 +96,15 @@ fn model_names_parse_to_shipped_models_presets_or_files() {
     let card = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(zoo::ZOO[0].name);
     assert_eq!(ModelSource::parse(card.to_str().unwrap()).unwrap(), ModelSource::File(card.clone()), "a card's path without its extension");
     let error = ModelSource::parse("mtvrp").unwrap_err().to_string();
-    for named in [zoo::ZOO[0].name, "pomo", "deep-DxW", "mtvrp.toml"] {
+    for named in [zoo::ZOO[0].name, "pomo", "deep-DxW", "mtvrp.toml", "mtvrp.safetensors"] {
         assert!(error.contains(named), "{error}");
     }
+    // From configs/, where matrix-cpu.toml is a training config (a card
+    // without weights), the name is still the shipped model's.
+    let configs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    assert!(configs.join("matrix-cpu.toml").is_file());
+    let out = lrm().current_dir(&configs).args(["info", "--model", "matrix-cpu", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for m in zoo::ZOO {
         let card = m.card().unwrap();
         let t = card.trained_on.expect("a shipped model records its training");

@@ -1,8 +1,9 @@
-//! MatNet's mixed-score attention (Kwon et al., NeurIPS 2021, section 3.2;
-//! kept by RADAR's encoder, `REFERENCES.md`): each head's attention score
+//! MatNet's mixed-score attention (Kwon et al., NeurIPS 2021, section 3.2)
+//! in RADAR's form (`REFERENCES.md`, RADAR): each head's attention score
 //! `q_i k_j / sqrt(d)` is passed, with the distances `d_ij` and `d_ji` of the
 //! two nodes, through a small MLP of the head's own (`3 -> 16 -> 1`, ReLU)
-//! before the softmax or Sinkhorn normalisation. It is how the encoder reads
+//! before the softmax or Sinkhorn normalisation. MatNet's MLP reads the
+//! score and `d_ij` only (2 inputs); RADAR adds `d_ji`. It is how the encoder reads
 //! the whole matrix, not only its low-rank SVD features.
 //!
 //! Initialisation: the MLP starts as the identity on the score (two hidden
@@ -20,7 +21,10 @@
 //! applied unit by unit, as broadcast products of the scores' size, the
 //! MLP took most of a training step at 100 nodes on the CPU backend. Its
 //! hidden layer is 17 times the scores' size; above [`MAX_HIDDEN`] entries
-//! the rows go through in chunks.
+//! the rows go through in chunks. The chunks bound the memory of inference
+//! only (one chunk's inputs, hidden layer and ReLU output at a time, about
+//! 2.3 x 64 MiB): in training, autodiff keeps every chunk's activations for
+//! the backward pass, 17 hidden values per pair and head as before.
 
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -105,13 +109,24 @@ impl<B: Backend> MixedScore<B> {
     }
 
     /// [`Self::forward`], with at most `max_hidden` hidden activations at a
-    /// time (at least one row of pairs): the same values whatever the chunks.
+    /// time (at least one row of pairs): the same values and gradients
+    /// whatever the chunks.
+    ///
+    /// # Shapes
+    /// As [`Self::forward`].
+    ///
+    /// # Panics
+    /// As [`Self::forward`].
     pub fn forward_in_chunks(&self, scores: Tensor<B, 4>, distances: Tensor<B, 3>, max_hidden: usize) -> Tensor<B, 4> {
         let [batch, heads, n, m] = scores.dims();
         assert_eq!(n, m, "mixed scores are self-attention's: every node attends to every node");
+        if n == 0 {
+            return scores;
+        }
         let backward_d = distances.clone().swap_dims(1, 2);
         let (first, second) = self.layers();
-        let rows = (max_hidden / (batch * heads * n * (HIDDEN + 1)).max(1)).clamp(1, n.max(1));
+        let per_row = (batch * heads * n * (HIDDEN + 1)).max(1);
+        let rows = (max_hidden / per_row).clamp(1, n);
         let mut chunks: Vec<Tensor<B, 4>> = (0..n)
             .step_by(rows)
             .map(|row| {
