@@ -215,8 +215,8 @@ impl ModelSource {
     /// `TEXT` is none of them; the message lists the shipped models and presets.
     pub fn parse(text: &str) -> Result<ModelSource> {
         let path = PathBuf::from(text);
-        let checkpoint = checkpoint::sibling(&path, "toml").is_file() && checkpoint::sibling(&path, "safetensors").is_file();
-        if path.is_file() || checkpoint || text.ends_with(".toml") {
+        let (card, weights) = (checkpoint::sibling(&path, "toml"), checkpoint::sibling(&path, "safetensors"));
+        if path.is_file() || (card.is_file() && weights.is_file()) || text.ends_with(".toml") {
             return Ok(ModelSource::File(path));
         }
         if let Some(m) = named(text) {
@@ -230,8 +230,8 @@ impl ModelSource {
             None,
             format!(
                 "{text:?} names no checkpoint ({} and {} are not both there), no shipped model ({}) and no preset ({})",
-                checkpoint::sibling(&path, "toml").display(),
-                checkpoint::sibling(&path, "safetensors").display(),
+                card.display(),
+                weights.display(),
                 shipped_names(),
                 super::config::preset_names()
             ),

@@ -3,8 +3,8 @@
 //! `q_i k_j / sqrt(d)` is passed, with the distances `d_ij` and `d_ji` of the
 //! two nodes, through a small MLP of the head's own (`3 -> 16 -> 1`, ReLU)
 //! before the softmax or Sinkhorn normalisation. MatNet's MLP reads the
-//! score and `d_ij` only (2 inputs); RADAR adds `d_ji`. It is how the encoder reads
-//! the whole matrix, not only its low-rank SVD features.
+//! score and `d_ij` only (2 inputs); RADAR adds `d_ji`. It is how the
+//! encoder reads the whole matrix, not only its low-rank SVD features.
 //!
 //! Initialisation: the MLP starts as the identity on the score (two hidden
 //! units compute `relu(s)` and `relu(-s)`, read out as `relu(s) - relu(-s) =
