@@ -67,7 +67,7 @@ pub fn run(a: Args) -> Result<()> {
         println!("{}", crate::cli::json_line(&serde_json::Value::Object(map)));
     } else {
         for (k, v) in facts {
-            println!("{k:<16}{}", shown(v));
+            println!("{k:<16}{}", shown_fact(k, v));
         }
     }
     Ok(())
@@ -108,6 +108,20 @@ fn model_facts(model: &str, n: usize, device: Option<DeviceSpec>) -> Result<Vec<
         facts.push(("built_parameters", json!(built)));
     }
     Ok(facts)
+}
+
+/// A fact as text, with the unit the JSON leaves to the reader: the card's
+/// sizes are a range of customers, its validation numbers gaps in %.
+fn shown_fact(key: &str, v: serde_json::Value) -> String {
+    match key {
+        "sizes" => format!("{} to {} customers", v[0], v[1]),
+        "validation" => format!(
+            "mean gap to the references in % per set (a mean cost for a set without references)\n{:16}{}",
+            "",
+            shown(v)
+        ),
+        _ => shown(v),
+    }
 }
 
 /// A fact as text: lists joined by commas, a table one entry a line

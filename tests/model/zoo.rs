@@ -129,6 +129,9 @@ fn solve_and_info_name_the_shipped_models() {
         assert_eq!(facts["parameters"], row["parameters"], "{}", m.name);
         assert_eq!((&facts["steps"], &facts["validation"]), (&row["steps"], &row["validation"]), "{}: info --model shows the card", m.name);
     }
+    let out = lrm().args(["info", "--model", "matrix-cpu"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("20 to 100 customers") && text.contains("mean gap to the references in % per set"), "the text names its units:\n{text}");
 
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("zoo-cli");
     std::fs::create_dir_all(&dir).unwrap();
