@@ -140,7 +140,8 @@ impl TrainedOn {
     /// The history of a model trained as `self` describes, then by `next`
     /// (one stretch): stretches appended, totals summed, sizes and variants
     /// the union (what the model has seen), validation and distribution from
-    /// `next`. A card written before stretches were recorded counts as one.
+    /// `next`. A card written before stretches were recorded counts as one,
+    /// its config and hardware marked "(unrecorded)".
     pub fn followed_by(self, next: TrainedOn) -> TrainedOn {
         let mut stretches = self.stretches.clone();
         if stretches.is_empty() && self.steps > 0 {
@@ -149,7 +150,7 @@ impl TrainedOn {
                 steps: self.steps,
                 instances: self.instances,
                 wall_seconds: self.wall_seconds,
-                hardware: String::new(),
+                hardware: "(unrecorded)".into(),
                 score: self.validation.get("score").copied(),
                 n_layers: None,
                 mixed_score: None,

@@ -47,3 +47,25 @@ fn save_then_load_gives_identical_logits() {
     std::fs::write(dir.join("broken.toml"), "lrm_version = 1\n").unwrap();
     assert!(checkpoint::load::<B>(&dir.join("broken.toml"), &device).unwrap_err().to_string().contains("broken.toml"));
 }
+
+#[test]
+fn a_card_from_before_stretches_were_recorded_counts_as_one_unrecorded_stretch() {
+    use checkpoint::{Stretch, TrainedOn};
+    let old = TrainedOn { steps: 100, instances: 6_400, wall_seconds: 60.0, sizes: [20, 20], ..TrainedOn::untrained() };
+    let stretch = Stretch {
+        config: "next".into(),
+        steps: 50,
+        instances: 3_200,
+        wall_seconds: 30.0,
+        hardware: "flex".into(),
+        score: Some(4.0),
+        n_layers: None,
+        mixed_score: None,
+    };
+    let next = TrainedOn { steps: 50, sizes: [50, 100], stretches: vec![stretch], ..TrainedOn::untrained() };
+    let both = old.followed_by(next);
+    assert_eq!((both.steps, both.instances, both.wall_seconds, both.sizes), (150, 9_600, 90.0, [20, 100]));
+    let first = &both.stretches[0];
+    assert_eq!((first.config.as_str(), first.hardware.as_str(), first.steps), ("(unrecorded)", "(unrecorded)", 100));
+    assert_eq!(both.stretches[1].config, "next");
+}

@@ -68,6 +68,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "tspdl50-hard-lmask",
         "tsptw50-cpu",
         "tsptw50-hard-lmask",
+        "tsptw50-medium-cpu",
         "tsptw50-mixed-cpu",
     ];
     assert_eq!(names, expected);
