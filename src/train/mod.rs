@@ -367,14 +367,17 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// infeasible (`NAME_infeasible`), and their mean (`score`, in which an
     /// infeasible instance weighs as a 100% gap). Decoding as the trainer
     /// rolls out: greedy POMO multi-start, or greedy from the depot for
-    /// `samples`, under LazyMask when training backtracks.
+    /// `samples`, under LazyMask when training backtracks. LazyMask gets
+    /// `lrm eval`'s budget (300 backtracks, as LMask tests), not the
+    /// training's few: with the training's 15, instances that 300 backtracks
+    /// solve counted as 100% gaps, and a TSPTW run's score swung by points
+    /// between validations on that alone.
     pub fn validate(&self) -> Result<BTreeMap<String, f64>> {
         let policy = self.policy.valid();
         let t = &self.config.trainer;
         let options = DecodeOptions {
             starts: if t.samples > 0 { Starts::One } else { Starts::All },
             strategy: if t.backtrack_budget.is_some() { Strategy::LazyMask } else { Strategy::Greedy },
-            backtrack_budget: t.backtrack_budget.unwrap_or_default(),
             ..DecodeOptions::default()
         };
         let mut scores = BTreeMap::new();
