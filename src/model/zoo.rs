@@ -115,6 +115,12 @@ pub static ZOO: &[Shipped] = &[
         weights: include_bytes!("../../models/mtvrp-cpu.safetensors"),
     },
     Shipped {
+        name: "tsptw-cpu",
+        domain: Domain::Tsptw,
+        card: include_str!("../../models/tsptw-cpu.toml"),
+        weights: include_bytes!("../../models/tsptw-cpu.safetensors"),
+    },
+    Shipped {
         name: "tspdl-cpu",
         domain: Domain::Tspdl,
         card: include_str!("../../models/tspdl-cpu.toml"),

@@ -66,6 +66,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "tsp100-deep42x128-sl",
         "tspdl50-cpu",
         "tspdl50-hard-lmask",
+        "tsptw50-anneal-cpu",
         "tsptw50-cpu",
         "tsptw50-hard-lmask",
         "tsptw50-medium-cpu",
