@@ -115,11 +115,7 @@ fn model_facts(model: &str, n: usize, device: Option<DeviceSpec>) -> Result<Vec<
 fn shown_fact(key: &str, v: serde_json::Value) -> String {
     match key {
         "sizes" => format!("{} to {} customers", v[0], v[1]),
-        "validation" => format!(
-            "mean gap to the references in % per set (a mean cost for a set without references)\n{:16}{}",
-            "",
-            shown(v)
-        ),
+        "validation" => format!("mean gap to the references in % per set (a mean cost for a set without references)\n{:16}{}", "", shown(v)),
         _ => shown(v),
     }
 }
