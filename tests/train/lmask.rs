@@ -86,3 +86,63 @@ fn the_penalised_reward_charges_overrun_and_late_customers() {
     let halved = penalised_reward(roll, inst, 0.5, &trainer(2.0, 3.0));
     assert!((halved - (reward + 0.5 * cost)).abs() < 1e-9);
 }
+
+/// The share of `instances` one greedy LazyMask rollout from the depot
+/// leaves without a feasible tour, with `budget` backtracks.
+fn unsolved(trainer: &lrm::train::Trainer<Ad>, instances: &[Instance], budget: usize) -> f64 {
+    use burn::module::AutodiffModule;
+    use lrm::decode::{DecodeOptions, Starts, Strategy};
+    let options = DecodeOptions { strategy: Strategy::LazyMask, starts: Starts::One, backtrack_budget: budget, ..DecodeOptions::default() };
+    let outcomes = lrm::decode::solve(&trainer.policy.valid(), &trainer.model, instances, &options, &Default::default()).unwrap();
+    outcomes.iter().filter(|o| o.cost().is_none()).count() as f64 / instances.len() as f64
+}
+
+#[test]
+fn validation_backtracks_as_lrm_eval_does_not_as_training_does() {
+    let dir = crate::common::temp_dir("lmask-validation");
+    let instances = GeneratorConfig::new(Problem::Variant("TSPTW".parse().unwrap())).generate(19, 24, 3);
+    let data = dir.join("val.npz");
+    lrm::problem::io::npz::write_dataset(&data, &instances).unwrap();
+    let text = format!(
+        r#"
+seed = 5
+[problem]
+variants = ["TSPTW"]
+sizes = [19]
+[model]
+preset = "lmask"
+[model.overrides]
+d_model = 32
+n_heads = 4
+n_layers = 1
+d_ff = 64
+pointer_heads = 4
+[trainer]
+kind = "pomo"
+samples = 4
+backtrack_budget = 0
+[optimizer]
+kind = "adam"
+lr = 1e-3
+[batch]
+size = 4
+[run]
+epochs = 1
+instances_per_epoch = 4
+checkpoint_every = 1
+validate_every = 0
+[[validation]]
+data = "{}"
+"#,
+        data.display()
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    let config = lrm::train::config::TrainConfig::read(&path).unwrap();
+    let trainer = lrm::train::Trainer::<Ad>::new(config, &dir.join("run"), lrm::train::Start::Fresh, &Default::default()).unwrap();
+    let scores = trainer.validate().unwrap();
+    let (_, infeasible) = scores.iter().find(|(k, _)| k.ends_with("_infeasible")).unwrap();
+    let (with_training_budget, with_eval_budget) = (unsolved(&trainer, &instances, 0), unsolved(&trainer, &instances, 300));
+    assert!(with_training_budget > with_eval_budget, "the budgets differ on these instances: {with_training_budget} vs {with_eval_budget}");
+    assert_eq!(*infeasible, with_eval_budget, "validation counts what `lrm eval` (300 backtracks) leaves unsolved");
+}
