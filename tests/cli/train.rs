@@ -3,16 +3,32 @@
 //! a checkpoint that resumes on one device, a clear error when a node dies,
 //! and a refusal when the nodes' configs differ.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::common::{assert_close, assert_same_weights, lrm, metrics_column, mixed_config_file, temp_dir};
 
-/// A port free now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// `N` distinct ports, free now and never handed out before to a test of
+/// this binary. The listeners are held until all `N` are chosen, so one call
+/// cannot get the same port twice, and the ports given are remembered, so
+/// two tests running in parallel cannot share one. (The processes bind the
+/// ports themselves: Burn's collective server takes no port 0, so another
+/// program could still take one in between.)
+fn free_ports<const N: usize>() -> [u16; N] {
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap();
+    let mut held = Vec::with_capacity(N);
+    while held.len() < N {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        if given.insert(listener.local_addr().unwrap().port()) {
+            held.push(listener);
+        }
+    }
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
 }
 
 /// Kills its process when dropped, so that a failing test leaves none behind.
@@ -65,10 +81,10 @@ fn two_nodes_train_as_one_process_and_their_run_resumes_on_one_device() {
     let single = lrm().args(["train", "--config"]).arg(&six).arg("--out").arg(dir.join("one")).output().unwrap();
     assert!(succeeded(&single));
 
-    let port = free_port();
+    let [port, first_port, second_port] = free_ports();
     let _coordinator = coordinator(port);
-    let first = node(&three, &dir.join("two"), 0, port, free_port(), &[]);
-    let second = node(&three, &dir.join("unused"), 1, port, free_port(), &[]);
+    let first = node(&three, &dir.join("two"), 0, port, first_port, &[]);
+    let second = node(&three, &dir.join("unused"), 1, port, second_port, &[]);
     let (first, second) = (first.finish(Duration::from_secs(300)), second.finish(Duration::from_secs(300)));
     assert!(succeeded(&first) && succeeded(&second));
     assert!(String::from_utf8_lossy(&second.stdout).contains("node 0 wrote the run"));
@@ -89,10 +105,9 @@ fn two_nodes_train_as_one_process_and_their_run_resumes_on_one_device() {
 fn a_node_that_dies_stops_the_other_with_its_name_and_the_checkpoint_stays() {
     let dir = temp_dir("cli-train-node-dies");
     let config = mixed_config_file(&dir, 100_000);
-    let port = free_port();
+    let [port, first_port, second_port] = free_ports();
     let _coordinator = coordinator(port);
-    let second_port = free_port();
-    let first = node(&config, &dir.join("run"), 0, port, free_port(), &["--peer-timeout", "5"]);
+    let first = node(&config, &dir.join("run"), 0, port, first_port, &["--peer-timeout", "5"]);
     let mut second = node(&config, &dir.join("unused"), 1, port, second_port, &["--peer-timeout", "5"]);
     let started = Instant::now();
     while !dir.join("run/latest").exists() {
@@ -116,10 +131,10 @@ fn a_node_that_dies_stops_the_other_with_its_name_and_the_checkpoint_stays() {
 fn nodes_with_different_configs_are_refused_at_start() {
     let dir = temp_dir("cli-train-node-configs");
     let (three, six) = (mixed_config_file(&dir, 3), mixed_config_file(&dir, 6));
-    let port = free_port();
+    let [port, first_port, second_port] = free_ports();
     let _coordinator = coordinator(port);
-    let first = node(&three, &dir.join("run"), 0, port, free_port(), &["--peer-timeout", "30"]);
-    let second = node(&six, &dir.join("unused"), 1, port, free_port(), &["--peer-timeout", "30"]);
+    let first = node(&three, &dir.join("run"), 0, port, first_port, &["--peer-timeout", "30"]);
+    let second = node(&six, &dir.join("unused"), 1, port, second_port, &["--peer-timeout", "30"]);
     for output in [first.finish(Duration::from_secs(120)), second.finish(Duration::from_secs(120))] {
         assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -131,10 +146,10 @@ fn nodes_with_different_configs_are_refused_at_start() {
 fn a_node_alone_or_without_a_coordinator_stops_within_its_timeout_saying_why() {
     let dir = temp_dir("cli-train-node-alone");
     let config = mixed_config_file(&dir, 3);
-    let port = free_port();
+    let [port, alone_port, no_coordinator, nobody_port] = free_ports();
     let _coordinator = coordinator(port);
-    let alone = node(&config, &dir.join("alone"), 0, port, free_port(), &["--peer-timeout", "2"]);
-    let nobody = node(&config, &dir.join("nobody"), 0, free_port(), free_port(), &["--peer-timeout", "2"]);
+    let alone = node(&config, &dir.join("alone"), 0, port, alone_port, &["--peer-timeout", "2"]);
+    let nobody = node(&config, &dir.join("nobody"), 0, no_coordinator, nobody_port, &["--peer-timeout", "2"]);
     for (output, why) in [(alone.finish(Duration::from_secs(60)), "not all 2 nodes joined"), (nobody.finish(Duration::from_secs(60)), "no coordinator answers")]
     {
         assert!(!output.status.success());
