@@ -106,38 +106,27 @@ impl Shipped {
     }
 }
 
+/// A [`Shipped`] model from its name: its card and weights are
+/// `models/NAME.toml` and `models/NAME.safetensors`, so that the name, the
+/// card and the weights cannot disagree.
+macro_rules! shipped {
+    ($name:literal, $domain:expr) => {
+        Shipped {
+            name: $name,
+            domain: $domain,
+            card: include_str!(concat!("../../models/", $name, ".toml")),
+            weights: include_bytes!(concat!("../../models/", $name, ".safetensors")),
+        }
+    };
+}
+
 /// Every shipped model; the first serves any domain without its own.
 pub static ZOO: &[Shipped] = &[
-    Shipped {
-        name: "mtvrp-cpu",
-        domain: Domain::Capacitated,
-        card: include_str!("../../models/mtvrp-cpu.toml"),
-        weights: include_bytes!("../../models/mtvrp-cpu.safetensors"),
-    },
-    Shipped {
-        name: "tsptw-cpu",
-        domain: Domain::Tsptw,
-        card: include_str!("../../models/tsptw-cpu.toml"),
-        weights: include_bytes!("../../models/tsptw-cpu.safetensors"),
-    },
-    Shipped {
-        name: "tspdl-cpu",
-        domain: Domain::Tspdl,
-        card: include_str!("../../models/tspdl-cpu.toml"),
-        weights: include_bytes!("../../models/tspdl-cpu.safetensors"),
-    },
-    Shipped {
-        name: "matrix-cpu",
-        domain: Domain::Matrix,
-        card: include_str!("../../models/matrix-cpu.toml"),
-        weights: include_bytes!("../../models/matrix-cpu.safetensors"),
-    },
-    Shipped {
-        name: "rrnco-cpu",
-        domain: Domain::Road,
-        card: include_str!("../../models/rrnco-cpu.toml"),
-        weights: include_bytes!("../../models/rrnco-cpu.safetensors"),
-    },
+    shipped!("mtvrp-cpu", Domain::Capacitated),
+    shipped!("tsptw-cpu", Domain::Tsptw),
+    shipped!("tspdl-cpu", Domain::Tspdl),
+    shipped!("matrix-cpu", Domain::Matrix),
+    shipped!("rrnco-cpu", Domain::Road),
 ];
 
 /// The shipped model for `domain`: its own, else the capacitated one.
