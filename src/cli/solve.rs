@@ -110,31 +110,15 @@ pub fn run(a: Args) -> Result<i32> {
         ..SearchOptions::default()
     };
     let model = a.decoding.model()?;
-    for inst in &instances {
-        let card = model.resolve(inst).card()?;
-        for warning in card.outside_training(inst) {
-            tracing::warn!("{}: {warning}", inst.name);
-        }
-        if decoding.augment && !augment::applies(inst, &card.model) {
-            tracing::warn!("{}: x8 augmentation does not apply to an explicit matrix; decoding it without", inst.name);
-        }
-    }
+    warn_outside_training(&model, &instances, &decoding)?;
     let bks: Vec<Option<f64>> = a.instances.iter().zip(&instances).map(|(p, inst)| a.bks.or_else(|| crate::eval::best_known(p, inst))).collect();
     let paths = instances.iter().map(|inst| out_path(a.out.as_deref(), inst, instances.len())).collect::<Result<Vec<_>>>()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
-        tracing::warn!("Ctrl-C will not stop the search cleanly: {e}");
-    }
+    let stop = stop_on_ctrl_c();
     let progress = indicatif::ProgressBar::new_spinner();
     let mut write_error = None;
     let mut on_improve = |k: usize, found: &Found, seconds: f64| {
-        progress.set_message(format!(
-            "{}  best {}{}  {seconds:.1}s",
-            instances[k].name,
-            fmt_num(found.evaluation.cost),
-            gap_text(gap(Some(found.evaluation.cost), bks[k]))
-        ));
+        let best = format!("best {}{}", fmt_num(found.evaluation.cost), gap_text(gap(Some(found.evaluation.cost), bks[k])));
+        progress.set_message(format!("{}  {best}  {seconds:.1}s", instances[k].name));
         progress.tick();
         if let Err(e) = solution::write(&paths[k], &found.solution, found.evaluation.cost) {
             write_error.get_or_insert(e);
@@ -146,32 +130,53 @@ pub fn run(a: Args) -> Result<i32> {
     if let Some(e) = write_error {
         return Err(e);
     }
-    let mut all_feasible = true;
     for (k, (inst, s)) in instances.iter().zip(&solved).enumerate() {
-        let written = match s.outcome.best.as_ref().or(s.outcome.fallback.as_ref()) {
-            Some(found) => {
-                solution::write(&paths[k], &found.solution, found.evaluation.cost)?;
-                Some(paths[k].as_path())
-            }
-            None => None,
-        };
-        all_feasible &= s.outcome.best.is_some();
-        if let (Some(plots), Some(found)) = (&plots, s.outcome.best.as_ref().or(s.outcome.fallback.as_ref())) {
-            let verdict = if s.outcome.best.is_some() { String::new() } else { ", INFEASIBLE".into() };
-            let title =
-                format!("{}: cost {}{verdict}{}", inst.name, fmt_num(found.evaluation.cost), gap_text(gap(s.outcome.cost(), bks[k])).replace("  gap", ", gap"));
-            plot::routes::write(&plots[k], inst, &found.solution, &title)?;
+        if let Some(found) = s.outcome.shown() {
+            solution::write(&paths[k], &found.solution, found.evaluation.cost)?;
         }
-        let mut line = report(inst, s, bks[k], written);
+        if let Some(plots) = &plots {
+            plot_routes(&plots[k], inst, s, bks[k])?;
+        }
+        let mut line = report(inst, s, bks[k], s.outcome.shown().map(|_| paths[k].as_path()));
         line["model"] = json!(model.resolve(inst).name());
         line["decoder"] = json!(decoding.for_instance(inst).strategy.to_string());
-        if a.output.json {
-            println!("{}", super::json_line(&line));
-        } else {
-            println!("{}", text(&line));
+        println!("{}", if a.output.json { super::json_line(&line) } else { text(&line) });
+    }
+    Ok(if solved.iter().all(|s| s.outcome.best.is_some()) { 0 } else { 1 })
+}
+
+/// Warns of each instance outside its model's training (size, demand ratio,
+/// horizon) and of x8 asked for where it does not apply.
+fn warn_outside_training(model: &ModelSource, instances: &[Instance], decoding: &DecodeOptions) -> Result<()> {
+    for inst in instances {
+        let card = model.resolve(inst).card()?;
+        for warning in card.outside_training(inst) {
+            tracing::warn!("{}: {warning}", inst.name);
+        }
+        if decoding.augment && !augment::applies(inst, &card.model) {
+            tracing::warn!("{}: x8 augmentation does not apply to an explicit matrix; decoding it without", inst.name);
         }
     }
-    Ok(if all_feasible { 0 } else { 1 })
+    Ok(())
+}
+
+/// A flag that Ctrl-C sets, for the search to stop at and report its best.
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
+        tracing::warn!("Ctrl-C will not stop the search cleanly: {e}");
+    }
+    stop
+}
+
+/// Draws the solution shown for `inst` (none when there is none), its title
+/// marked INFEASIBLE when it is the fallback.
+fn plot_routes(path: &Path, inst: &Instance, s: &Solved, bks: Option<f64>) -> Result<()> {
+    let Some(found) = s.outcome.shown() else { return Ok(()) };
+    let verdict = if s.outcome.best.is_some() { "" } else { ", INFEASIBLE" };
+    let gap = gap_text(gap(s.outcome.cost(), bks)).replace("  gap", ", gap");
+    plot::routes::write(path, inst, &found.solution, &format!("{}: cost {}{verdict}{gap}", inst.name, fmt_num(found.evaluation.cost)))
 }
 
 fn gap(cost: Option<f64>, bks: Option<f64>) -> Option<f64> {
@@ -221,7 +226,7 @@ fn out_path(out: Option<&Path>, inst: &Instance, count: usize) -> Result<PathBuf
 
 fn report(inst: &Instance, s: &Solved, bks: Option<f64>, written: Option<&Path>) -> serde_json::Value {
     let outcome = &s.outcome;
-    let shown = outcome.best.as_ref().or(outcome.fallback.as_ref());
+    let shown = outcome.shown();
     let trace: Vec<serde_json::Value> = s.report.trace.iter().map(|i| json!({"seconds": i.seconds, "cost": i.cost})).collect();
     json!({
         "instance": inst.name,

@@ -207,6 +207,12 @@ impl Outcome {
         self.best.as_ref().map(|f| f.evaluation.cost)
     }
 
+    /// What to write and report: the best feasible solution, else the
+    /// cheapest infeasible one (marked so by its evaluation).
+    pub fn shown(&self) -> Option<&Found> {
+        self.best.as_ref().or(self.fallback.as_ref())
+    }
+
     /// Keep `solution` when it is feasible and cheaper than the best so far.
     pub fn offer(&mut self, inst: &Instance, solution: Solution) -> bool {
         let evaluation = evaluate(inst, &solution);

@@ -68,7 +68,7 @@ pub fn solve<B: Backend>(
         options.time_limit = search_options.time_limit.map(|t| t.saturating_sub(start.elapsed()) / (instances.len() - k) as u32);
         options.seed = search_options.seed.wrapping_add(k as u64);
         let mut rrc = Rrc { policy, config, instance: inst, augment: decoding.augment, device, batch: None, rng: super::rng(options.seed) };
-        let constructed = outcome.best.as_ref().or(outcome.fallback.as_ref()).map(|f| f.solution.clone());
+        let constructed = outcome.shown().map(|f| f.solution.clone());
         let searching = Instant::now();
         let offset = start.elapsed().as_secs_f64();
         let mut report = search(inst, constructed.as_ref(), &options, stop, &mut rrc, &mut |found, seconds| on_improve(k, found, offset + seconds))?;
