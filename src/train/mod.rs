@@ -119,10 +119,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let generators = config.generators().map_err(|e| Error::bad_input("config", None, e))?;
         let cities = config.cities()?;
         if let Some((cities, sampling)) = &cities {
-            let largest = config.problem.sizes.bounds()[1];
-            for g in &generators {
-                city::generate(cities, g.problem, largest, 1, 0, *sampling).map_err(|e| Error::bad_input("config", None, format!("problem.cities: {e}")))?;
-            }
+            check_cities(cities, *sampling, &generators, config.problem.sizes.bounds()[1])?;
         }
         let run = RunDir::create(root)?;
         let latest = run.latest()?;
@@ -137,19 +134,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 write_config(&run, &config)?;
                 (policy, Optim::new(&config.optimizer), TrainState { config_name: config_name(&config), ..TrainState::default() })
             }
-            (Start::Init(path), None) => {
-                let (policy, card) = checkpoint::load::<B>(path, device)?;
-                let policy = if card.model == model {
-                    policy
-                } else {
-                    grown(policy, &card.model, &model, config.seed, device).map_err(|e| Error::bad_input(path, None, e))?
-                };
-                let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
-                write_atomic(&run.path(INIT_CARD), text.as_bytes())?;
-                write_config(&run, &config)?;
-                let first_stream = card.trained_on.as_ref().map_or(0, |t| t.steps as u64);
-                (policy, Optim::new(&config.optimizer), TrainState { first_stream, config_name: config_name(&config), ..TrainState::default() })
-            }
+            (Start::Init(path), None) => Self::init(path, &model, &config, &run, device)?,
         };
         let prior = match run.path(INIT_CARD) {
             p if p.exists() => {
@@ -166,12 +151,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
             _ => None,
         };
-        let mut columns: Vec<String> =
-            ["step", "epoch", "instances", "loss", "reward", "infeasible", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
-        columns.extend(variant_names(&generators, cities.is_some()).into_iter().map(|v| format!("reward_{v}")));
-        columns.extend(validation.iter().flat_map(|v| [format!("val_{}", v.name()), format!("val_{}_infeasible", v.name())]));
-        columns.push("val_score".into());
-        let metrics = Metrics::open(run.path("metrics.csv"), columns, state.step)?;
+        let metrics = Metrics::open(run.path("metrics.csv"), metric_columns(&generators, cities.is_some(), &validation), state.step)?;
         Ok(Trainer {
             config,
             model,
@@ -189,6 +169,21 @@ impl<B: AutodiffBackend> Trainer<B> {
             prior,
             peer: None,
         })
+    }
+
+    /// A run from the checkpoint at `path` (`--init`): its weights, grown
+    /// when the config's model is deeper or adds mixed scores, a new
+    /// optimizer, and its card kept in the run as [`INIT_CARD`]. The batch
+    /// stream goes on after the steps the card has trained.
+    fn init(path: &Path, model: &ModelConfig, config: &TrainConfig, run: &RunDir, device: &B::Device) -> Result<(Policy<B>, Optim<B>, TrainState)> {
+        let (policy, card) = checkpoint::load::<B>(path, device)?;
+        let policy =
+            if card.model == *model { policy } else { grown(policy, &card.model, model, config.seed, device).map_err(|e| Error::bad_input(path, None, e))? };
+        let text = toml::to_string_pretty(&card).map_err(|e| Error::Failure(format!("cannot write the model card: {e}")))?;
+        write_atomic(&run.path(INIT_CARD), text.as_bytes())?;
+        write_config(run, config)?;
+        let first_stream = card.trained_on.as_ref().map_or(0, |t| t.steps as u64);
+        Ok((policy, Optim::new(&config.optimizer), TrainState { first_stream, config_name: config_name(config), ..TrainState::default() }))
     }
 
     /// Peer 0, or the only trainer of a run: the one that writes it.
@@ -501,6 +496,27 @@ fn config_name(config: &TrainConfig) -> Option<String> {
 }
 
 /// Write the config as run (paths resolved) into the run directory.
+/// Every generator's problem can be drawn from the configured cities at the
+/// largest size trained, or the config is refused before the run starts.
+fn check_cities(cities: &[City], sampling: CitySampling, generators: &[GeneratorConfig], largest: usize) -> Result<()> {
+    for g in generators {
+        city::generate(cities, g.problem, largest, 1, 0, sampling).map_err(|e| Error::bad_input("config", None, format!("problem.cities: {e}")))?;
+    }
+    Ok(())
+}
+
+/// The columns of `metrics.csv`: the step's figures, the mean reward per
+/// variant trained, then each validation set's gap and infeasible share,
+/// and the score.
+fn metric_columns(generators: &[GeneratorConfig], from_cities: bool, validation: &[Dataset]) -> Vec<String> {
+    let mut columns: Vec<String> =
+        ["step", "epoch", "instances", "loss", "reward", "infeasible", "grad_norm", "lr", "instances_per_s", "wall_s"].map(String::from).to_vec();
+    columns.extend(variant_names(generators, from_cities).into_iter().map(|v| format!("reward_{v}")));
+    columns.extend(validation.iter().flat_map(|v| [format!("val_{}", v.name()), format!("val_{}_infeasible", v.name())]));
+    columns.push("val_score".into());
+    columns
+}
+
 fn write_config(run: &RunDir, config: &TrainConfig) -> Result<()> {
     let text = toml::to_string_pretty(config).map_err(|e| Error::Failure(format!("cannot write the config: {e}")))?;
     write_atomic(&run.path("config.toml"), text.as_bytes())
