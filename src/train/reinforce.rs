@@ -105,39 +105,84 @@ pub fn pomo_loss<B: AutodiffBackend>(
     let scales: Vec<f64> = mine.iter().map(|inst| Frame::of(inst).scale).collect();
     let rewards: Vec<f64> = (0..n).map(|r| penalised_reward(env.rollout(r), env.instance_of(r), scales[r / per_instance], trainer)).collect();
     let infeasible = (0..n).filter(|&r| env.rollout(r).is_dead_end() || env.rollout(r).violations() > 0).count();
-    let variants: Vec<String> = instances.iter().map(|i| i.variant.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
-    let variant_of: Vec<usize> = mine.iter().map(|i| variants.binary_search(&i.variant.to_string()).expect("from the batch")).collect();
-    // Per variant: the sum of rewards and the number of rollouts; then the infeasible rollouts.
-    let mut sums = vec![0.0; 2 * variants.len() + 1];
-    for (i, group) in rewards.chunks(per_instance).enumerate() {
-        sums[2 * variant_of[i]] += group.iter().sum::<f64>();
-        sums[2 * variant_of[i] + 1] += group.len() as f64;
-    }
-    sums[2 * variants.len()] = infeasible as f64;
-    let sums = team.sum(sums, "the rewards")?;
+    let variants = Variants::new(instances, mine);
+    let (stats, divisor) = reward_stats(&rewards, infeasible, per_instance, &variants, normaliser, trainer.reward_ema, team)?;
+    let stats = BatchStats { phases, ..stats };
+    let advantage = shared_baseline_advantage(&rewards, per_instance, &variants.of, &divisor);
     let total = (instances.len() * per_instance) as f64;
-    let mut stats = BatchStats { infeasible: sums[2 * variants.len()] / total, phases, ..Default::default() };
-    let mut divisor = vec![1.0; variants.len()];
-    for (v, name) in variants.iter().enumerate() {
+    let advantage = Tensor::<B, 2>::from_data(TensorData::new(advantage, [b, p]), team.device);
+    let loss = (advantage * log_likelihood).sum().neg() / total - entropy.sum() * (trainer.entropy_bonus / total);
+    Ok((loss, stats))
+}
+
+/// The variants of a batch, for statistics and reward normalisation per
+/// variant.
+struct Variants {
+    /// The variants of the whole batch (every peer's share), sorted.
+    names: Vec<String>,
+    /// For each of this peer's instances, its variant's index in `names`.
+    of: Vec<usize>,
+}
+
+impl Variants {
+    fn new(batch: &[Instance], mine: &[Instance]) -> Self {
+        let names: Vec<String> = batch.iter().map(|i| i.variant.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
+        let of = mine.iter().map(|i| names.binary_search(&i.variant.to_string()).expect("from the batch")).collect();
+        Variants { names, of }
+    }
+}
+
+/// The batch's rewards summed over the peers: the mean per variant, the mean
+/// over every rollout and the share of infeasible rollouts. Returns them with
+/// each variant's reward divisor: its normaliser's after this batch's mean,
+/// with `ema` its weight, or 1 when `ema` is 0. This peer's instance `i` has
+/// the `i`th `per_instance` rewards.
+fn reward_stats<B: AutodiffBackend>(
+    rewards: &[f64],
+    infeasible: usize,
+    per_instance: usize,
+    variants: &Variants,
+    normaliser: &mut RewardNormaliser,
+    ema: f64,
+    team: &Team<B>,
+) -> Result<(BatchStats, Vec<f64>)> {
+    let count = variants.names.len();
+    // Per variant: the sum of rewards and the number of rollouts; then the infeasible rollouts.
+    let mut sums = vec![0.0; 2 * count + 1];
+    for (&v, group) in variants.of.iter().zip(rewards.chunks(per_instance)) {
+        sums[2 * v] += group.iter().sum::<f64>();
+        sums[2 * v + 1] += group.len() as f64;
+    }
+    sums[2 * count] = infeasible as f64;
+    let sums = team.sum(sums, "the rewards")?;
+    let total: f64 = (0..count).map(|v| sums[2 * v + 1]).sum();
+    let mut stats = BatchStats { infeasible: sums[2 * count] / total, ..Default::default() };
+    let mut divisor = vec![1.0; count];
+    for (v, name) in variants.names.iter().enumerate() {
         let mean = sums[2 * v] / sums[2 * v + 1];
         stats.reward.insert(name.clone(), mean);
         stats.mean_reward += sums[2 * v] / total;
-        if trainer.reward_ema > 0.0 {
-            divisor[v] = normaliser.update(name, mean, trainer.reward_ema);
+        if ema > 0.0 {
+            divisor[v] = normaliser.update(name, mean, ema);
         }
     }
-    let advantage: Vec<f32> = rewards
+    Ok((stats, divisor))
+}
+
+/// POMO's advantage (Kwon et al. 2020, section 4.2): each rollout's reward,
+/// divided by its variant's divisor, less the mean of its instance's
+/// rollouts, the shared baseline. `rewards` holds `per_instance` rollouts
+/// per instance in order.
+fn shared_baseline_advantage(rewards: &[f64], per_instance: usize, variant_of: &[usize], divisor: &[f64]) -> Vec<f32> {
+    rewards
         .chunks(per_instance)
-        .zip(&variant_of)
+        .zip(variant_of)
         .flat_map(|(group, &v)| {
             let shaped: Vec<f64> = group.iter().map(|r| r / divisor[v]).collect();
             let baseline = shaped.iter().sum::<f64>() / shaped.len() as f64;
             shaped.into_iter().map(move |r| (r - baseline) as f32)
         })
-        .collect();
-    let advantage = Tensor::<B, 2>::from_data(TensorData::new(advantage, [b, p]), team.device);
-    let loss = (advantage * log_likelihood).sum().neg() / total - entropy.sum() * (trainer.entropy_bonus / total);
-    Ok((loss, stats))
+        .collect()
 }
 
 /// One random stream per instance, numbered by the instance's place in the whole batch.
