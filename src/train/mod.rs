@@ -424,11 +424,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// (Ctrl-C), then checkpoint. Metrics, curves and a progress bar on the way.
     pub fn run(&mut self, stop: &AtomicBool, progress: bool) -> Result<()> {
         let total = self.total_steps();
-        let bar = if progress && self.is_root() { indicatif::ProgressBar::new(total as u64) } else { indicatif::ProgressBar::hidden() };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta_precise}]").expect("a valid template"),
-        );
-        bar.set_position(self.state.step as u64);
+        let bar = self.progress_bar(progress, total);
         let started = Instant::now();
         let wall_before = self.state.wall_seconds;
         let mut stopped = false;
@@ -440,20 +436,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             let t = Instant::now();
             let (outcome, stats, count) = self.train_step()?;
             self.state.wall_seconds = wall_before + started.elapsed().as_secs_f64();
-            let mut row = BTreeMap::from([
-                ("step".to_string(), self.state.step as f64),
-                ("epoch".to_string(), ((self.state.step - 1) / self.steps_per_epoch()) as f64),
-                ("instances".to_string(), self.state.instances as f64),
-                ("reward".to_string(), stats.mean_reward),
-                ("infeasible".to_string(), stats.infeasible),
-                ("instances_per_s".to_string(), count as f64 / t.elapsed().as_secs_f64()),
-                ("wall_s".to_string(), self.state.wall_seconds),
-            ]);
-            row.extend(stats.reward.iter().map(|(v, r)| (format!("reward_{v}"), *r)));
-            if let StepOutcome::Applied { loss, grad_norm, lr } = outcome {
-                row.extend([("loss".to_string(), loss), ("grad_norm".to_string(), grad_norm), ("lr".to_string(), lr)]);
+            let per_second = count as f64 / t.elapsed().as_secs_f64();
+            let mut row = self.step_row(&outcome, &stats, per_second);
+            if let StepOutcome::Applied { loss, .. } = outcome {
                 let infeasible = if stats.infeasible > 0.0 { format!("  infeasible {:.1}%", 100.0 * stats.infeasible) } else { String::new() };
-                bar.set_message(format!("loss {loss:.4}  reward {:.4}{infeasible}  {:.1} inst/s", stats.mean_reward, row["instances_per_s"]));
+                bar.set_message(format!("loss {loss:.4}  reward {:.4}{infeasible}  {per_second:.1} inst/s", stats.mean_reward));
             }
             let validate_now = self.config.run.validate_every > 0 && self.state.step.is_multiple_of(self.config.run.validate_every);
             let last = self.state.step == total;
@@ -481,6 +468,37 @@ impl<B: AutodiffBackend> Trainer<B> {
             bar.finish();
         }
         Ok(())
+    }
+
+    /// A bar of the run's steps from the current one, hidden unless asked
+    /// for and on the root.
+    fn progress_bar(&self, progress: bool, total: usize) -> indicatif::ProgressBar {
+        let bar = if progress && self.is_root() { indicatif::ProgressBar::new(total as u64) } else { indicatif::ProgressBar::hidden() };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  [{elapsed_precise} < {eta_precise}]").expect("a valid template"),
+        );
+        bar.set_position(self.state.step as u64);
+        bar
+    }
+
+    /// The metrics of the step just taken, by column (validation's are
+    /// added when it runs); loss, gradient norm and rate only when the step
+    /// was applied.
+    fn step_row(&self, outcome: &StepOutcome, stats: &reinforce::BatchStats, per_second: f64) -> BTreeMap<String, f64> {
+        let mut row = BTreeMap::from([
+            ("step".to_string(), self.state.step as f64),
+            ("epoch".to_string(), ((self.state.step - 1) / self.steps_per_epoch()) as f64),
+            ("instances".to_string(), self.state.instances as f64),
+            ("reward".to_string(), stats.mean_reward),
+            ("infeasible".to_string(), stats.infeasible),
+            ("instances_per_s".to_string(), per_second),
+            ("wall_s".to_string(), self.state.wall_seconds),
+        ]);
+        row.extend(stats.reward.iter().map(|(v, r)| (format!("reward_{v}"), *r)));
+        if let StepOutcome::Applied { loss, grad_norm, lr } = *outcome {
+            row.extend([("loss".to_string(), loss), ("grad_norm".to_string(), grad_norm), ("lr".to_string(), lr)]);
+        }
+        row
     }
 
     /// Whether to stop before the next step: when asked (Ctrl-C), on any
