@@ -132,6 +132,60 @@ fn npz_datasets_round_trip_for_every_family() {
     }
 }
 
+/// A `.npy` array as numpy writes it: version 1, the header padded to 64
+/// bytes, then `body`. `descr` is the dtype's Python literal.
+fn npy(descr: &str, fortran: bool, shape: &str, body: &[u8]) -> Vec<u8> {
+    let order = if fortran { "True" } else { "False" };
+    let mut header = format!("{{'descr': {descr}, 'fortran_order': {order}, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    [b"\x93NUMPY\x01\x00".as_slice(), &(header.len() as u16).to_le_bytes(), header.as_bytes(), body].concat()
+}
+
+/// The bytes of an `.npz` holding `arrays`, each `NAME.npy`.
+fn npz_bytes(arrays: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in arrays {
+        zip.start_file(format!("{name}.npy"), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn npy_arrays_in_fortran_order_and_either_byte_order_read_as_numpy_wrote_them() {
+    let path = Path::new("arrays.npz");
+    // np.asfortranarray(np.arange(6, dtype='>f8').reshape(2, 3)): stored column by column, big-endian.
+    let fortran: Vec<u8> = [0.0f64, 3.0, 1.0, 4.0, 2.0, 5.0].iter().flat_map(|x| x.to_be_bytes()).collect();
+    let small: Vec<u8> = [-2i16, 7].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let bytes =
+        npz_bytes(&[("f", npy("'>f8'", true, "(2, 3)", &fortran)), ("i", npy("'<i2'", false, "(2,)", &small)), ("b", npy("'|b1'", false, "(1,)", &[1]))]);
+    let arrays = npz::parse_arrays(path, &bytes).unwrap();
+    assert_eq!(arrays["f"], npz::Array::new(vec![2, 3], vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]), "read back in C order");
+    assert_eq!(arrays["i"].data, vec![-2.0, 7.0]);
+    assert_eq!(arrays["b"].data, vec![1.0]);
+
+    // A header that claims more values than the file holds is refused before
+    // anything is allocated for them, naming the array.
+    let huge = npz_bytes(&[("locs", npy("'<f4'", false, "(1000000000000, 2)", &[0; 8]))]);
+    let err = npz::parse_arrays(path, &huge).unwrap_err().to_string();
+    assert!(err.contains("array locs") && err.contains("8 data bytes"), "{err}");
+    // Deeply nested brackets, which the header parser would take minutes
+    // over, are refused at once.
+    let nested = format!("{}{}", "[".repeat(40), "]".repeat(40));
+    let started = std::time::Instant::now();
+    let err = npz::parse_arrays(path, &npz_bytes(&[("x", npy(&nested, false, "(1,)", &[0; 4]))])).unwrap_err().to_string();
+    assert!(err.contains("brackets nested 41 deep"), "{err}");
+    assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
+    for (descr, why) in [("'<c16'", "unsupported dtype <c16"), ("'|O'", "unsupported dtype |O")] {
+        let err = npz::parse_arrays(path, &npz_bytes(&[("x", npy(descr, false, "(1,)", &[0; 16]))])).unwrap_err().to_string();
+        assert!(err.contains(why), "{descr}: {err}");
+    }
+}
+
 #[test]
 fn reference_solution_files_round_trip() {
     let dir = temp_dir("reference_round_trip");

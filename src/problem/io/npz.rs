@@ -1,8 +1,9 @@
 //! RouteFinder-style `.npz` datasets and reference solutions (FORMAT.md, "Datasets").
 //!
-//! An `.npz` is a zip of `.npy` arrays. We read little-endian `f4 f8 i1 i2 i4 i8
-//! u1 b1` in C order (stored or deflated) and write `f4` data, `i8` actions and
-//! `b1` flags, stored, as `np.savez` does. RouteFinder stores demands divided by
+//! An `.npz` is a zip of `.npy` arrays (the zip by `zip`, the arrays by
+//! `ndarray-npy`). We read `f4 f8 i1 i2 i4 i8 u1 b1` in either byte order and
+//! either memory order (stored or deflated) and write `f4` data, `i8` actions
+//! and `b1` flags, stored, as `np.savez` does. RouteFinder stores demands divided by
 //! the capacity with `vehicle_capacity` 1; `capacity_original`, when present,
 //! restores the integer demands, so a dataset reads back to its VRPLIB twin.
 //! Travel times travel as `duration_matrix [B, n+1, n+1]` beside
@@ -12,6 +13,10 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
+
+use ndarray::{ArrayD, IxDyn};
+use ndarray_npy::npy::header::Header;
+use ndarray_npy::{ReadNpyExt, ReadableElement, WritableElement, WriteNpyExt};
 
 use crate::error::{Error, Result};
 use crate::problem::distance::Rounding;
@@ -69,84 +74,84 @@ pub fn parse_arrays(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, Array>
     Ok(out)
 }
 
+/// One `.npy` array, widened to f64 in C order. The header and the values
+/// are read by `ndarray-npy`: either byte order, C or Fortran order, the
+/// dtypes `f4 f8 i1 i2 i4 i8 u1 b1`.
 fn parse_npy(bytes: &[u8]) -> std::result::Result<Array, String> {
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err("not a .npy array (bad magic)".into());
+    let depth = header_depth(bytes);
+    if depth > MAX_HEADER_DEPTH {
+        return Err(format!("not a .npy header numpy writes: brackets nested {depth} deep"));
     }
-    let (header_len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
-        v => return Err(format!("unsupported .npy version {v}")),
+    let mut body = bytes;
+    let header = Header::from_reader(&mut body).map_err(|e| format!("not a .npy array: {e}"))?;
+    let Some(descr) = header.type_descriptor.as_string() else {
+        return Err(format!("unsupported dtype {}", header.type_descriptor));
     };
-    let header = bytes.get(start..start + header_len).ok_or("truncated .npy header")?;
-    let header = std::str::from_utf8(header).map_err(|_| "the .npy header is not text")?;
-    let descr = header_value(header, "descr").ok_or("no 'descr' in the .npy header")?;
-    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
-    if header_value(header, "fortran_order").is_some_and(|v| v.starts_with("True")) {
-        return Err("Fortran-ordered arrays are not supported".into());
+    // Checked before reading, which allocates what the header claims.
+    let count = header.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or("shape overflows")?;
+    let size: usize = descr.get(2..).and_then(|s| s.parse().ok()).ok_or_else(|| format!("unsupported dtype {descr}"))?;
+    if count.checked_mul(size) != Some(body.len()) {
+        return Err(format!("{} data bytes for shape {:?} of {descr}", body.len(), header.shape));
     }
-    let shape_text = header_value(header, "shape").ok_or("no 'shape' in the .npy header")?;
-    let shape = shape_text
-        .trim_matches(|c| c == '(' || c == ')')
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape {shape_text}")))
-        .collect::<std::result::Result<Vec<usize>, String>>()?;
-    let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or("shape overflows")?;
-    let body = &bytes[start + header_len..];
-    let (size, decode): (usize, fn(&[u8]) -> f64) = match descr {
-        "<f4" => (4, |b| f32::from_le_bytes(b.try_into().unwrap()) as f64),
-        "<f8" => (8, |b| f64::from_le_bytes(b.try_into().unwrap())),
-        "|i1" => (1, |b| b[0] as i8 as f64),
-        "<i2" => (2, |b| i16::from_le_bytes(b.try_into().unwrap()) as f64),
-        "<i4" => (4, |b| i32::from_le_bytes(b.try_into().unwrap()) as f64),
-        "<i8" => (8, |b| i64::from_le_bytes(b.try_into().unwrap()) as f64),
-        "|u1" | "|b1" => (1, |b| b[0] as f64),
-        other => return Err(format!("unsupported dtype {other}")),
-    };
-    if body.len() != count * size {
-        return Err(format!("{} data bytes for shape {shape:?} of {descr}", body.len()));
-    }
-    Ok(Array { shape, data: body.chunks_exact(size).map(decode).collect() })
+    let data = match descr.get(1..) {
+        Some("f4") => widened::<f32>(bytes, |x| x as f64),
+        Some("f8") => widened::<f64>(bytes, |x| x),
+        Some("i1") => widened::<i8>(bytes, |x| x as f64),
+        Some("i2") => widened::<i16>(bytes, |x| x as f64),
+        Some("i4") => widened::<i32>(bytes, |x| x as f64),
+        Some("i8") => widened::<i64>(bytes, |x| x as f64),
+        Some("u1") => widened::<u8>(bytes, |x| x as f64),
+        Some("b1") => widened::<bool>(bytes, |x| x as u8 as f64),
+        _ => Err(format!("unsupported dtype {descr}")),
+    }?;
+    Ok(Array { shape: header.shape, data })
 }
 
-/// The text after `'key':` in a .npy header dict, up to the next top-level comma.
-fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
-    let at = header.find(&format!("'{key}'"))? + key.len() + 2;
-    let rest = header[at..].trim_start().strip_prefix(':')?.trim_start();
-    let end = if rest.starts_with('(') { rest.find(')')? + 1 } else { rest.find([',', '}'])? };
-    Some(rest[..end].trim())
-}
+/// The deepest bracket nesting [`parse_npy`] reads. numpy's headers nest 2
+/// deep (a dict holding a shape), a structured dtype's 4; `ndarray-npy`'s
+/// header parser takes time exponential in the nesting of lists (3.6 s at 20
+/// deep, measured 2026-12-03), so deeper headers are refused before it.
+const MAX_HEADER_DEPTH: usize = 8;
 
-fn npy_bytes(array: &Array, dtype: Dtype) -> Vec<u8> {
-    let descr = match dtype {
-        Dtype::F4 => "<f4",
-        Dtype::F8 => "<f8",
-        Dtype::I8 => "<i8",
-        Dtype::Bool => "|b1",
-    };
-    let shape = match array.shape.as_slice() {
-        [d] => format!("({d},)"),
-        dims => format!("({})", dims.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")),
-    };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for &x in &array.data {
-        match dtype {
-            Dtype::F4 => out.extend_from_slice(&(x as f32).to_le_bytes()),
-            Dtype::F8 => out.extend_from_slice(&x.to_le_bytes()),
-            Dtype::I8 => out.extend_from_slice(&(x as i64).to_le_bytes()),
-            Dtype::Bool => out.push((x != 0.0) as u8),
+/// The deepest nesting of brackets in a `.npy` header: from its `{` to the
+/// newline that ends it, brackets inside strings counted too.
+fn header_depth(bytes: &[u8]) -> usize {
+    let header = bytes.iter().position(|&b| b == b'{').map_or(&[][..], |start| &bytes[start..]);
+    let header = &header[..header.iter().position(|&b| b == b'\n').unwrap_or(header.len())];
+    let mut depth = 0usize;
+    let mut deepest = 0;
+    for b in header {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
         }
+        deepest = deepest.max(depth);
     }
-    out
+    deepest
+}
+
+/// The values of a `.npy` array of element type `T`, in C order.
+fn widened<T: ReadableElement + Copy>(bytes: &[u8], widen: fn(T) -> f64) -> std::result::Result<Vec<f64>, String> {
+    let array = ArrayD::<T>::read_npy(bytes).map_err(|e| e.to_string())?;
+    Ok(array.iter().map(|&x| widen(x)).collect())
+}
+
+/// One `.npy` array as `np.save` writes it, its values narrowed to `dtype`.
+fn npy_bytes(array: &Array, dtype: Dtype) -> std::result::Result<Vec<u8>, String> {
+    fn written<T: WritableElement>(shape: &[usize], values: Vec<T>) -> std::result::Result<Vec<u8>, String> {
+        let array = ArrayD::from_shape_vec(IxDyn(shape), values).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        array.write_npy(&mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+    let values = array.data.iter();
+    match dtype {
+        Dtype::F4 => written(&array.shape, values.map(|&x| x as f32).collect()),
+        Dtype::F8 => written(&array.shape, values.copied().collect()),
+        Dtype::I8 => written(&array.shape, values.map(|&x| x as i64).collect()),
+        Dtype::Bool => written(&array.shape, values.map(|&x| x != 0.0).collect()),
+    }
 }
 
 /// Write arrays as an uncompressed `.npz` (what `np.savez` writes), atomically.
@@ -156,7 +161,7 @@ pub fn write_arrays(path: &Path, arrays: &[(&str, Array, Dtype)]) -> Result<()> 
     let fail = |e: String| Error::writing(path, std::io::Error::other(e));
     for (name, array, dtype) in arrays {
         zip.start_file(format!("{name}.npy"), options).map_err(|e| fail(e.to_string()))?;
-        zip.write_all(&npy_bytes(array, *dtype)).map_err(|e| fail(e.to_string()))?;
+        zip.write_all(&npy_bytes(array, *dtype).map_err(fail)?).map_err(|e| fail(e.to_string()))?;
     }
     let bytes = zip.finish().map_err(|e| fail(e.to_string()))?.into_inner();
     super::write_atomic(path, &bytes)
