@@ -42,6 +42,17 @@ const CHUNK_VALUES: usize = 16 << 20;
 /// Longest node address carried in the start-up handshake, in bytes.
 const ADDRESS_BYTES: usize = 64;
 
+/// How long a node waits after registering before its first sum.
+///
+/// Burn's collective (0.21) starts a node's data server without waiting for
+/// it to listen, and a node's first download from another does not retry:
+/// on a loaded machine the start-up handshake failed about once in 70 runs
+/// ("Failed to connect to data server", then `LocalServerMissing`). Every
+/// node starts its server before it registers, and registration ends for
+/// all nodes at once, so this wait gives the slowest server that long to
+/// listen before anyone downloads from it.
+const SERVER_START_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 mod watch;
 
 pub use watch::{absent_nodes, timeout_message, Watch};
@@ -277,8 +288,9 @@ impl Peer {
     /// given once, every config must be the same.
     ///
     /// # Errors
-    /// Burn's collective refusing the registration; two nodes with one
-    /// rank; a node whose config differs (named with its address).
+    /// Burn's collective refusing the registration or failing the first
+    /// sum; as bad input (`distributed`), a rank that no node or two nodes
+    /// took, or a node whose config differs (named with its address).
     pub fn join<B: AutodiffBackend>(
         config: &DistributedConfig,
         fingerprint: u64,
@@ -292,6 +304,10 @@ impl Peer {
         let joined = collective::register::<B::InnerBackend>(PeerId::from(provisional), device.clone(), config.collective(local_peers));
         watch.leave(local);
         joined.map_err(|e| Error::Failure(format!("peer {local} of node {} could not join the collective: {e:?}", config.node_rank)))?;
+        watch.set_joined();
+        if config.nodes > 1 {
+            std::thread::sleep(SERVER_START_GRACE);
+        }
         let mut peer = Peer { index: provisional, id: PeerId::from(provisional), count: 0, local, node_rank: config.node_rank, watch };
         peer.handshake::<B>(config, fingerprint, local_peers, device)?;
         Ok(peer)
@@ -321,20 +337,19 @@ impl Peer {
             match row[0] as usize {
                 1 => {}
                 0 => {
-                    return Err(Error::Failure(format!(
-                        "no node joined with node_rank = {rank}: give each of the {} nodes its own rank, 0 to {}",
-                        config.nodes,
-                        config.nodes - 1
-                    )))
+                    let message =
+                        format!("no node joined with node_rank = {rank}: give each of the {} nodes its own rank, 0 to {}", config.nodes, config.nodes - 1);
+                    return Err(Error::bad_input("distributed", None, message));
                 }
-                n => return Err(Error::Failure(format!("{n} nodes joined with node_rank = {rank}: give each node its own rank"))),
+                n => return Err(Error::bad_input("distributed", None, format!("{n} nodes joined with node_rank = {rank}: give each node its own rank"))),
             }
             let theirs = (0..4).fold(0u64, |h, k| h | ((row[2 + k] as u64) << (16 * k)));
             if theirs != fingerprint {
-                return Err(Error::Failure(format!(
+                let message = format!(
                     "node {rank} ({}) trains another config than node {} (this one): start every node with the same config (the [distributed] table and the validation sets may differ)",
                     addresses[rank], self.node_rank
-                )));
+                );
+                return Err(Error::bad_input("distributed", None, message));
             }
         }
         let peers: Vec<usize> = rows.chunks(ROW).map(|r| r[1] as usize).collect();

@@ -119,7 +119,7 @@ fn watch_peers(config: &DistributedConfig, watch: &Watch, rx: &mpsc::Receiver<Re
     while left < local_peers {
         match rx.recv_timeout(POLL) {
             Ok(Report::Done(local, Ok(s))) => done[local] = Some(s),
-            Ok(Report::Done(0, Err(e @ Error::BadInput { .. }))) => return Err(e),
+            Ok(Report::Done(_, Err(e @ Error::BadInput { .. }))) => return Err(e),
             Ok(Report::Done(local, Err(e))) => {
                 let nodes = if config.nodes > 1 { format!(" ({})", absent_nodes(watch, config)) } else { String::new() };
                 return Err(Error::Failure(format!("peer {local} of node {} stopped: {e}{nodes}", config.node_rank)));

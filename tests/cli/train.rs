@@ -136,9 +136,10 @@ fn nodes_with_different_configs_are_refused_at_start() {
     let first = node(&three, &dir.join("run"), 0, port, first_port, &["--peer-timeout", "30"]);
     let second = node(&six, &dir.join("unused"), 1, port, second_port, &["--peer-timeout", "30"]);
     for output in [first.finish(Duration::from_secs(120)), second.finish(Duration::from_secs(120))] {
-        assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "bad input: {stderr}");
         assert!(stderr.contains("trains another config"), "{stderr}");
+        assert!(!stderr.contains("joined the coordinator"), "every node joined: {stderr}");
     }
 }
 

@@ -5,23 +5,31 @@
 //! addresses.
 
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::DistributedConfig;
 
 /// What the peers of a process are doing, for the timeout: per local
-/// peer, the collective call it waits in and since when; and, once the
-/// nodes have met, their addresses by rank.
+/// peer, the collective call it waits in and since when; whether every
+/// node has joined the coordinator; and, once the nodes have exchanged
+/// their handshake, their addresses by rank.
 #[derive(Default)]
 pub struct Watch {
     waiting: Mutex<Vec<Option<(Instant, String)>>>,
+    joined: AtomicBool,
     nodes: Mutex<Vec<String>>,
 }
 
 impl Watch {
     pub fn new(local_peers: usize) -> Arc<Watch> {
-        Arc::new(Watch { waiting: Mutex::new(vec![None; local_peers]), nodes: Mutex::default() })
+        Arc::new(Watch { waiting: Mutex::new(vec![None; local_peers]), ..Watch::default() })
+    }
+
+    /// Every node has joined the coordinator (Burn's registration returned).
+    pub(super) fn set_joined(&self) {
+        self.joined.store(true, Ordering::Relaxed);
     }
 
     pub(super) fn enter(&self, local: usize, what: String) {
@@ -78,6 +86,9 @@ pub fn absent_nodes(watch: &Watch, config: &DistributedConfig) -> String {
     let nodes = watch.nodes.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if nodes.is_empty() {
         let coordinator = config.coordinator.as_deref().unwrap_or_default();
+        if watch.joined.load(Ordering::Relaxed) {
+            return format!("every node joined the coordinator at {coordinator}, but their start-up handshake failed: a node stopped, or one cannot reach another at its --node-address (a wrong address, a firewall)");
+        }
         return match reachable(coordinator) {
             true => {
                 format!("not all {0} nodes joined the coordinator at {coordinator}; start every node with --nodes {0} and its own --node-rank (a coordinator that saw a failed run keeps its nodes: restart it)", config.nodes)
