@@ -45,12 +45,13 @@ const ADDRESS_BYTES: usize = 64;
 /// How long a node waits after registering before its first sum.
 ///
 /// Burn's collective (0.21) starts a node's data server without waiting for
-/// it to listen, and a node's first download from another does not retry:
-/// on a loaded machine the start-up handshake failed about once in 70 runs
-/// ("Failed to connect to data server", then `LocalServerMissing`). Every
-/// node starts its server before it registers, and registration ends for
-/// all nodes at once, so this wait gives the slowest server that long to
-/// listen before anyone downloads from it.
+/// it to listen, and a node's first download from another does not retry
+/// ("Failed to connect to data server", then `LocalServerMissing`): on a
+/// loaded machine a few starts in hundreds failed, and every start whose
+/// peer bound its port 300 ms late. Every node starts its server before it
+/// registers, and registration ends for all nodes at once, so this wait
+/// gives the slowest server that long to listen before anyone downloads
+/// from it.
 const SERVER_START_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 mod watch;
