@@ -64,6 +64,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "rrnco-cosine-cpu",
         "rrnco-cpu",
         "tsp100-deep42x128-sl",
+        "tspdl50-anneal-cpu",
         "tspdl50-cpu",
         "tspdl50-hard-lmask",
         "tsptw50-anneal-cpu",
