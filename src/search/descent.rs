@@ -8,7 +8,7 @@
 
 use rand::seq::SliceRandom;
 
-use super::operators::{relocate, swap, two_opt, two_opt_star};
+use super::operators::{new_route, relocate, swap, two_opt, two_opt_star};
 use super::routes::{Move, Routes};
 use super::Rng;
 
@@ -68,5 +68,7 @@ fn improving_move(s: &Routes, u: usize, neighbours: &[usize], tried: u64) -> Opt
         }
     }
     let spare = s.spare().filter(|_| u_changed)?;
-    take(relocate(s, u, 1, (spare, 0), false)).or_else(|| take(two_opt_star(s, ru, s.position(u)?.1, spare, 0)))
+    take(relocate(s, u, 1, (spare, 0), false))
+        .or_else(|| take(two_opt_star(s, ru, s.position(u)?.1, spare, 0)))
+        .or_else(|| neighbours.iter().find_map(|&v| take(new_route(s, u, v, spare)).or_else(|| take(new_route(s, v, u, spare)))))
 }

@@ -24,15 +24,16 @@ fn the_default_command_solves_solomon_files_with_their_fleet_every_dumas_file_an
         assert_eq!(verdict.feasible, Some(true), "{}: {:?}", line["instance"], verdict.violation);
         assert!(close(verdict.cost.unwrap(), line["cost"].as_f64().unwrap()), "{line}");
     }
+    // Its construction gives 278 on two routes (tests/decode/nearest.rs), a
+    // local optimum of every move but a new route for a pair.
     let matrix = lines.last().unwrap();
-    assert!(matrix["cost"].as_f64().unwrap() < 360.0, "the matrix case beats every customer on its own trip: {matrix}");
+    assert!(close(matrix["cost"].as_f64().unwrap(), 230.0) && matrix["routes"] == 3, "the matrix case's optimum: {matrix}");
 }
 
 #[test]
-fn a_short_search_finds_the_optimum_of_the_matrix_case() {
-    // Construction and one descent stop at the nearest-neighbour routes
-    // (278, tests/decode/nearest.rs): no single relocation or exchange
-    // improves them. The optimum beside the file is 230, on three routes.
+fn a_short_search_keeps_the_optimum_of_the_matrix_case() {
+    // The anytime search keeps the optimum beside the file (230, on three
+    // routes) that the first descent reaches.
     let dir = temp_dir("search-matrix-case");
     let out = lrm()
         .arg("solve")

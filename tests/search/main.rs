@@ -6,6 +6,7 @@ mod common;
 
 mod anytime;
 mod moves;
+mod new_route;
 mod relocate;
 mod swap;
 mod two_opt;

@@ -4,11 +4,13 @@
 //! segment check ([`crate::problem::rules::Segment`]); the descent confirms
 //! it through `problem::rules` before taking it.
 
+pub mod new_route;
 pub mod relocate;
 pub mod swap;
 pub mod two_opt;
 pub mod two_opt_star;
 
+pub use new_route::new_route;
 pub use relocate::relocate;
 pub use swap::swap;
 pub use two_opt::two_opt;
