@@ -114,6 +114,7 @@ pub fn search(
         report: Report::default(),
         best: None,
         neural_seconds: 0.0,
+        last_round_seconds: 0.0,
         on_improve,
     };
     let Some(mut current) = initial(&arcs, start, &mut run.rng) else { return Ok(run.report) };
@@ -145,6 +146,11 @@ struct Run<'a, 'o> {
     report: Report,
     best: Option<Routes<'a>>,
     neural_seconds: f64,
+    /// How long the policy's last round took: a round is not started when
+    /// the time left would not hold another as long. The first round always
+    /// starts, and a round can take longer than the last: this keeps the
+    /// overrun to about one round, not a guarantee.
+    last_round_seconds: f64,
     on_improve: &'o mut dyn FnMut(&Found, f64),
 }
 
@@ -165,15 +171,19 @@ impl<'a> Run<'a, '_> {
     }
 
     /// Whether the policy's turn has come: by iterations when the search is
-    /// bounded by them (deterministic), by its share of the time otherwise.
+    /// bounded by them (deterministic), by its share of the time otherwise,
+    /// and only while the time left holds a round as long as the last one
+    /// (a round on a thousand customers takes a sizeable part of a second).
     fn neural_due(&self) -> bool {
         let share = self.options.neural_share;
+        let elapsed = self.clock.elapsed().as_secs_f64();
         share > 0.0
             && self.report.best.is_some()
             && match self.options.iterations {
                 Some(_) => self.report.iterations % RECONSTRUCT_EVERY == RECONSTRUCT_EVERY - 1,
-                None => self.neural_seconds < share * self.clock.elapsed().as_secs_f64(),
+                None => self.neural_seconds < share * elapsed,
             }
+            && self.options.time_limit.is_none_or(|limit| elapsed + self.last_round_seconds <= limit.as_secs_f64())
     }
 
     /// One round of the policy's re-construction of the best solution, each
@@ -188,7 +198,8 @@ impl<'a> Run<'a, '_> {
             }
         }
         self.report.reconstructions += 1;
-        self.neural_seconds += t.elapsed().as_secs_f64();
+        self.last_round_seconds = t.elapsed().as_secs_f64();
+        self.neural_seconds += self.last_round_seconds;
         Ok(())
     }
 

@@ -67,8 +67,8 @@ fn improving_move(s: &Routes, u: usize, neighbours: &[usize], tried: u64) -> Opt
             return found;
         }
     }
-    let spare = s.spare().filter(|_| u_changed)?;
-    take(relocate(s, u, 1, (spare, 0), false))
-        .or_else(|| take(two_opt_star(s, ru, s.position(u)?.1, spare, 0)))
-        .or_else(|| neighbours.iter().find_map(|&v| take(new_route(s, u, v, spare)).or_else(|| take(new_route(s, v, u, spare)))))
+    let spare = s.spare()?;
+    let alone = if u_changed { take(relocate(s, u, 1, (spare, 0), false)).or_else(|| take(two_opt_star(s, ru, s.position(u)?.1, spare, 0))) } else { None };
+    let changed = |v: usize| u_changed || s.position(v).is_some_and(|(rv, _)| s.route(rv).stamp > tried);
+    alone.or_else(|| neighbours.iter().filter(|&&v| changed(v)).find_map(|&v| take(new_route(s, u, v, spare)).or_else(|| take(new_route(s, v, u, spare)))))
 }

@@ -1,11 +1,13 @@
 //! The anytime search on its own (no policy): feasible on every family from
-//! nothing, improving only, within the fleet, deterministic under a seed.
+//! nothing, improving only, within the fleet, deterministic under a seed;
+//! and the policy's rounds kept within the time limit.
 
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::{evaluate, Instance, Solution};
-use lrm::search::{search, NoPolicy, Report, SearchOptions};
+use lrm::search::{search, NoPolicy, Reconstruct, Report, SearchOptions};
 
 use crate::common::every_family;
 
@@ -50,4 +52,28 @@ fn a_start_beyond_the_fleet_is_repaired_to_within_it() {
     assert!(!evaluate(&inst, &alone).is_feasible(), "30 routes exceed the fleet of {vehicles}");
     let best = run(&inst, Some(&alone), 200, 1).best.expect("repaired within the fleet");
     assert!(best.evaluation.routes <= vehicles);
+}
+
+/// A policy whose every round takes `round` and proposes nothing.
+struct Slow {
+    round: std::time::Duration,
+}
+
+impl Reconstruct for Slow {
+    fn propose(&mut self, _: &Solution) -> lrm::error::Result<Vec<Solution>> {
+        std::thread::sleep(self.round);
+        Ok(vec![])
+    }
+}
+
+#[test]
+fn no_policy_round_starts_that_the_time_left_would_not_hold() {
+    // Its share (all of the time) would give the policy a second round at
+    // 0.7 s; the 1 s limit does not hold one more of 0.7 s.
+    let inst = GeneratorConfig::new(Problem::Variant("CVRP".parse().unwrap())).generate_one(30, 1, 0).0;
+    let options = SearchOptions { time_limit: Some(Duration::from_secs(1)), neural_share: 1.0, ..SearchOptions::default() };
+    let mut slow = Slow { round: Duration::from_millis(700) };
+    let report = search(&inst, None, &options, &AtomicBool::new(false), &mut slow, &mut |_, _| {}).unwrap();
+    assert_eq!(report.reconstructions, 1);
+    assert!(report.best.is_some());
 }

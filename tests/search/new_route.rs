@@ -1,11 +1,21 @@
 //! New route: exact cost changes on every rule family, and the matrix case
 //! that a descent without it leaves on two routes.
 
-use lrm::problem::{InstanceData, Solution};
+use lrm::problem::io::read_instance;
+use lrm::problem::{Instance, InstanceData, Solution};
+use lrm::search::arcs::neighbours;
 use lrm::search::operators::new_route;
-use lrm::search::{Arcs, Routes};
+use lrm::search::{descent, rng, Arcs, Routes};
 
+use crate::common::data;
 use crate::moves::{check, lists, on_every_family};
+
+/// Every route of `s` with `u` and `v` taken out, and `[u, v]` on the spare.
+fn plainly(s: &Routes, u: usize, v: usize, spare: usize) -> Vec<Vec<usize>> {
+    let mut expected: Vec<Vec<usize>> = lists(s).into_iter().map(|r| r.into_iter().filter(|&c| c != u && c != v).collect()).collect();
+    expected[spare] = vec![u, v];
+    expected
+}
 
 #[test]
 fn new_route_proposes_exactly_the_improving_feasible_moves_on_every_family() {
@@ -16,10 +26,8 @@ fn new_route_proposes_exactly_the_improving_feasible_moves_on_every_family() {
         let mut proposed = 0;
         for u in 1..=n {
             for v in (1..=n).filter(|&v| v != u) {
-                let mut expected: Vec<Vec<usize>> = lists(s).into_iter().map(|r| r.into_iter().filter(|&c| c != u && c != v).collect()).collect();
-                expected[spare] = vec![u, v];
                 let what = format!("{}: new route [{u}, {v}]", s.instance().name);
-                proposed += usize::from(check(s, new_route(s, u, v, spare), expected, &what));
+                proposed += usize::from(check(s, new_route(s, u, v, spare), plainly(s, u, v, spare), &what));
                 tried += 1;
             }
         }
@@ -29,41 +37,38 @@ fn new_route_proposes_exactly_the_improving_feasible_moves_on_every_family() {
     assert!(proposed > 10, "improving new routes were found: {proposed}");
 }
 
-/// `../shared/cases/matrix-cvrp.vrp`: five customers on an explicit
-/// symmetric matrix, capacity 10.
-fn matrix_case(capacity: f64) -> InstanceData {
-    let lower = [[36.0].as_slice(), &[29.0, 7.0], &[36.0, 72.0, 65.0], &[43.0, 79.0, 72.0, 7.0], &[36.0, 51.0, 45.0, 51.0, 55.0]];
-    let mut matrix = vec![0.0; 36];
-    for (i, row) in lower.iter().enumerate() {
-        for (j, &d) in row.iter().enumerate() {
-            matrix[(i + 1) * 6 + j] = d;
-            matrix[j * 6 + i + 1] = d;
-        }
-    }
-    InstanceData { matrix: Some(matrix), capacity: Some(capacity), linehaul: Some(vec![0.0, 3.0, 4.0, 3.0, 4.0, 5.0]), ..Default::default() }
+/// `data/cases/matrix-cvrp.vrp` (five customers on an explicit symmetric
+/// matrix, demands 3, 4, 3, 4, 5) with the given capacity (10 in the file).
+fn matrix_case(capacity: f64) -> Instance {
+    let inst = read_instance(&data().join("cases/matrix-cvrp.vrp"), None).unwrap();
+    Instance::new(inst.variant, InstanceData { capacity: Some(capacity), ..inst.to_data() }).unwrap()
 }
 
 #[test]
 fn new_route_leaves_the_matrix_case_local_optimum_by_the_exact_amount() {
-    // [2, 1, 3] + [4, 5] = 144 + 134 = 278; [2, 1] + [5] + [3, 4] = 72 + 72 + 86 = 230.
-    // With capacity 6, from five single-customer routes: [3, 4] would save 72
-    // but carries 7.
-    for (capacity, expect) in [(10.0, Some(-48.0)), (6.0, None)] {
-        let inst = lrm::problem::Instance::new("CVRP".parse().unwrap(), matrix_case(capacity)).unwrap();
+    // Capacity 10: [2, 1, 3] + [4, 5] = 144 + 134 = 278 becomes
+    // [2, 1] + [5] + [3, 4] = 72 + 72 + 86 = 230. Capacity 6, from five
+    // single-customer routes: [3, 4] would save 72 but carries 7.
+    let cases: [(f64, Vec<Vec<usize>>, Option<f64>); 2] =
+        [(10.0, vec![vec![2, 1, 3], vec![4, 5]], Some(-48.0)), (6.0, (1..=5).map(|c| vec![c]).collect(), None)];
+    for (capacity, routes, expect) in cases {
+        let inst = matrix_case(capacity);
         let arcs = Arcs::new(&inst);
-        let routes = if capacity == 10.0 { vec![vec![2, 1, 3], vec![4, 5]] } else { (1..=5).map(|c| vec![c]).collect() };
         let s = Routes::new(&arcs, &Solution::new(routes));
         let spare = s.spare().unwrap();
-        assert_eq!(new_route(&s, 3, 4, spare).map(|m| m.delta), expect, "capacity {capacity}: 3 and 4 carry 7");
+        let mv = new_route(&s, 3, 4, spare);
+        assert_eq!(mv.as_ref().map(|m| m.delta), expect, "capacity {capacity}");
+        check(&s, mv, plainly(&s, 3, 4, spare), &format!("capacity {capacity}"));
     }
 }
 
 #[test]
-fn a_descent_reaches_the_optimum_of_the_matrix_case() {
-    let inst = lrm::problem::Instance::new("CVRP".parse().unwrap(), matrix_case(10.0)).unwrap();
+fn a_descent_leaves_the_matrix_case_local_optimum_in_one_move() {
+    // No other move improves 278 (relocating 3 to a route of its own
+    // changes nothing): the one move taken is the new route [3, 4].
+    let inst = matrix_case(10.0);
     let arcs = Arcs::new(&inst);
     let mut s = Routes::new(&arcs, &Solution::new(vec![vec![2, 1, 3], vec![4, 5]]));
-    let neighbours = lrm::search::arcs::neighbours(&inst, 40);
-    lrm::search::descent(&mut s, &neighbours, &mut lrm::search::rng(1));
+    assert_eq!(descent(&mut s, &neighbours(&inst, 40), &mut rng(1)), 1);
     assert_eq!(s.cost(), 230.0, "{:?}", s.solution());
 }

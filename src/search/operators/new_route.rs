@@ -4,17 +4,17 @@
 //! Relocate opens a route for one customer at a time, and one customer
 //! alone rarely pays for its two arcs to the depot: a descent can stop on
 //! two routes that would be cheaper as three, the third route serving a
-//! pair (`../shared/cases/matrix-cvrp.vrp`: 278 on two routes, 230 on
-//! three). Opening the route with the pair reaches it in one improving move.
+//! pair (`data/cases/matrix-cvrp.vrp`: 278 on two routes, 230 on three).
+//! Opening the route with the pair reaches it in one improving move.
 
 use crate::problem::rules::route_segment;
 use crate::search::routes::{Move, Piece, Routes};
 
 /// Remove customers `u` and `v` from their routes (the same route or two)
 /// and serve them as the route `[u, v]` on the empty route `spare`. `None`
-/// when `spare` is not empty or holds `u` or `v`, when the move does not
-/// improve the cost by more than [`super::IMPROVEMENT`], or when a rule
-/// forbids it. The fleet limit is the caller's ([`Routes::confirm`]).
+/// when `spare` is not empty, when the move does not improve the cost by
+/// more than [`super::IMPROVEMENT`], or when a rule forbids it. The fleet
+/// limit is the caller's ([`Routes::confirm`]).
 pub fn new_route(s: &Routes, u: usize, v: usize, spare: usize) -> Option<Move> {
     let (ru, i) = s.position(u)?;
     let (rv, j) = s.position(v)?;
@@ -43,8 +43,8 @@ pub fn new_route(s: &Routes, u: usize, v: usize, spare: usize) -> Option<Move> {
     let without = |r: usize| -> Vec<usize> { s.route(r).customers().iter().copied().filter(|&c| c != u && c != v).collect() };
     let mut routes = vec![(ru, without(ru))];
     if ru == rv {
-        // A non-adjacent pair leaves a middle piece the summaries do not
-        // hold: walk the route left behind, once the cost says it pays.
+        // The route left behind is walked, once the cost says the move pays:
+        // a non-adjacent pair leaves a middle piece no summary holds.
         if route_segment(inst, &routes[0].1).breach(inst).is_some() {
             return None;
         }
