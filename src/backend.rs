@@ -111,6 +111,7 @@ pub fn run_on_devices<J: DevicesJob>(specs: &[DeviceSpec], job: J) -> Result<J::
         DeviceSpec::Cpu => job.run::<Autodiff<burn::backend::Flex>>(specs.iter().map(|_| Default::default()).collect()),
         #[cfg(feature = "cuda")]
         DeviceSpec::Cuda(_) => {
+            cuda_driver::check(specs)?;
             let cuda = |s: &DeviceSpec| match s {
                 DeviceSpec::Cuda(i) => burn::backend::cuda::CudaDevice::new(*i),
                 _ => unreachable!("checked: one backend"),
@@ -175,5 +176,58 @@ mod tests {
             let err = run_on(DeviceSpec::Wgpu(None), Sum).unwrap_err().to_string();
             assert!(err.contains("--features wgpu"), "{err}");
         }
+    }
+}
+
+/// The NVIDIA driver, asked before Burn's CUDA backend starts: that backend
+/// panics in a thread of its own where the driver is missing or does not
+/// match, or a device does not exist, and `lrm` must say so instead.
+#[cfg(feature = "cuda")]
+mod cuda_driver {
+    use super::DeviceSpec;
+    use crate::error::{Error, Result};
+
+    const LIBRARY: &str = if cfg!(windows) { "nvcuda.dll" } else { "libcuda.so.1" };
+
+    /// `Ok` when the driver loads, starts, and has every device of `specs`.
+    ///
+    /// # Errors
+    /// [`Error::Failure`] naming the device, the driver's error and what to do.
+    pub fn check(specs: &[DeviceSpec]) -> Result<()> {
+        let fail = |why: String| Error::Failure(format!("device {}: {why}", specs[0]));
+        // SAFETY: loading the driver runs its initialisers, as Burn would;
+        // the two functions have the driver API's C signatures (cuda.h).
+        let count = unsafe {
+            let lib = libloading::Library::new(LIBRARY).map_err(|e| {
+                fail(format!("the NVIDIA driver ({LIBRARY}) does not load ({e}): install the driver, or add its directory (with libcuda.so.1, not the toolkit's stubs or compat copies) to LD_LIBRARY_PATH"))
+            })?;
+            let symbol = |name: &[u8]| fail(format!("{LIBRARY} lacks {}: the driver is too old", String::from_utf8_lossy(&name[..name.len() - 1])));
+            let init: libloading::Symbol<unsafe extern "C" fn(u32) -> i32> = lib.get(b"cuInit\0").map_err(|_| symbol(b"cuInit\0"))?;
+            let get_count: libloading::Symbol<unsafe extern "C" fn(*mut i32) -> i32> =
+                lib.get(b"cuDeviceGetCount\0").map_err(|_| symbol(b"cuDeviceGetCount\0"))?;
+            match init(0) {
+                0 => {}
+                // CUDA_ERROR_SYSTEM_DRIVER_MISMATCH, CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE
+                code @ (803 | 804) => return Err(fail(format!(
+                    "the CUDA driver does not match the kernel module (error {code}): a toolkit's compat/ copy of libcuda is probably first on LD_LIBRARY_PATH"
+                ))),
+                code => return Err(fail(format!("the CUDA driver does not start (cuInit error {code}): check nvidia-smi"))),
+            }
+            let mut count = 0;
+            match get_count(&mut count) {
+                0 => count.max(0) as usize,
+                code => return Err(fail(format!("the CUDA driver cannot count its devices (error {code})"))),
+            }
+        };
+        for spec in specs {
+            match *spec {
+                DeviceSpec::Cuda(_) if count == 0 => return Err(Error::Failure(format!("device {spec}: the CUDA driver sees no device"))),
+                DeviceSpec::Cuda(i) if i >= count => {
+                    return Err(Error::Failure(format!("device {spec}: this machine has {count} CUDA device(s), cuda:0 to cuda:{}", count - 1)))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }

@@ -171,19 +171,22 @@ impl<'a> Run<'a, '_> {
     }
 
     /// Whether the policy's turn has come: by iterations when the search is
-    /// bounded by them (deterministic), by its share of the time otherwise,
-    /// and only while the time left holds a round as long as the last one
-    /// (a round on a thousand customers takes a sizeable part of a second).
+    /// bounded by them (deterministic: the clock plays no part), otherwise by
+    /// its share of the time, and only while the time left holds a round as
+    /// long as the last one (a round on a thousand customers takes a sizeable
+    /// part of a second; the first round's time includes the encoding, so the
+    /// guard errs on the side of stopping early).
     fn neural_due(&self) -> bool {
         let share = self.options.neural_share;
-        let elapsed = self.clock.elapsed().as_secs_f64();
         share > 0.0
             && self.report.best.is_some()
-            && match self.options.iterations {
-                Some(_) => self.report.iterations % RECONSTRUCT_EVERY == RECONSTRUCT_EVERY - 1,
-                None => self.neural_seconds < share * elapsed,
+            && match (self.options.iterations, self.options.time_limit) {
+                (Some(_), _) => self.report.iterations % RECONSTRUCT_EVERY == RECONSTRUCT_EVERY - 1,
+                (None, limit) => {
+                    let elapsed = self.clock.elapsed().as_secs_f64();
+                    self.neural_seconds < share * elapsed && limit.is_none_or(|limit| elapsed + self.last_round_seconds <= limit.as_secs_f64())
+                }
             }
-            && self.options.time_limit.is_none_or(|limit| elapsed + self.last_round_seconds <= limit.as_secs_f64())
     }
 
     /// One round of the policy's re-construction of the best solution, each

@@ -29,7 +29,10 @@ fn log_probs<Bk: Backend>(path: &std::path::Path, device: &Bk::Device) -> Vec<f3
 
 /// The CPU's and `Gpu`'s log-probabilities of the same greedy steps, for two families.
 fn same_log_probabilities<Gpu: Backend>(device: &Gpu::Device, name: &str) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("backends-{name}"));
+    // The system's temporary directory, not CARGO_TARGET_TMPDIR: the test
+    // binary may run on another machine than the one that built it
+    // (scripts/gpu-check --prepare).
+    let dir = std::env::temp_dir().join(format!("lrm-backends-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     for preset in ["rf-te", "deep-6x128"] {
         let config = small(preset);

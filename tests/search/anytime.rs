@@ -1,6 +1,7 @@
 //! The anytime search on its own (no policy): feasible on every family from
 //! nothing, improving only, within the fleet, deterministic under a seed;
-//! and the policy's rounds kept within the time limit.
+//! and no policy round after the first started that the time left would
+//! not hold.
 
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -66,14 +67,24 @@ impl Reconstruct for Slow {
     }
 }
 
-#[test]
-fn no_policy_round_starts_that_the_time_left_would_not_hold() {
-    // Its share (all of the time) would give the policy a second round at
-    // 0.7 s; the 1 s limit does not hold one more of 0.7 s.
+/// The policy's rounds in a 1 s search where it has all of the time, each round taking `round`.
+fn rounds_in_one_second(round: Duration) -> usize {
     let inst = GeneratorConfig::new(Problem::Variant("CVRP".parse().unwrap())).generate_one(30, 1, 0).0;
     let options = SearchOptions { time_limit: Some(Duration::from_secs(1)), neural_share: 1.0, ..SearchOptions::default() };
-    let mut slow = Slow { round: Duration::from_millis(700) };
-    let report = search(&inst, None, &options, &AtomicBool::new(false), &mut slow, &mut |_, _| {}).unwrap();
-    assert_eq!(report.reconstructions, 1);
+    let report = search(&inst, None, &options, &AtomicBool::new(false), &mut Slow { round }, &mut |_, _| {}).unwrap();
     assert!(report.best.is_some());
+    report.reconstructions
+}
+
+#[test]
+fn no_policy_round_starts_after_the_first_that_the_time_left_would_not_hold() {
+    // Its share would give the policy a second round at 0.7 s; the 1 s limit
+    // does not hold one more of 0.7 s.
+    assert_eq!(rounds_in_one_second(Duration::from_millis(700)), 1);
+}
+
+#[test]
+fn policy_rounds_that_fit_in_the_time_left_all_start() {
+    // Rounds of 0.1 s fit until about 0.9 s: the guard must not stop them early.
+    assert!(rounds_in_one_second(Duration::from_millis(100)) >= 7);
 }

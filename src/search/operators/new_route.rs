@@ -12,9 +12,10 @@ use crate::search::routes::{Move, Piece, Routes};
 
 /// Remove customers `u` and `v` from their routes (the same route or two)
 /// and serve them as the route `[u, v]` on the empty route `spare`. `None`
-/// when `spare` is not empty, when the move does not improve the cost by
-/// more than [`super::IMPROVEMENT`], or when a rule forbids it. The fleet
-/// limit is the caller's ([`Routes::confirm`]).
+/// when `u == v`, when either is not on a route, when `spare` is not empty,
+/// when the move does not improve the cost by more than
+/// [`super::IMPROVEMENT`], or when a rule forbids it. The fleet limit is the
+/// caller's ([`Routes::confirm`]).
 pub fn new_route(s: &Routes, u: usize, v: usize, spare: usize) -> Option<Move> {
     let (ru, i) = s.position(u)?;
     let (rv, j) = s.position(v)?;
