@@ -189,6 +189,8 @@ mod cuda_driver {
 
     const LIBRARY: &str = if cfg!(windows) { "nvcuda.dll" } else { "libcuda.so.1" };
     const COMPAT: &str = "a toolkit's compat/ copy of libcuda is probably first on LD_LIBRARY_PATH";
+    /// CUDA_ERROR_SYSTEM_DRIVER_MISMATCH, CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE (cuda.h).
+    const MISMATCH: [i32; 2] = [803, 804];
 
     /// `Ok` when the driver loads, starts, and has every device of `specs`.
     ///
@@ -206,8 +208,6 @@ mod cuda_driver {
             let init: libloading::Symbol<unsafe extern "C" fn(u32) -> i32> = lib.get(b"cuInit\0").map_err(|_| symbol(b"cuInit\0"))?;
             let get_count: libloading::Symbol<unsafe extern "C" fn(*mut i32) -> i32> =
                 lib.get(b"cuDeviceGetCount\0").map_err(|_| symbol(b"cuDeviceGetCount\0"))?;
-            // CUDA_ERROR_SYSTEM_DRIVER_MISMATCH, CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE
-            const MISMATCH: [i32; 2] = [803, 804];
             match init(0) {
                 0 => {}
                 code if MISMATCH.contains(&code) => return Err(fail(format!("the CUDA driver does not match the kernel module (error {code}): {COMPAT}"))),

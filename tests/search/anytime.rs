@@ -57,7 +57,7 @@ fn a_start_beyond_the_fleet_is_repaired_to_within_it() {
 
 /// A policy whose every round takes `round` and proposes nothing.
 struct Slow {
-    round: std::time::Duration,
+    round: Duration,
 }
 
 impl Reconstruct for Slow {
