@@ -178,6 +178,32 @@ fn rewind_and_step_some_move_only_the_rollouts_asked() {
     assert_eq!(env.snapshot(), before, "rewinding to 4 steps restores the state and the masks");
 }
 
+#[test]
+fn rewinding_a_dead_end_gives_the_state_and_mask_of_the_same_steps_taken_afresh() {
+    let mut inst = read_instance(&data().join("benchmarks/vrptw/C101.vrp"), None).unwrap();
+    inst.vehicles = Some(12);
+    let instances: Arc<[Instance]> = Arc::from(vec![inst]);
+    let mut env = Env::new(instances.clone(), 16);
+    run_to_end(&mut env, &mut ChaCha8Rng::seed_from_u64(6));
+    let dead: Vec<usize> = (0..env.num_rollouts()).filter(|&r| env.rollout(r).is_dead_end()).collect();
+    assert!(!dead.is_empty(), "twelve vehicles for C101 leave random rollouts stuck");
+    for r in dead {
+        for back in [1, 5, 30] {
+            let keep = env.rollout(r).actions().len().saturating_sub(back);
+            let steps = env.rollout(r).actions()[..keep].to_vec();
+            let before = env.snapshot();
+            env.rewind(r, keep);
+            let mut fresh = Env::new(instances.clone(), 1);
+            for &a in &steps {
+                fresh.step(&[a]).unwrap();
+            }
+            assert_eq!(env.rollout(r), fresh.rollout(0), "rollout {r} rewound by {back}");
+            assert_eq!(env.mask_row(r), fresh.mask_row(0), "rollout {r} rewound by {back}: its mask");
+            env.restore(&before);
+        }
+    }
+}
+
 /// Depot at the origin, customers at x = 1, 2, 3; customer 3 closes at 3.
 fn line_tsptw() -> Instance {
     let data = lrm::problem::InstanceData {
