@@ -23,12 +23,17 @@ pub struct DecodeArgs {
     /// policy: the nearest-neighbour baseline).
     #[arg(long, default_value = "auto")]
     pub decode: Strategy,
-    /// Multi-start: K first customers (the policy's favourites), or `all` feasible ones (POMO).
-    #[arg(long, default_value = "1")]
-    pub starts: Starts,
-    /// 8: POMO's dihedral augmentation of the coordinates (not for explicit matrices); 1: none.
-    #[arg(long, value_enum, default_value = "1")]
-    pub aug: Aug,
+    /// Multi-start: K first customers (the policy's favourites), or `all`
+    /// feasible ones (POMO). Default: 1 for `eval`; for `solve` without
+    /// --aug and --time-limit, POMO's every start and x8 within a bounded
+    /// work per instance (every start and x8 up to 200 customers, every
+    /// start up to 400, fewer starts beyond).
+    #[arg(long)]
+    pub starts: Option<Starts>,
+    /// 8: POMO's dihedral augmentation of the coordinates (not for explicit
+    /// matrices); 1: none. Default: 1, or as --starts says for `solve`.
+    #[arg(long, value_enum)]
+    pub aug: Option<Aug>,
     /// Samples per instance (--decode sample).
     #[arg(long, default_value_t = 16)]
     pub samples: usize,
@@ -67,6 +72,12 @@ pub struct DecodeArgs {
 }
 
 impl DecodeArgs {
+    /// The options as given, one start and no augmentation unless asked
+    /// (`lrm eval`: its figures follow the flags given).
+    ///
+    /// # Errors
+    /// A time limit that is not a positive number, or combinations that mean
+    /// nothing ([`DecodeOptions::validate`]).
     pub fn options(&self) -> Result<DecodeOptions> {
         let time_limit = match self.time_limit {
             Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
@@ -75,8 +86,9 @@ impl DecodeArgs {
         };
         let options = DecodeOptions {
             strategy: self.decode,
-            starts: self.starts,
-            augment: self.aug == Aug::Dihedral,
+            starts: self.starts.unwrap_or_default(),
+            augment: self.aug == Some(Aug::Dihedral),
+            work: None,
             sampling: Sampling { samples: self.samples, temperature: self.temperature, top_k: self.top_k, top_p: self.top_p },
             beam_width: self.beam,
             rrc_rounds: self.rrc,
@@ -88,6 +100,17 @@ impl DecodeArgs {
         };
         options.validate().map_err(|e| Error::bad_input("decoding options", None, e))?;
         Ok(options)
+    }
+
+    /// `lrm solve`'s options: as [`DecodeArgs::options`], with POMO's
+    /// inference within a work bound when neither --starts nor --aug is given
+    /// ([`DecodeOptions::with_solve_work`]).
+    ///
+    /// # Errors
+    /// As [`DecodeArgs::options`].
+    pub fn solve_options(&self) -> Result<DecodeOptions> {
+        let options = self.options()?;
+        Ok(if self.starts.is_none() && self.aug.is_none() { options.with_solve_work() } else { options })
     }
 
     /// The model to decode with.

@@ -101,7 +101,7 @@ pub fn run(a: Args) -> Result<i32> {
         Some(p) => Some(instances.iter().map(|inst| plot_path(p, inst, instances.len())).collect::<Result<Vec<_>>>()?),
         None => None,
     };
-    let mut decoding = a.decoding.options()?;
+    let mut decoding = a.decoding.solve_options()?;
     let search = SearchOptions {
         time_limit: decoding.time_limit.take(),
         iterations: a.iterations,
@@ -139,7 +139,10 @@ pub fn run(a: Args) -> Result<i32> {
         }
         let mut line = report(inst, s, bks[k], s.outcome.shown().map(|_| paths[k].as_path()));
         line["model"] = json!(model.resolve(inst).name());
-        line["decoder"] = json!(decoding.for_instance(inst).strategy.to_string());
+        let used = decoding.for_instance(inst);
+        line["decoder"] = json!(used.strategy.to_string());
+        line["starts"] = json!(used.starts.to_string());
+        line["aug"] = json!(if used.augment && augment::applies(inst, &model.resolve(inst).card()?.model) { 8 } else { 1 });
         println!("{}", if a.output.json { super::json_line(&line) } else { text(&line) });
     }
     Ok(if solved.iter().all(|s| s.outcome.best.is_some()) { 0 } else { 1 })
@@ -266,7 +269,13 @@ fn text(r: &serde_json::Value) -> String {
         _ => line += ")",
     }
     if let (Some(m), Some(d)) = (r["model"].as_str(), r["decoder"].as_str()) {
-        line += &format!("  model {m} ({d})");
+        let starts = match r["starts"].as_str() {
+            Some("1") | None => String::new(),
+            Some("all") => ", every start".into(),
+            Some(k) => format!(", {k} starts"),
+        };
+        let aug = if r["aug"].as_u64() == Some(8) { ", x8" } else { "" };
+        line += &format!("  model {m} ({d}{starts}{aug})");
     }
     if let Some(p) = r["solution"].as_str() {
         line += &format!("  -> {p}");

@@ -105,6 +105,17 @@ impl FromStr for Starts {
     }
 }
 
+/// As `--starts` takes it: `1`, `K` or `all`.
+impl fmt::Display for Starts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Starts::One => f.write_str("1"),
+            Starts::Count(k) => write!(f, "{k}"),
+            Starts::All => f.write_str("all"),
+        }
+    }
+}
+
 /// Everything `lrm solve` and `lrm eval` let a user choose about decoding.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecodeOptions {
@@ -112,6 +123,10 @@ pub struct DecodeOptions {
     pub starts: Starts,
     /// POMO's x8 dihedral augmentation (coordinate instances only).
     pub augment: bool,
+    /// When set, `starts` and `augment` are chosen per instance within this
+    /// work (rollouts x nodes², [`multistart::within_work`]): `lrm
+    /// solve`'s default ([`DecodeOptions::with_solve_work`]).
+    pub work: Option<u64>,
     pub sampling: Sampling,
     pub beam_width: usize,
     /// RRC rounds, each re-decoding `rrc::SEGMENTS` random segments per instance.
@@ -133,6 +148,7 @@ impl Default for DecodeOptions {
             strategy: Strategy::Greedy,
             starts: Starts::One,
             augment: false,
+            work: None,
             sampling: Sampling::default(),
             beam_width: 16,
             rrc_rounds: 10,
@@ -150,22 +166,45 @@ impl DecodeOptions {
     /// strategy as it is. Look-ahead 1 on a capacitated instance forbids
     /// nothing the masks allow (a fresh route can serve any customer), so
     /// LazyMask then only backtracks out of dead ends: those of a fleet limit.
+    ///
+    /// With a `work` bound, the starts and the augmentation are resolved too.
     pub fn for_instance(&self, inst: &Instance) -> DecodeOptions {
         let lmask = inst.variant.is_tsp() && (inst.time_windows.is_some() || inst.draft_limit.is_some());
-        match self.strategy {
+        let mut resolved = match self.strategy {
             Strategy::Auto if lmask => DecodeOptions { strategy: Strategy::LazyMask, ..self.clone() },
             Strategy::Auto if inst.vehicles.is_some() && !inst.variant.is_tsp() => {
                 DecodeOptions { strategy: Strategy::LazyMask, look_ahead: 1, ..self.clone() }
             }
             Strategy::Auto => DecodeOptions { strategy: Strategy::Greedy, ..self.clone() },
             _ => self.clone(),
+        };
+        if let Some(work) = resolved.work.take() {
+            (resolved.starts, resolved.augment) = multistart::within_work(inst.num_customers(), work);
         }
+        resolved
+    }
+
+    /// `lrm solve`'s default when the user chose neither the starts nor the
+    /// augmentation: with no time limit (the search then has none to spend
+    /// on a better start) and a strategy that takes multiple starts, POMO's
+    /// inference within [`multistart::SOLVE_WORK`]. Anything else is unchanged.
+    pub fn with_solve_work(self) -> DecodeOptions {
+        let work = (self.takes_starts() && self.time_limit.is_none()).then_some(multistart::SOLVE_WORK);
+        DecodeOptions { work, ..self }
+    }
+
+    /// Whether the strategy decodes from multiple starts.
+    fn takes_starts(&self) -> bool {
+        matches!(self.strategy, Strategy::Auto | Strategy::Greedy | Strategy::Rrc | Strategy::LazyMask)
     }
 
     /// Combinations that mean nothing are errors, not silent guesses.
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.starts != Starts::One && matches!(self.strategy, Strategy::Sample | Strategy::Beam) {
             return Err(format!("multiple starts apply to greedy, rrc and lazymask decoding, not to {}", self.strategy));
+        }
+        if self.work.is_some() && !self.takes_starts() {
+            return Err(format!("a work bound chooses the starts, which apply to greedy, rrc and lazymask decoding, not to {}", self.strategy));
         }
         if self.strategy == Strategy::Nearest && (self.starts != Starts::One || self.augment || self.time_limit.is_some()) {
             return Err("the nearest-neighbour baseline is one deterministic rollout: no starts, augmentation or time limit".into());
@@ -292,7 +331,7 @@ pub fn solve<B: Backend>(
         // The time left is shared equally by the batches left.
         let share = deadline.map(|d| Instant::now() + d.saturating_duration_since(Instant::now()) / (chunks.len() - k) as u32);
         let originals: Vec<Instance> = chunk.iter().map(|&i| instances[i].clone()).collect();
-        let batch = Batch::new(policy, config, &originals, options.augment, device);
+        let batch = Batch::new(policy, config, &originals, resolved[chunk[0]].augment, device);
         let decoded = decode_batch(&batch, &resolved[chunk[0]], share)?;
         for (&i, o) in chunk.iter().zip(decoded) {
             outcomes[i] = o;

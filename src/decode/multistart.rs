@@ -5,7 +5,7 @@
 
 use burn::tensor::backend::Backend;
 
-use super::{best_of, runner::Batch, Outcome, Selector, Starts};
+use super::{augment, best_of, runner::Batch, Outcome, Selector, Starts};
 use crate::env::Env;
 use crate::error::Result;
 
@@ -26,6 +26,33 @@ pub enum FirstNodes {
     Ranked,
     /// Index order (training).
     IndexOrder,
+}
+
+/// The work of a construction that `lrm solve` spends by default, in
+/// rollouts x nodes² (a rollout takes n steps, each reading n nodes):
+/// about a second on two CPU cores. It buys every start and x8 up to 200
+/// customers, every start up to 400, then the policy's 64,000,000 / n²
+/// favourite starts (64 at 1,000 customers).
+pub const SOLVE_WORK: u64 = 64_000_000;
+
+/// POMO's inference within `work` (rollouts x nodes²) on an instance of
+/// `customers` customers: every start and x8 augmentation when that fits,
+/// else every start, else as many of the policy's favourite starts as fit
+/// (at least one). POMO (Kwon et al. 2020, section 4.3) decodes with every
+/// start and x8; the bound keeps large instances at a cost like a small one's.
+pub fn within_work(customers: usize, work: u64) -> (Starts, bool) {
+    let n = customers.max(1) as u64;
+    let per_rollout = n * n;
+    if augment::DIHEDRAL as u64 * n * per_rollout <= work {
+        (Starts::All, true)
+    } else if n * per_rollout <= work {
+        (Starts::All, false)
+    } else {
+        match work / per_rollout {
+            0 | 1 => (Starts::One, false),
+            k => (Starts::Count(k as usize), false),
+        }
+    }
 }
 
 /// Decode every instance of `batch` from `starts` first nodes with `selector`.

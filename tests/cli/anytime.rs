@@ -24,8 +24,9 @@ fn the_default_command_solves_solomon_files_with_their_fleet_every_dumas_file_an
         assert_eq!(verdict.feasible, Some(true), "{}: {:?}", line["instance"], verdict.violation);
         assert!(close(verdict.cost.unwrap(), line["cost"].as_f64().unwrap()), "{line}");
     }
-    // Its construction gives 278 on two routes, a local optimum of every
-    // move but a new route for a pair.
+    // One start constructs 278 on two routes there, a local optimum of every
+    // move but a new route for a pair; whatever every start gives, the
+    // descent must end at the optimum.
     let matrix = lines.last().unwrap();
     assert!(close(matrix["cost"].as_f64().unwrap(), 230.0) && matrix["routes"] == 3, "the matrix case's optimum: {matrix}");
 }

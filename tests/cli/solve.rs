@@ -81,3 +81,30 @@ fn solve_uses_the_shipped_model_and_rejects_bad_requests_with_clear_errors() {
     let missing = lrm().arg("eval").arg("--data").arg(dir.join("none.npz")).arg("--model").arg(&model).output().unwrap();
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// Without --starts, --aug or --time-limit, `lrm solve` decodes as POMO
+/// does (every start, x8 where the coordinates allow) within a work bound,
+/// and says so; a flag or a time limit puts the user's choice back.
+#[test]
+fn solve_decodes_with_every_start_and_x8_by_default_and_reports_what_it_used() {
+    let dir = temp_dir("solve-default-starts");
+    let b = data().join("benchmarks");
+    let solve = |file: &str, flags: &[&str]| {
+        let out = lrm().arg("solve").arg(b.join(file)).arg("--out").arg(dir.join("s.sol")).arg("--json").args(flags).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(0), "{file} {flags:?}: {err}");
+        (json_lines(&out.stdout).remove(0), err)
+    };
+    let used = |line: &serde_json::Value| (line["starts"].as_str().unwrap().to_string(), line["aug"].as_u64().unwrap());
+    let (line, _) = solve("cvrp/A-n32-k5.vrp", &[]);
+    assert_eq!(used(&line), ("all".into(), 8), "{line}");
+    let (line, err) = solve("atsp/ftv33.atsp", &[]);
+    assert_eq!(used(&line), ("all".into(), 1), "an explicit matrix: every start, no augmentation: {line}");
+    assert!(!err.contains("augmentation does not apply"), "nobody asked for x8: {err}");
+    let (line, _) = solve("cvrp/A-n32-k5.vrp", &["--starts", "4"]);
+    assert_eq!(used(&line), ("4".into(), 1), "{line}");
+    let (line, _) = solve("cvrp/A-n32-k5.vrp", &["--aug", "8"]);
+    assert_eq!(used(&line), ("1".into(), 8), "{line}");
+    let (line, _) = solve("cvrp/A-n32-k5.vrp", &["--time-limit", "0.5"]);
+    assert_eq!(used(&line), ("1".into(), 1), "the search has the time: {line}");
+}

@@ -69,3 +69,37 @@ fn greedy_costs_equal_the_burn_steps_on_the_valsets() {
     println!("greedy tours that differ between the fused and Burn steps (float ties): {differ:?}");
     assert!(differ.iter().all(|&(_, c)| c <= 1), "{differ:?}");
 }
+
+/// `lrm solve`'s default work: POMO's every start and x8 up to 200
+/// customers, every start up to 400, then the favourite 64,000,000 / n²
+/// starts; never none.
+#[test]
+fn the_work_bound_buys_every_start_and_x8_on_small_instances_and_fewer_starts_on_large() {
+    use lrm::decode::multistart::{within_work, SOLVE_WORK};
+    assert_eq!(within_work(100, SOLVE_WORK), (Starts::All, true));
+    assert_eq!(within_work(200, SOLVE_WORK), (Starts::All, true));
+    assert_eq!(within_work(201, SOLVE_WORK), (Starts::All, false));
+    assert_eq!(within_work(400, SOLVE_WORK), (Starts::All, false));
+    assert_eq!(within_work(401, SOLVE_WORK), (Starts::Count(398), false));
+    assert_eq!(within_work(1000, SOLVE_WORK), (Starts::Count(64), false));
+    assert_eq!(within_work(8000, SOLVE_WORK), (Starts::One, false));
+    assert_eq!(within_work(0, SOLVE_WORK), (Starts::All, true), "an instance without customers");
+}
+
+#[test]
+fn a_work_bound_is_resolved_per_instance_and_only_for_strategies_that_take_starts() {
+    use lrm::decode::{DecodeOptions, Strategy};
+    let small = &instances("CVRP".parse().unwrap(), 50, 1, 1)[0];
+    let large = &instances("CVRP".parse().unwrap(), 1000, 1, 1)[0];
+    let solve = DecodeOptions { strategy: Strategy::Auto, ..DecodeOptions::default() }.with_solve_work();
+    let on_small = solve.for_instance(small);
+    assert_eq!((on_small.strategy, on_small.starts, on_small.augment, on_small.work), (Strategy::Greedy, Starts::All, true, None));
+    let on_large = solve.for_instance(large);
+    assert_eq!((on_large.starts, on_large.augment), (Starts::Count(64), false));
+    let timed = DecodeOptions { time_limit: Some(std::time::Duration::from_secs(1)), ..DecodeOptions::default() }.with_solve_work();
+    assert_eq!(timed.work, None, "with a time limit the search has the time: one start");
+    let sample = DecodeOptions { strategy: Strategy::Sample, ..DecodeOptions::default() };
+    assert_eq!(sample.clone().with_solve_work().work, None, "sampling takes no starts");
+    let forced = DecodeOptions { work: Some(1), ..sample };
+    assert!(forced.validate().unwrap_err().contains("work bound"));
+}
