@@ -24,10 +24,11 @@ pub struct DecodeArgs {
     #[arg(long, default_value = "auto")]
     pub decode: Strategy,
     /// Multi-start: K first customers (the policy's favourites), or `all`
-    /// feasible ones (POMO). Default: 1 for `eval`; for `solve` without
-    /// --aug and --time-limit, POMO's every start and x8 within a bounded
-    /// work per instance (every start and x8 up to 200 customers, every
-    /// start up to 400, fewer starts beyond).
+    /// feasible ones (POMO). Default: 1, except for `solve` without --aug,
+    /// --time-limit or --iterations, decoding auto, greedy, rrc or lazymask:
+    /// POMO's every start and x8 within a bounded work per instance (every
+    /// start and x8 up to 200 customers, every start up to 400, fewer starts
+    /// beyond).
     #[arg(long)]
     pub starts: Option<Starts>,
     /// 8: POMO's dihedral augmentation of the coordinates (not for explicit
@@ -104,13 +105,14 @@ impl DecodeArgs {
 
     /// `lrm solve`'s options: as [`DecodeArgs::options`], with POMO's
     /// inference within a work bound when neither --starts nor --aug is given
-    /// ([`DecodeOptions::with_solve_work`]).
+    /// and no search is bounded (`searching`: --time-limit or --iterations;
+    /// [`DecodeOptions::with_solve_work`]).
     ///
     /// # Errors
     /// As [`DecodeArgs::options`].
-    pub fn solve_options(&self) -> Result<DecodeOptions> {
+    pub fn solve_options(&self, searching: bool) -> Result<DecodeOptions> {
         let options = self.options()?;
-        Ok(if self.starts.is_none() && self.aug.is_none() { options.with_solve_work() } else { options })
+        Ok(if self.starts.is_none() && self.aug.is_none() { options.with_solve_work(searching) } else { options })
     }
 
     /// The model to decode with.

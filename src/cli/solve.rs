@@ -101,7 +101,7 @@ pub fn run(a: Args) -> Result<i32> {
         Some(p) => Some(instances.iter().map(|inst| plot_path(p, inst, instances.len())).collect::<Result<Vec<_>>>()?),
         None => None,
     };
-    let mut decoding = a.decoding.solve_options()?;
+    let mut decoding = a.decoding.solve_options(a.iterations.is_some())?;
     let search = SearchOptions {
         time_limit: decoding.time_limit.take(),
         iterations: a.iterations,

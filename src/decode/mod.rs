@@ -124,7 +124,7 @@ pub struct DecodeOptions {
     /// POMO's x8 dihedral augmentation (coordinate instances only).
     pub augment: bool,
     /// When set, `starts` and `augment` are chosen per instance within this
-    /// work (rollouts x nodes², [`multistart::within_work`]): `lrm
+    /// work (rollouts x customers², [`multistart::within_work`]): `lrm
     /// solve`'s default ([`DecodeOptions::with_solve_work`]).
     pub work: Option<u64>,
     pub sampling: Sampling,
@@ -185,11 +185,13 @@ impl DecodeOptions {
     }
 
     /// `lrm solve`'s default when the user chose neither the starts nor the
-    /// augmentation: with no time limit (the search then has none to spend
-    /// on a better start) and a strategy that takes multiple starts, POMO's
-    /// inference within [`multistart::SOLVE_WORK`]. Anything else is unchanged.
-    pub fn with_solve_work(self) -> DecodeOptions {
-        let work = (self.takes_starts() && self.time_limit.is_none()).then_some(multistart::SOLVE_WORK);
+    /// augmentation: when no search follows beyond one descent (`searching`:
+    /// a time or iteration bound, whose search improves a one-rollout start
+    /// further than a better construction would; README "Search") and the
+    /// strategy takes multiple starts, POMO's inference within
+    /// [`multistart::SOLVE_WORK`]. Anything else is unchanged.
+    pub fn with_solve_work(self, searching: bool) -> DecodeOptions {
+        let work = (self.takes_starts() && !searching && self.time_limit.is_none()).then_some(multistart::SOLVE_WORK);
         DecodeOptions { work, ..self }
     }
 
@@ -323,8 +325,15 @@ pub fn solve<B: Backend>(
     let deadline = options.time_limit.map(|t| Instant::now() + t);
     let mut order: Vec<usize> = (0..instances.len()).collect();
     let mut outcomes = vec![Outcome::default(); instances.len()];
-    let resolved: Vec<DecodeOptions> = instances.iter().map(|inst| options.for_instance(inst)).collect();
-    order.sort_by_key(|&i| (instances[i].num_nodes(), resolved[i].strategy == Strategy::LazyMask, resolved[i].look_ahead));
+    // x8 where it applies, so that a batch is augmented all through or not at all.
+    let resolved: Vec<DecodeOptions> = instances
+        .iter()
+        .map(|inst| {
+            let resolved = options.for_instance(inst);
+            DecodeOptions { augment: resolved.augment && augment::applies(inst, config), ..resolved }
+        })
+        .collect();
+    order.sort_by_key(|&i| (instances[i].num_nodes(), resolved[i].strategy == Strategy::LazyMask, resolved[i].look_ahead, resolved[i].augment));
     let same = |a: usize, b: usize| instances[a].num_nodes() == instances[b].num_nodes() && resolved[a] == resolved[b];
     let chunks: Vec<&[usize]> = order.chunk_by(|&a, &b| same(a, b)).flat_map(|g| g.chunks(options.batch_size)).collect();
     for (k, chunk) in chunks.iter().enumerate() {

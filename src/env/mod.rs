@@ -122,7 +122,10 @@ impl Env {
     /// from a live state, so no step of the replay can be a dead end, and a
     /// mask per replayed step made a backtrack cost O(depth x nodes) rule
     /// checks (most of `lrm solve --starts all`'s time on Solomon's files).
+    /// A relaxed rollout is never rewound (LazyMask leaves it be): its
+    /// actions may break the rules that a fresh rollout replays them under.
     pub fn rewind(&mut self, r: usize, keep: usize) {
+        debug_assert!(!self.rollouts[r].relaxed, "rollout {r} is relaxed: its actions may break the rules");
         let inst = &self.instances[r / self.per_instance];
         let actions = &self.rollouts[r].actions[..keep.min(self.rollouts[r].actions.len())];
         let mut roll = Rollout::new(inst, &self.fleet[r / self.per_instance]);
@@ -137,7 +140,7 @@ impl Env {
     /// when the backtracking budget is spent): every unvisited customer is
     /// allowed and the rollout records what its visits overrun, for the
     /// penalised reward. Its solution may then break the rules, so only
-    /// training relaxes; a rewind undoes it. Single-tour problems (the TSP
+    /// training relaxes, and it is not rewound afterwards. Single-tour problems (the TSP
     /// family) only: a relaxed capacitated fleet would have no defined overrun.
     pub fn relax(&mut self, r: usize) -> Result<()> {
         let inst = &self.instances[r / self.per_instance];

@@ -107,4 +107,9 @@ fn solve_decodes_with_every_start_and_x8_by_default_and_reports_what_it_used() {
     assert_eq!(used(&line), ("1".into(), 8), "{line}");
     let (line, _) = solve("cvrp/A-n32-k5.vrp", &["--time-limit", "0.5"]);
     assert_eq!(used(&line), ("1".into(), 1), "the search has the time: {line}");
+    let (line, _) = solve("cvrp/A-n32-k5.vrp", &["--iterations", "20"]);
+    assert_eq!(used(&line), ("1".into(), 1), "a search bounded by iterations: {line}");
+    let text = lrm().arg("solve").arg(b.join("cvrp/A-n32-k5.vrp")).arg("--out").arg(dir.join("t.sol")).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("model mtvrp-cpu (greedy, every start, x8)"), "{text}");
 }

@@ -91,15 +91,16 @@ fn a_work_bound_is_resolved_per_instance_and_only_for_strategies_that_take_start
     use lrm::decode::{DecodeOptions, Strategy};
     let small = &instances("CVRP".parse().unwrap(), 50, 1, 1)[0];
     let large = &instances("CVRP".parse().unwrap(), 1000, 1, 1)[0];
-    let solve = DecodeOptions { strategy: Strategy::Auto, ..DecodeOptions::default() }.with_solve_work();
+    let solve = DecodeOptions { strategy: Strategy::Auto, ..DecodeOptions::default() }.with_solve_work(false);
     let on_small = solve.for_instance(small);
     assert_eq!((on_small.strategy, on_small.starts, on_small.augment, on_small.work), (Strategy::Greedy, Starts::All, true, None));
     let on_large = solve.for_instance(large);
     assert_eq!((on_large.starts, on_large.augment), (Starts::Count(64), false));
-    let timed = DecodeOptions { time_limit: Some(std::time::Duration::from_secs(1)), ..DecodeOptions::default() }.with_solve_work();
+    let timed = DecodeOptions { time_limit: Some(std::time::Duration::from_secs(1)), ..DecodeOptions::default() }.with_solve_work(false);
     assert_eq!(timed.work, None, "with a time limit the search has the time: one start");
+    assert_eq!(DecodeOptions::default().with_solve_work(true).work, None, "a search bounded by iterations: one start");
     let sample = DecodeOptions { strategy: Strategy::Sample, ..DecodeOptions::default() };
-    assert_eq!(sample.clone().with_solve_work().work, None, "sampling takes no starts");
+    assert_eq!(sample.clone().with_solve_work(false).work, None, "sampling takes no starts");
     let forced = DecodeOptions { work: Some(1), ..sample };
     assert!(forced.validate().unwrap_err().contains("work bound"));
 }
