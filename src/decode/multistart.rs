@@ -39,7 +39,7 @@ pub const SOLVE_WORK: u64 = 64_000_000;
 /// POMO's inference within `work` (rollouts x customers²) on an instance of
 /// `customers` customers: every start and x8 augmentation when that fits,
 /// else every start, else as many of the policy's favourite starts as fit
-/// (at least one). POMO (Kwon et al. 2020, section 4.3) decodes with every
+/// (at least one). POMO (Kwon et al., NeurIPS 2020) infers with every
 /// start and x8; the bound keeps large instances at a cost like a small one's.
 pub fn within_work(customers: usize, work: u64) -> (Starts, bool) {
     let n = customers.max(1) as u64;
