@@ -139,10 +139,10 @@ pub fn run(a: Args) -> Result<i32> {
         }
         let mut line = report(inst, s, bks[k], s.outcome.shown().map(|_| paths[k].as_path()));
         line["model"] = json!(model.resolve(inst).name());
-        let used = decoding.for_instance(inst);
+        let used = decoding.used_on(inst, &model.resolve(inst).card()?.model);
         line["decoder"] = json!(used.strategy.to_string());
         line["starts"] = json!(used.starts.to_string());
-        line["aug"] = json!(if used.augment && augment::applies(inst, &model.resolve(inst).card()?.model) { 8 } else { 1 });
+        line["aug"] = json!(if used.augment { augment::DIHEDRAL } else { 1 });
         println!("{}", if a.output.json { super::json_line(&line) } else { text(&line) });
     }
     Ok(if solved.iter().all(|s| s.outcome.best.is_some()) { 0 } else { 1 })

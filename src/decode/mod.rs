@@ -184,6 +184,14 @@ impl DecodeOptions {
         resolved
     }
 
+    /// What decodes `inst` under the policy of `config`: [`Self::for_instance`],
+    /// with x8 only where it applies ([`augment::applies`]), so that a batch
+    /// is augmented all through or not at all and a report says what ran.
+    pub fn used_on(&self, inst: &Instance, config: &ModelConfig) -> DecodeOptions {
+        let resolved = self.for_instance(inst);
+        DecodeOptions { augment: resolved.augment && augment::applies(inst, config), ..resolved }
+    }
+
     /// `lrm solve`'s default when the user chose neither the starts nor the
     /// augmentation: when no search follows beyond one descent (`searching`:
     /// a time or iteration bound, whose search improves a one-rollout start
@@ -325,14 +333,7 @@ pub fn solve<B: Backend>(
     let deadline = options.time_limit.map(|t| Instant::now() + t);
     let mut order: Vec<usize> = (0..instances.len()).collect();
     let mut outcomes = vec![Outcome::default(); instances.len()];
-    // x8 where it applies, so that a batch is augmented all through or not at all.
-    let resolved: Vec<DecodeOptions> = instances
-        .iter()
-        .map(|inst| {
-            let resolved = options.for_instance(inst);
-            DecodeOptions { augment: resolved.augment && augment::applies(inst, config), ..resolved }
-        })
-        .collect();
+    let resolved: Vec<DecodeOptions> = instances.iter().map(|inst| options.used_on(inst, config)).collect();
     order.sort_by_key(|&i| (instances[i].num_nodes(), resolved[i].strategy == Strategy::LazyMask, resolved[i].look_ahead, resolved[i].augment));
     let same = |a: usize, b: usize| instances[a].num_nodes() == instances[b].num_nodes() && resolved[a] == resolved[b];
     let chunks: Vec<&[usize]> = order.chunk_by(|&a, &b| same(a, b)).flat_map(|g| g.chunks(options.batch_size)).collect();

@@ -67,7 +67,7 @@ pub fn solve<B: Backend>(
         let mut options = search_options.clone();
         options.time_limit = search_options.time_limit.map(|t| t.saturating_sub(start.elapsed()) / (instances.len() - k) as u32);
         options.seed = search_options.seed.wrapping_add(k as u64);
-        let mut rrc = Rrc { policy, config, instance: inst, augment: decoding.for_instance(inst).augment, device, batch: None, rng: super::rng(options.seed) };
+        let mut rrc = Rrc { policy, config, instance: inst, augment: decoding.augment, device, batch: None, rng: super::rng(options.seed) };
         let constructed = outcome.shown().map(|f| f.solution.clone());
         let searching = Instant::now();
         let offset = start.elapsed().as_secs_f64();
