@@ -27,8 +27,9 @@ fn log_probs<Bk: Backend>(path: &std::path::Path, device: &Bk::Device) -> Vec<f3
     chosen.into_iter().flat_map(|t| t.into_data().convert::<f32>().to_vec::<f32>().unwrap()).collect()
 }
 
-/// The CPU's and `Gpu`'s log-probabilities of the same greedy steps, for two families.
-fn same_log_probabilities<Gpu: Backend>(device: &Gpu::Device, name: &str) {
+/// The CPU's and `Gpu`'s log-probabilities of the same greedy steps, for
+/// two families, at most `tolerance` apart (the worst difference is printed).
+fn same_log_probabilities<Gpu: Backend>(device: &Gpu::Device, name: &str, tolerance: f32) {
     // The system's temporary directory, not CARGO_TARGET_TMPDIR: the test
     // binary may run on another machine than the one that built it
     // (scripts/gpu-check --prepare).
@@ -42,7 +43,8 @@ fn same_log_probabilities<Gpu: Backend>(device: &Gpu::Device, name: &str) {
         let gpu = log_probs::<Gpu>(&path, device);
         assert_eq!(cpu.len(), gpu.len(), "{preset}: both backends decode the same greedy steps");
         let worst = cpu.iter().zip(&gpu).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(worst < 1e-3, "{preset} on {name}: log-probabilities differ by {worst}");
+        eprintln!("{preset} on {name}: log-probabilities differ by at most {worst}");
+        assert!(worst < tolerance, "{preset} on {name}: log-probabilities differ by {worst} (tolerance {tolerance})");
     }
 }
 
@@ -67,14 +69,23 @@ fn a_training_step_lowers_the_loss<Gpu: AutodiffBackend>(device: &Gpu::Device) {
 #[cfg(feature = "wgpu")]
 #[test]
 fn on_wgpu_a_cpu_checkpoint_gives_the_same_log_probabilities_and_training_lowers_the_loss() {
-    same_log_probabilities::<burn::backend::Wgpu>(&Default::default(), "wgpu");
+    same_log_probabilities::<burn::backend::Wgpu>(&Default::default(), "wgpu", 1e-3);
     a_training_step_lowers_the_loss::<Autodiff<burn::backend::Wgpu>>(&Default::default());
 }
+
+/// On CUDA the autotuner may pick tensor-core matrix products, which
+/// cubek-matmul 0.2 feeds f32 inputs as TF32 (10 mantissa bits, relative
+/// rounding 4.9e-4: `adjust_dtypes` in its `definition/blueprint.rs`), as
+/// PyTorch does with `allow_tf32`. The first H200 run measured 1.4e-3 on
+/// rf-te; 5e-3 allows for that rounding and is still far below what a
+/// wrong kernel gives.
+#[cfg(feature = "cuda")]
+const CUDA_TOLERANCE: f32 = 5e-3;
 
 #[cfg(feature = "cuda")]
 #[test]
 fn on_cuda_a_cpu_checkpoint_gives_the_same_log_probabilities_and_training_lowers_the_loss() {
     let device = burn::backend::cuda::CudaDevice::new(0);
-    same_log_probabilities::<burn::backend::Cuda>(&device, "cuda");
+    same_log_probabilities::<burn::backend::Cuda>(&device, "cuda", CUDA_TOLERANCE);
     a_training_step_lowers_the_loss::<Autodiff<burn::backend::Cuda>>(&device);
 }
