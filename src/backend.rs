@@ -111,8 +111,8 @@ pub fn run_on_devices<J: DevicesJob>(specs: &[DeviceSpec], job: J) -> Result<J::
         DeviceSpec::Cpu => job.run::<Autodiff<burn::backend::Flex>>(specs.iter().map(|_| Default::default()).collect()),
         #[cfg(feature = "cuda")]
         DeviceSpec::Cuda(_) => {
-            cuda_driver::check(specs)?;
-            keep_compiled_kernels();
+            let architecture = cuda_driver::check(specs)?;
+            keep_compiled_kernels(architecture);
             let cuda = |s: &DeviceSpec| match s {
                 DeviceSpec::Cuda(i) => burn::backend::cuda::CudaDevice::new(*i),
                 _ => unreachable!("checked: one backend"),
@@ -121,7 +121,6 @@ pub fn run_on_devices<J: DevicesJob>(specs: &[DeviceSpec], job: J) -> Result<J::
         }
         #[cfg(feature = "wgpu")]
         DeviceSpec::Wgpu(_) => {
-            keep_compiled_kernels();
             let wgpu = |s: &DeviceSpec| match s {
                 DeviceSpec::Wgpu(i) => i.map_or(burn::backend::wgpu::WgpuDevice::DefaultDevice, burn::backend::wgpu::WgpuDevice::DiscreteGpu),
                 _ => unreachable!("checked: one backend"),
@@ -133,34 +132,49 @@ pub fn run_on_devices<J: DevicesJob>(specs: &[DeviceSpec], job: J) -> Result<J::
     }
 }
 
-/// Keep the GPU kernels CubeCL compiles on disk, for the next run.
+/// Keep the CUDA kernels CubeCL compiles on disk, for the next run.
 ///
-/// CubeCL compiles each kernel at its first launch in a process (NVRTC on
-/// CUDA) and keeps it only in memory unless its configuration names a
-/// cache: every process compiled its kernels over again. On an H200, 32
-/// CVRP instances of 100 customers (every start, x8) took 147 s the first
-/// time and 3.4 s the next, kernels and autotune results both on disk
-/// (scripts/gpu-check, 2026-12-04; how the 144 s split between the two
+/// CubeCL compiles each kernel with NVRTC at its first launch in a process
+/// and keeps it only in memory unless its configuration names a cache, so
+/// every run compiled its kernels over again. On an H200, 32 CVRP instances
+/// of 100 customers (every start, x8) took 147 s in the first run and 3.4 s
+/// in the next, kernels and autotune results both on disk
+/// (scripts/gpu-check, 2026-12-04; how the time split between the two
 /// caches was not measured).
-/// CubeCL 0.10 caches CUDA's PTX (and SPIR-V); wgpu's WGSL it does not.
-/// Where the user's configuration (`cubecl.toml`, or `burn.toml`'s `[cubecl]`
-/// section, in the working directory or above; CubeCL's environment
-/// variables) names no cache, the kernels go where CubeCL keeps its autotune
-/// results: the `target/` of the Cargo project around the working directory,
-/// else the user's cache directory (`~/.cache/cubecl` on Linux). Runs once,
-/// before the backend reads the configuration; does nothing if it has.
-#[cfg(any(feature = "cuda", feature = "wgpu"))]
-fn keep_compiled_kernels() {
+///
+/// Where the user's configuration (`cubecl.toml`, or `burn.toml`'s
+/// `[cubecl]` section, in the working directory or above) names no cache,
+/// the kernels go to `kernels-<architecture>` beside CubeCL's autotune
+/// results (by default the `target/` of the Cargo project around the working
+/// directory, else `~/.cache/cubecl` on Linux). One folder per GPU
+/// architecture, since CubeCL's cache key leaves the architecture out; no
+/// cache where the devices' architectures differ (`architecture` is `None`)
+/// or the folder cannot be written, since CubeCL panics on a cache it cannot
+/// write. Runs once, before the backend reads the configuration; does
+/// nothing if something has read it already.
+#[cfg(feature = "cuda")]
+fn keep_compiled_kernels(architecture: Option<String>) {
     use cubecl_runtime::config::{cache::CacheConfig, CubeClRuntimeConfig, RuntimeConfig};
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        if CubeClRuntimeConfig::storage().lock().is_some() {
+        let mut slot = CubeClRuntimeConfig::storage().lock();
+        if slot.is_some() {
             return;
         }
         let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
-        config.compilation.cache.get_or_insert(CacheConfig::Target);
-        CubeClRuntimeConfig::set(config);
+        if config.compilation.cache.is_none() {
+            let folder = architecture.map(|arch| config.autotune.cache.root().join(format!("kernels-{arch}")));
+            config.compilation.cache = folder.filter(|f| writable(f)).map(CacheConfig::File);
+        }
+        *slot = Some(std::sync::Arc::new(config));
     });
+}
+
+/// Whether files can be written in `folder` (made if missing).
+#[cfg(feature = "cuda")]
+fn writable(folder: &std::path::Path) -> bool {
+    let probe = folder.join(".lrm-probe");
+    std::fs::create_dir_all(folder).is_ok() && std::fs::write(&probe, b"").is_ok() && std::fs::remove_file(&probe).is_ok()
 }
 
 fn not_compiled(spec: DeviceSpec) -> Error {
@@ -224,19 +238,21 @@ mod cuda_driver {
     /// CUDA_ERROR_SYSTEM_DRIVER_MISMATCH, CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE (cuda.h).
     const MISMATCH: [i32; 2] = [803, 804];
 
-    /// `Ok` when the driver loads, starts, and has every device of `specs`.
+    /// `Ok` when the driver loads, starts, and has every device of `specs`,
+    /// with the devices' common architecture (`sm_90`): `None` where they
+    /// differ or the driver does not say.
     ///
     /// # Errors
     /// [`Error::Failure`] naming the device, the driver's error and what to do.
-    pub fn check(specs: &[DeviceSpec]) -> Result<()> {
+    pub fn check(specs: &[DeviceSpec]) -> Result<Option<String>> {
         let fail = |why: String| Error::Failure(format!("device {}: {why}", specs[0]));
-        // SAFETY: loading the driver runs its initialisers, as Burn would;
-        // the two functions have the driver API's C signatures (cuda.h).
+        // SAFETY: loading the driver runs its initialisers, as Burn would.
+        let lib = unsafe { libloading::Library::new(LIBRARY) }.map_err(|e| {
+            fail(format!("the NVIDIA driver ({LIBRARY}) does not load ({e}): install the driver, or add its directory (with libcuda.so.1, not the toolkit's stubs or compat copies) to LD_LIBRARY_PATH"))
+        })?;
+        let symbol = |name: &[u8]| fail(format!("{LIBRARY} lacks {}: the driver is too old", String::from_utf8_lossy(&name[..name.len() - 1])));
+        // SAFETY: the two functions have the driver API's C signatures (cuda.h).
         let count = unsafe {
-            let lib = libloading::Library::new(LIBRARY).map_err(|e| {
-                fail(format!("the NVIDIA driver ({LIBRARY}) does not load ({e}): install the driver, or add its directory (with libcuda.so.1, not the toolkit's stubs or compat copies) to LD_LIBRARY_PATH"))
-            })?;
-            let symbol = |name: &[u8]| fail(format!("{LIBRARY} lacks {}: the driver is too old", String::from_utf8_lossy(&name[..name.len() - 1])));
             let init: libloading::Symbol<unsafe extern "C" fn(u32) -> i32> = lib.get(b"cuInit\0").map_err(|_| symbol(b"cuInit\0"))?;
             let get_count: libloading::Symbol<unsafe extern "C" fn(*mut i32) -> i32> =
                 lib.get(b"cuDeviceGetCount\0").map_err(|_| symbol(b"cuDeviceGetCount\0"))?;
@@ -260,6 +276,30 @@ mod cuda_driver {
                 _ => {}
             }
         }
-        Ok(())
+        Ok(architecture(&lib, specs))
+    }
+
+    /// The compute capability the devices of `specs` share, as `sm_XY`, from
+    /// the started driver `lib`; `None` where they differ or it does not say.
+    fn architecture(lib: &libloading::Library, specs: &[DeviceSpec]) -> Option<String> {
+        /// CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR and _MINOR (cuda.h).
+        const CAPABILITY: [i32; 2] = [75, 76];
+        // SAFETY: the two functions have the driver API's C signatures
+        // (cuda.h); they write only through the pointers given, and return
+        // an error code rather than fail on a bad ordinal.
+        unsafe {
+            let get: libloading::Symbol<unsafe extern "C" fn(*mut i32, i32) -> i32> = lib.get(b"cuDeviceGet\0").ok()?;
+            let attribute: libloading::Symbol<unsafe extern "C" fn(*mut i32, i32, i32) -> i32> = lib.get(b"cuDeviceGetAttribute\0").ok()?;
+            let mut names = specs.iter().map(|spec| {
+                let DeviceSpec::Cuda(ordinal) = *spec else { return None };
+                let (mut device, mut major, mut minor) = (0, 0, 0);
+                let found = get(&mut device, i32::try_from(ordinal).ok()?) == 0
+                    && attribute(&mut major, CAPABILITY[0], device) == 0
+                    && attribute(&mut minor, CAPABILITY[1], device) == 0;
+                found.then(|| format!("sm_{major}{minor}"))
+            });
+            let first = names.next()??;
+            names.all(|name| name.as_deref() == Some(first.as_str())).then_some(first)
+        }
     }
 }
