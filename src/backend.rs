@@ -150,24 +150,21 @@ pub fn run_on_devices<J: DevicesJob>(specs: &[DeviceSpec], job: J) -> Result<J::
 /// architecture, since CubeCL's cache key leaves the architecture out; no
 /// cache where the devices' architectures differ (`architecture` is `None`)
 /// or the folder cannot be written, since CubeCL panics on a cache it cannot
-/// write. Runs once, before the backend reads the configuration; does
-/// nothing if something has read it already.
+/// write. Call it before the backend reads the configuration; it does
+/// nothing once something has read or set it.
 #[cfg(feature = "cuda")]
 fn keep_compiled_kernels(architecture: Option<String>) {
     use cubecl_runtime::config::{cache::CacheConfig, CubeClRuntimeConfig, RuntimeConfig};
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let mut slot = CubeClRuntimeConfig::storage().lock();
-        if slot.is_some() {
-            return;
-        }
-        let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
-        if config.compilation.cache.is_none() {
-            let folder = architecture.map(|arch| config.autotune.cache.root().join(format!("kernels-{arch}")));
-            config.compilation.cache = folder.filter(|f| writable(f)).map(CacheConfig::File);
-        }
-        *slot = Some(std::sync::Arc::new(config));
-    });
+    let mut slot = CubeClRuntimeConfig::storage().lock();
+    if slot.is_some() {
+        return;
+    }
+    let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
+    if config.compilation.cache.is_none() {
+        let folder = architecture.map(|arch| config.autotune.cache.root().join(format!("kernels-{arch}")));
+        config.compilation.cache = folder.filter(|f| writable(f)).map(CacheConfig::File);
+    }
+    *slot = Some(std::sync::Arc::new(config));
 }
 
 /// Whether files can be written in `folder` (made if missing).

@@ -121,9 +121,10 @@ pub fn run(a: Args) -> Result<()> {
         }
         specs => specs,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).map_err(|e| Error::Failure(format!("cannot catch Ctrl-C: {e}")))?;
+    let stop = stop_on_ctrl_c()?;
+    if devices.iter().any(|d| *d != DeviceSpec::Cpu) {
+        eprintln!("{}: the first steps compile GPU kernels, for minutes where none are cached yet (Ctrl-C twice stops at once)", devices[0]);
+    }
     let launch = Launch { config, root: root.clone(), start, distributed, progress: std::io::stderr().is_terminal() };
     let s = run_on_devices(&devices, Train { launch, stop })?;
     let best = s.best_score.map_or("no validation".to_string(), |s| format!("best validation score {s:.4}"));
@@ -132,4 +133,22 @@ pub fn run(a: Args) -> Result<()> {
         false => println!("step {} of {}: this node's peers are done; node 0 wrote the run", s.step, s.total_steps),
     }
     Ok(())
+}
+
+/// A flag that the first Ctrl-C sets: the trainers stop after the step under
+/// way and checkpoint. A second Ctrl-C ends the process at once (exit 130),
+/// for a step that takes long (a GPU's first step compiles for minutes); the
+/// last checkpoint stays intact, since checkpoints are written atomically.
+fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let handler = move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nstopped at once; lrm train --resume RUN_DIR continues from the last checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after this step, with a checkpoint; Ctrl-C again stops at once, losing the steps since the last checkpoint");
+    };
+    ctrlc::set_handler(handler).map_err(|e| Error::Failure(format!("cannot catch Ctrl-C: {e}")))?;
+    Ok(stop)
 }

@@ -1,7 +1,8 @@
-//! `lrm train` on two machines, played by two processes on 127.0.0.1 joined
-//! through `lrm coordinator`: the same curve and weights as one process,
-//! a checkpoint that resumes on one device, a clear error when a node dies,
-//! and a refusal when the nodes' configs differ.
+//! `lrm train` stopped with Ctrl-C, once (after the step, with a checkpoint)
+//! and twice (at once); and on two machines, played by two processes on
+//! 127.0.0.1 joined through `lrm coordinator`: the same curve and weights as
+//! one process, a checkpoint that resumes on one device, a clear error when a
+//! node dies, and a refusal when the nodes' configs differ.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -157,4 +158,64 @@ fn a_node_alone_or_without_a_coordinator_stops_within_its_timeout_saying_why() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(why), "{stderr}");
     }
+}
+
+/// A run of 100-customer steps, long enough (over a second each in the test
+/// profile) for two Ctrl-C to land inside one step.
+fn slow_config_file(dir: &Path) -> std::path::PathBuf {
+    let path = mixed_config_file(dir, 100_000);
+    let text = std::fs::read_to_string(&path).unwrap().replace("sizes = [8]", "sizes = [100]");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Waits until the run in `run` has checkpointed step `step`, then a little
+/// more, so that the next step is under way.
+fn wait_for_checkpoint(run: &Path, step: usize) {
+    let started = Instant::now();
+    let latest = || std::fs::read_to_string(run.join("latest")).ok()?.trim().rsplit('-').next()?.parse::<usize>().ok();
+    while latest().is_none_or(|s| s < step) {
+        assert!(started.elapsed() < Duration::from_secs(300), "no checkpoint of step {step} after five minutes");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+/// What Ctrl-C sends.
+fn interrupt(child: &Child) {
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+}
+
+/// The step a run's latest checkpoint resumes from.
+fn resumes_from(run: &Path) -> usize {
+    let config = lrm::train::config::TrainConfig::read(&run.join("config.toml")).unwrap();
+    let resumed = lrm::train::Trainer::<burn::backend::Autodiff<burn::backend::Flex>>::new(config, run, lrm::train::Start::Resume, &Default::default());
+    resumed.unwrap().state.step
+}
+
+#[test]
+fn ctrl_c_stops_after_the_step_with_a_checkpoint_and_twice_stops_at_once() {
+    let dir = temp_dir("cli-train-ctrl-c");
+    let run = dir.join("run");
+    let start = |args: &[&std::ffi::OsStr]| Running(lrm().arg("train").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap());
+    let config = slow_config_file(&dir);
+    let once = start(&["--config".as_ref(), config.as_os_str(), "--out".as_ref(), run.as_os_str()]);
+    wait_for_checkpoint(&run, 1);
+    interrupt(&once.0);
+    let output = once.finish(Duration::from_secs(120));
+    assert!(succeeded(&output));
+    let stepped = metrics_column(&run, "step").len();
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&format!("step {stepped} of 100000")), "{}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(resumes_from(&run), stepped, "the checkpoint holds every step written");
+
+    let twice = start(&["--resume".as_ref(), run.as_os_str()]);
+    wait_for_checkpoint(&run, stepped + 1);
+    interrupt(&twice.0);
+    std::thread::sleep(Duration::from_millis(100));
+    interrupt(&twice.0);
+    let output = twice.finish(Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped at once"), "{stderr}");
+    assert!(resumes_from(&run) > stepped, "the checkpoints written before stay");
 }
