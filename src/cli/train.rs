@@ -2,7 +2,7 @@
 //! or `lrm train --resume RUN_DIR`; data-parallel with `--devices` and `--nodes`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -121,7 +121,7 @@ pub fn run(a: Args) -> Result<()> {
         }
         specs => specs,
     };
-    let stop = stop_on_ctrl_c()?;
+    let stop = stop_on_ctrl_c(&root)?;
     if devices.iter().any(|d| *d != DeviceSpec::Cpu) {
         eprintln!("{}: the first steps compile GPU kernels, for minutes where none are cached yet (Ctrl-C twice stops at once)", devices[0]);
     }
@@ -139,12 +139,13 @@ pub fn run(a: Args) -> Result<()> {
 /// way and checkpoint. A second Ctrl-C ends the process at once (exit 130),
 /// for a step that takes long (a GPU's first step compiles for minutes); the
 /// last checkpoint stays intact, since checkpoints are written atomically.
-fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
+fn stop_on_ctrl_c(root: &Path) -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
+    let resume = format!("lrm train --resume {}", root.display());
     let handler = move || {
         if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\nstopped at once; lrm train --resume RUN_DIR continues from the last checkpoint");
+            eprintln!("\nstopped at once; {resume} continues from the last checkpoint");
             std::process::exit(130);
         }
         eprintln!("\nstopping after this step, with a checkpoint; Ctrl-C again stops at once, losing the steps since the last checkpoint");

@@ -216,6 +216,6 @@ fn ctrl_c_stops_after_the_step_with_a_checkpoint_and_twice_stops_at_once() {
     let output = twice.finish(Duration::from_secs(10));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("stopped at once"), "{stderr}");
+    assert!(stderr.contains(&format!("stopped at once; lrm train --resume {}", run.display())), "{stderr}");
     assert!(resumes_from(&run) > stepped, "the checkpoints written before stay");
 }
