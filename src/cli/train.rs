@@ -88,11 +88,16 @@ impl Args {
 struct Train {
     launch: Launch,
     stop: Arc<AtomicBool>,
+    /// What to tell the user once the backend has started (a GPU's first steps compile).
+    started: Option<String>,
 }
 
 impl DevicesJob for Train {
     type Output = Summary;
     fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Result<Summary> {
+        if let Some(text) = self.started {
+            eprintln!("{text}");
+        }
         launch::train::<B>(self.launch, devices, self.stop)
     }
 }
@@ -122,11 +127,10 @@ pub fn run(a: Args) -> Result<()> {
         specs => specs,
     };
     let stop = stop_on_ctrl_c(&root)?;
-    if devices.iter().any(|d| *d != DeviceSpec::Cpu) {
-        eprintln!("{}: the first steps compile GPU kernels, for minutes where none are cached yet (Ctrl-C twice stops at once)", devices[0]);
-    }
+    let started = (devices[0] != DeviceSpec::Cpu)
+        .then(|| format!("{}: the first steps compile GPU kernels, for minutes where none are cached yet (Ctrl-C twice stops at once)", devices[0]));
     let launch = Launch { config, root: root.clone(), start, distributed, progress: std::io::stderr().is_terminal() };
-    let s = run_on_devices(&devices, Train { launch, stop })?;
+    let s = run_on_devices(&devices, Train { launch, stop, started })?;
     let best = s.best_score.map_or("no validation".to_string(), |s| format!("best validation score {s:.4}"));
     match s.wrote_run {
         true => println!("{}: step {} of {}, {best}; checkpoints in {}", root.display(), s.step, s.total_steps, root.display()),
