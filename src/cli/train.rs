@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::train::config::TrainConfig;
 use crate::train::distributed::DistributedConfig;
 use crate::train::launch::{self, Launch, Summary};
+use crate::train::run_dir;
 use crate::train::Start;
 
 const TWO_MACHINES: &str = "\
@@ -142,13 +143,15 @@ pub fn run(a: Args) -> Result<()> {
 /// A flag that the first Ctrl-C sets: the trainers stop after the step under
 /// way and checkpoint. A second Ctrl-C ends the process at once (exit 130),
 /// for a step that takes long (a GPU's first step compiles for minutes); the
-/// last checkpoint stays intact, since checkpoints are written atomically.
+/// last checkpoint stays intact, since checkpoints are written atomically and
+/// the exit waits for one being written to be complete.
 fn stop_on_ctrl_c(root: &Path) -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let resume = format!("lrm train --resume {}", root.display());
     let handler = move || {
         if flag.swap(true, Ordering::SeqCst) {
+            let _whole = run_dir::writes_paused();
             eprintln!("\nstopped at once; {resume} continues from the last checkpoint");
             std::process::exit(130);
         }

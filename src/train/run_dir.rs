@@ -10,6 +10,7 @@
 //! portable copies for `lrm solve --model`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,19 @@ use crate::problem::io::{read_text, write_atomic};
 
 /// Checkpoint folders kept besides the current one.
 const KEEP: usize = 1;
+
+/// Held while a checkpoint is written, from its first file to `best.*`, so
+/// that a process ending at once (a second Ctrl-C) waits for the run
+/// directory to be whole: `latest` naming a checkpoint whose score made it
+/// the best, but `best.*` still the previous best's, would otherwise be
+/// possible, and a temporary file could be left behind.
+static WRITING: Mutex<()> = Mutex::new(());
+
+/// Wait until no checkpoint is being written and keep others from starting
+/// one while the guard lives (for a process about to exit).
+pub fn writes_paused() -> MutexGuard<'static, ()> {
+    WRITING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// What a resumed run needs besides weights and optimizer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -92,6 +92,59 @@ fn a_non_finite_loss_skips_the_step_and_repeats_roll_back() {
     assert!(std::fs::read(dir.join("run/latest.safetensors")).unwrap() == saved, "three bad steps in a row restore the last checkpoint");
 }
 
+/// What `lrm train` relies on to exit at once (a second Ctrl-C): while
+/// `writes_paused` holds, no checkpoint is half written. Each checkpoint
+/// here is a new best, so `latest` and `best` must name the same one.
+#[test]
+fn a_pause_of_writes_never_sees_a_checkpoint_half_written() {
+    let dir = temp_dir("pause-writes");
+    let (val, _) = validation_set(&dir, "CVRP", 4);
+    let config = tiny_config("CVRP", &val, 1);
+    let run = dir.join("run");
+    let writer = {
+        let run = run.clone();
+        std::thread::spawn(move || {
+            let mut trainer = Trainer::<Ad>::new(config, &run, Start::Fresh, &Default::default()).unwrap();
+            for k in 0..40 {
+                trainer.state.step = k;
+                trainer.checkpoint(Some(100.0 - k as f64)).unwrap();
+            }
+        })
+    };
+    let mut seen = 0;
+    while !writer.is_finished() {
+        {
+            let _paused = lrm::train::run_dir::writes_paused();
+            if run.join("latest").exists() {
+                assert_whole(&run);
+                seen += 1;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    writer.join().unwrap();
+    assert_whole(&run);
+    assert!(seen > 0, "the writer finished before any checkpoint could be looked at");
+}
+
+/// No temporary file, every checkpoint folder complete, and `latest.*` and
+/// `best.*` the current checkpoint's model.
+fn assert_whole(run: &std::path::Path) {
+    let current = run.join(std::fs::read_to_string(run.join("latest")).unwrap().trim());
+    let checkpoints = std::fs::read_dir(run.join("checkpoints")).unwrap().map(|e| e.unwrap().path());
+    for folder in checkpoints.chain([run.to_path_buf()]) {
+        for file in std::fs::read_dir(&folder).unwrap() {
+            let name = file.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.contains(".tmp"), "{name} left in {}", folder.display());
+        }
+        assert!(folder == run || folder.join("state.json").exists(), "{} is half written", folder.display());
+    }
+    let card = std::fs::read(current.join("model.toml")).unwrap();
+    for name in ["latest.toml", "best.toml"] {
+        assert!(std::fs::read(run.join(name)).unwrap() == card, "{name} is not {}'s", current.display());
+    }
+}
+
 /// A fresh run in `dir` trained for `steps` steps, with a checkpoint.
 fn trained(config: &TrainConfig, dir: &std::path::Path, steps: usize) -> Trainer<Ad> {
     let mut trainer = Trainer::<Ad>::new(config.clone(), dir, Start::Fresh, &Default::default()).unwrap();
