@@ -1,11 +1,12 @@
-//! New route: exact cost changes on every rule family, and the matrix case
-//! that a descent without it leaves on two routes.
+//! New route: exact cost changes on every rule family, the matrix case
+//! that a descent without it leaves on two routes, and a descent that tries
+//! it when either customer's route changed.
 
 use lrm::problem::io::read_instance;
 use lrm::problem::{Instance, InstanceData, Solution};
 use lrm::search::arcs::neighbours;
 use lrm::search::operators::new_route;
-use lrm::search::{descent, rng, Arcs, Routes};
+use lrm::search::{descent, rng, Arcs, Move, Routes};
 
 use crate::common::data;
 use crate::moves::{check, lists, on_every_family};
@@ -70,5 +71,21 @@ fn a_descent_leaves_the_matrix_case_local_optimum_in_one_move() {
     let arcs = Arcs::new(&inst);
     let mut s = Routes::new(&arcs, &Solution::new(vec![vec![2, 1, 3], vec![4, 5]]));
     assert_eq!(descent(&mut s, &neighbours(&inst, 40), &mut rng(1)), 1);
+    assert_eq!(s.cost(), 230.0, "{:?}", s.solution());
+}
+
+#[test]
+fn a_descent_opens_a_route_for_a_pair_whose_second_customer_alone_changed_route() {
+    // Granular lists need not be symmetric: 3 lists 4, but 4 does not list 3.
+    // After a local optimum, only 4's route changes (rebuilt as it was): the
+    // new route [3, 4] must still be tried from 3, whose route did not change.
+    let inst = matrix_case(10.0);
+    let arcs = Arcs::new(&inst);
+    let mut s = Routes::new(&arcs, &Solution::new(vec![vec![2, 1, 3], vec![4, 5]]));
+    s.settle();
+    let route_of_4 = s.position(4).unwrap().0;
+    s.apply(&Move { delta: 0.0, routes: vec![(route_of_4, vec![4, 5])] });
+    let neighbours = vec![vec![], vec![2], vec![1], vec![4], vec![5], vec![4]];
+    assert_eq!(descent(&mut s, &neighbours, &mut rng(1)), 1);
     assert_eq!(s.cost(), 230.0, "{:?}", s.solution());
 }
