@@ -151,7 +151,7 @@ fn stop_on_ctrl_c(root: &Path) -> Result<Arc<AtomicBool>> {
     let resume = format!("lrm train --resume {}", root.display());
     let handler = move || {
         if flag.swap(true, Ordering::SeqCst) {
-            let _whole = run_dir::writes_paused();
+            let _no_writes = run_dir::checkpoint_lock();
             eprintln!("\nstopped at once; {resume} continues from the last checkpoint");
             std::process::exit(130);
         }

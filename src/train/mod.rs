@@ -395,7 +395,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// `best`. Only the root writes; other peers do nothing.
     pub fn checkpoint(&mut self, score: Option<f64>) -> Result<()> {
         let Some((run, _)) = &self.records else { return Ok(()) };
-        let _whole = run_dir::writes_paused();
+        let _writing = run_dir::checkpoint_lock();
         let dir = run.checkpoint_dir(self.state.step)?;
         let inner = self.policy.valid();
         checkpoint::save(&inner, &self.model, &dir.join("model"))?;

@@ -21,16 +21,16 @@ use crate::problem::io::{read_text, write_atomic};
 /// Checkpoint folders kept besides the current one.
 const KEEP: usize = 1;
 
-/// Held while a checkpoint is written, from its first file to `best.*`, so
-/// that a process ending at once (a second Ctrl-C) waits for the run
-/// directory to be whole: `latest` naming a checkpoint whose score made it
-/// the best, but `best.*` still the previous best's, would otherwise be
-/// possible, and a temporary file could be left behind.
+/// The lock a checkpoint is written under, from its first file to `best.*`.
+/// A process about to end at once (a second Ctrl-C) takes it to wait for
+/// the run directory to be whole: without it, `latest` could name a new best
+/// checkpoint while `best.*` is still the previous best's, and a temporary
+/// file could be left behind.
 static WRITING: Mutex<()> = Mutex::new(());
 
-/// Wait until no checkpoint is being written and keep others from starting
-/// one while the guard lives (for a process about to exit).
-pub fn writes_paused() -> MutexGuard<'static, ()> {
+/// Hold [`WRITING`] while writing a checkpoint, or to wait for one being
+/// written to be complete and keep another from starting.
+pub fn checkpoint_lock() -> MutexGuard<'static, ()> {
     WRITING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 

@@ -93,11 +93,11 @@ fn a_non_finite_loss_skips_the_step_and_repeats_roll_back() {
 }
 
 /// What `lrm train` relies on to exit at once (a second Ctrl-C): while
-/// `writes_paused` holds, no checkpoint is half written. Each checkpoint
+/// `checkpoint_lock` is held, no checkpoint is half written. Each checkpoint
 /// here is a new best, so `latest` and `best` must name the same one.
 #[test]
-fn a_pause_of_writes_never_sees_a_checkpoint_half_written() {
-    let dir = temp_dir("pause-writes");
+fn holding_the_checkpoint_lock_never_shows_a_checkpoint_half_written() {
+    let dir = temp_dir("checkpoint-lock");
     let (val, _) = validation_set(&dir, "CVRP", 4);
     let config = tiny_config("CVRP", &val, 1);
     let run = dir.join("run");
@@ -114,7 +114,7 @@ fn a_pause_of_writes_never_sees_a_checkpoint_half_written() {
     let mut seen = 0;
     while !writer.is_finished() {
         {
-            let _paused = lrm::train::run_dir::writes_paused();
+            let _no_writes = lrm::train::run_dir::checkpoint_lock();
             if run.join("latest").exists() {
                 assert_whole(&run);
                 seen += 1;
