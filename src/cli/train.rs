@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use burn::tensor::backend::AutodiffBackend;
@@ -131,7 +131,11 @@ pub fn run(a: Args) -> Result<()> {
     let started = (devices[0] != DeviceSpec::Cpu)
         .then(|| format!("{}: the first steps compile GPU kernels, for minutes where none are cached yet (Ctrl-C twice stops at once)", devices[0]));
     let launch = Launch { config, root: root.clone(), start, distributed, progress: std::io::stderr().is_terminal() };
-    let s = run_on_devices(&devices, Train { launch, stop, started })?;
+    let s = run_on_devices(&devices, Train { launch, stop, started }).inspect_err(|_| {
+        // Other peers' threads may still run while the process ends with
+        // this error: keep a checkpoint being written whole until then.
+        std::mem::forget(run_dir::checkpoint_lock());
+    })?;
     let best = s.best_score.map_or("no validation".to_string(), |s| format!("best validation score {s:.4}"));
     match s.wrote_run {
         true => println!("{}: step {} of {}, {best}; checkpoints in {}", root.display(), s.step, s.total_steps, root.display()),
@@ -142,20 +146,28 @@ pub fn run(a: Args) -> Result<()> {
 
 /// A flag that the first Ctrl-C sets: the trainers stop after the step under
 /// way and checkpoint. A second Ctrl-C ends the process at once (exit 130),
-/// for a step that takes long (a GPU's first step compiles for minutes); the
-/// last checkpoint stays intact, since checkpoints are written atomically and
-/// the exit waits for one being written to be complete.
+/// for a step that takes long (a GPU's first step compiles for minutes), once
+/// a checkpoint being written is complete, so the last checkpoint stays
+/// intact; a third ends it without waiting, should that write hang.
 fn stop_on_ctrl_c(root: &Path) -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
+    let presses = AtomicUsize::new(0);
     let resume = format!("lrm train --resume {}", root.display());
-    let handler = move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            let _no_writes = run_dir::checkpoint_lock();
-            eprintln!("\nstopped at once; {resume} continues from the last checkpoint");
-            std::process::exit(130);
+    let handler = move || match presses.fetch_add(1, Ordering::SeqCst) {
+        0 => {
+            flag.store(true, Ordering::SeqCst);
+            eprintln!("\nstopping after this step, with a checkpoint; Ctrl-C again stops at once, losing the steps since the last checkpoint");
         }
-        eprintln!("\nstopping after this step, with a checkpoint; Ctrl-C again stops at once, losing the steps since the last checkpoint");
+        1 => {
+            eprintln!("\nstopped at once; {resume} continues from the last checkpoint");
+            // Off the handler's thread, so that a third Ctrl-C is heard while this waits.
+            std::thread::spawn(|| {
+                let _no_writes = run_dir::checkpoint_lock();
+                std::process::exit(130);
+            });
+        }
+        _ => std::process::exit(130),
     };
     ctrlc::set_handler(handler).map_err(|e| Error::Failure(format!("cannot catch Ctrl-C: {e}")))?;
     Ok(stop)

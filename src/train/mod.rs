@@ -392,7 +392,9 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 
     /// Write a checkpoint and make it current; with a better `score`, also
-    /// `best`. Only the root writes; other peers do nothing.
+    /// `best`. Only the root writes; other peers do nothing. It writes under
+    /// [`run_dir::checkpoint_lock`], which must not be held already (the lock
+    /// is not reentrant).
     pub fn checkpoint(&mut self, score: Option<f64>) -> Result<()> {
         let Some((run, _)) = &self.records else { return Ok(()) };
         let _writing = run_dir::checkpoint_lock();

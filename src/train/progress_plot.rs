@@ -51,6 +51,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
         }
         panels.push(gaps);
+        let _writing = super::run_dir::checkpoint_lock();
         plot::write(&run.path("curves.svg"), &panels)
     }
 }

@@ -75,7 +75,7 @@ fn a_descent_leaves_the_matrix_case_local_optimum_in_one_move() {
 }
 
 #[test]
-fn a_descent_opens_a_route_for_a_pair_whose_second_customer_alone_changed_route() {
+fn a_descent_tries_a_new_route_when_only_the_neighbours_route_changed() {
     // Granular lists need not be symmetric: 3 lists 4, but 4 does not list 3.
     // After a local optimum, only 4's route changes (rebuilt as it was): the
     // new route [3, 4] must still be tried from 3, whose route did not change.
