@@ -6,7 +6,9 @@
 # RouteFinder's rules), solved by both with every start and x8, the same
 # instances for both. Prints, per size, the mean of B's relative change in
 # mean cost over the 16 variants (negative: B is better), its standard error
-# across variants, the variants B wins, and any infeasible instance.
+# across variants and the variants B wins; a variant where either leaves an
+# instance infeasible is left out and named (mean costs over different
+# solved instances do not compare).
 #
 # This is the tie-breaker when the valsets and the held-out sets disagree
 # about two checkpoints (models/README.md): their 32 and 8 instances per
@@ -37,13 +39,23 @@ python3 - "$work/results.jsonl" "$first" "$second" <<'PY'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 first, second = rows[0::2], rows[1::2]
+for a, b in zip(first, second):
+    assert a["dataset"] == b["dataset"], "eval rows out of order"
 for size in (50, 100):
-    pairs = [(a, b) for a, b in zip(first, second) if a["size"] == size]
-    change = [100 * (b["mean_cost"] / a["mean_cost"] - 1) for a, b in pairs]
-    wins = sum(c < 0 for c in change)
-    infeasible = sum(a["instance_infeasible_percent"] + b["instance_infeasible_percent"] for a, b in pairs)
+    change, left_out = [], []
+    for a, b in (pair for pair in zip(first, second) if pair[0]["size"] == size):
+        if a["instance_infeasible_percent"] or b["instance_infeasible_percent"]:
+            # Mean costs over different solved instances do not compare.
+            left_out.append(f"{a['variant']} (infeasible: A {a['instance_infeasible_percent']:.1f}%, "
+                            f"B {b['instance_infeasible_percent']:.1f}%)")
+            continue
+        change.append(100 * (b["mean_cost"] / a["mean_cost"] - 1))
+    if len(change) < 2:
+        print(f"n = {size}: fewer than 2 variants without infeasible instances; left out {', '.join(left_out)}")
+        continue
     print(f"n = {size}: B's mean cost {statistics.mean(change):+.3f}% against A "
           f"(standard error {statistics.stdev(change) / len(change) ** 0.5:.3f} across {len(change)} variants), "
-          f"B lower in {wins}, infeasible instances {'none' if infeasible == 0 else 'some: see the eval output'}")
-print(f"A = {sys.argv[2]}, B = {sys.argv[3]}, {pairs[0][0]['instances']} instances per variant and size")
+          f"B lower in {sum(c < 0 for c in change)}"
+          + (f"; left out {', '.join(left_out)}" if left_out else "; no instance infeasible"))
+print(f"A = {sys.argv[2]}, B = {sys.argv[3]}, {first[0]['instances']} instances per variant and size")
 PY
