@@ -39,7 +39,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             steps: self.state.step,
             instances: self.state.instances,
             wall_seconds: self.state.wall_seconds,
-            hardware: hardware::<B>(&self.device),
+            hardware: self.state.hardware.clone().unwrap_or_else(|| hardware::<B>(&self.device)),
             score: self.last_validation.get("score").copied(),
             n_layers: Some(self.model.n_layers),
             mixed_score: Some(self.model.mixed_score),
@@ -68,8 +68,20 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 }
 
-/// The backend and processor a run used, for the model card.
-fn hardware<B: AutodiffBackend>(device: &B::Device) -> String {
+/// The hardware a run has trained on when it (re)starts at `step` on
+/// `now`: `now` for a new run (or a checkpoint that did not record it),
+/// unchanged when `now` is where it last ran, else `"... to step N, then
+/// now"`, so that a stretch resumed on another machine names both.
+pub(super) fn trained_on_so_far(before: Option<String>, step: usize, now: String) -> String {
+    match before {
+        Some(before) if before == now || before.ends_with(&format!(", then {now}")) => before,
+        Some(before) if step > 0 => format!("{before} to step {step}, then {now}"),
+        _ => now,
+    }
+}
+
+/// The backend and processor a run uses, for the model card.
+pub(super) fn hardware<B: AutodiffBackend>(device: &B::Device) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))

@@ -123,7 +123,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
         let run = RunDir::create(root)?;
         let latest = run.latest()?;
-        let (policy, optim, state) = match (&start, latest) {
+        let (policy, optim, mut state) = match (&start, latest) {
             (Start::Resume, Some(dir)) => Self::load(&model, &config, &dir, device)?,
             (Start::Resume, None) => return Err(Error::bad_input(root, None, "no checkpoint to resume from in this run directory")),
             (_, Some(_)) => {
@@ -136,6 +136,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
             (Start::Init(path), None) => Self::init(path, &model, &config, &run, device)?,
         };
+        state.hardware = Some(card::trained_on_so_far(state.hardware.take(), state.step, card::hardware::<B>(device)));
         let prior = match run.path(INIT_CARD) {
             p if p.exists() => {
                 let card = checkpoint::read_card(&p)?;

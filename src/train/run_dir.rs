@@ -59,6 +59,11 @@ pub struct TrainState {
     /// run directory, whose name may be another (`--out`).
     #[serde(default)]
     pub config_name: Option<String>,
+    /// The backends and processors the run trained on, as its model card
+    /// names them: `"A"`, or `"A to step N, then B"` once resumed on
+    /// another machine (none in checkpoints from before it was kept).
+    #[serde(default)]
+    pub hardware: Option<String>,
 }
 
 pub struct RunDir {

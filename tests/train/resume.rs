@@ -203,6 +203,32 @@ fn init_starts_from_the_checkpoint_and_carries_its_history_on() {
     assert_eq!(t.stretches[1].config, "second", "a resumed stretch keeps its config's name, not the run directory's");
 }
 
+/// A stretch stopped on one machine and resumed on another names both in
+/// its card (no hand edit), once however often it is resumed there.
+#[test]
+fn a_run_resumed_on_another_machine_names_both_in_its_card() {
+    let dir = temp_dir("hardware");
+    let (val, _) = validation_set(&dir, "CVRP", 4);
+    let config = tiny_config("CVRP", &val, 1);
+    let run = dir.join("run");
+    drop(trained(&config, &run, 2));
+    let here = card(&run).trained_on.unwrap().stretches[0].hardware.clone();
+    assert!(here.contains(" cores of "), "a fresh run names its machine alone: {here}");
+    // The checkpoint as another machine would have written it.
+    let latest = run.join(std::fs::read_to_string(run.join("latest")).unwrap().trim());
+    let mut state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(latest.join("state.json")).unwrap()).unwrap();
+    state["hardware"] = "autodiff<flex> on 64 cores of Elsewhere".into();
+    std::fs::write(latest.join("state.json"), state.to_string()).unwrap();
+    for step in [3, 4] {
+        let mut resumed = Trainer::<Ad>::new(config.clone(), &run, Start::Resume, &Default::default()).unwrap();
+        resumed.train_step().unwrap();
+        resumed.checkpoint(None).unwrap();
+        assert_eq!(resumed.state.step, step);
+        let t = card(&run).trained_on.unwrap();
+        assert_eq!(t.stretches[0].hardware, format!("autodiff<flex> on 64 cores of Elsewhere to step 2, then {here}"));
+    }
+}
+
 /// A second stretch with the first one's config continues its instance
 /// stream (it would otherwise replay the same instances), and keeps doing so
 /// when resumed.
