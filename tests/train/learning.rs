@@ -63,6 +63,16 @@ pub fn validation_set(dir: &Path, variant: &str, count: usize) -> (PathBuf, Vec<
     (path, instances)
 }
 
+/// A fresh directory `name` holding a validation set of `count` `variant`
+/// instances, and the one-epoch tiny config that validates on it (written
+/// beside the set; its `source`).
+pub fn tiny_run(name: &str, variant: &str, count: usize) -> (PathBuf, TrainConfig) {
+    let dir = temp_dir(name);
+    let (val, _) = validation_set(&dir, variant, count);
+    let config = tiny_config(variant, &val, 1);
+    (dir, config)
+}
+
 /// The cost of the nearest-neighbour construction (`decode::nearest`).
 fn nearest_neighbour(inst: &Instance) -> f64 {
     lrm::decode::nearest::decode(std::slice::from_ref(inst)).unwrap()[0].cost().expect("feasible")

@@ -7,8 +7,8 @@ use burn::tensor::Tensor;
 use lrm::train::config::TrainConfig;
 use lrm::train::{Start, StepOutcome, Trainer};
 
-use crate::common::{lrm, temp_dir};
-use crate::learning::{tiny_config, validation_set, Ad};
+use crate::common::lrm;
+use crate::learning::{tiny_run, Ad};
 
 fn weights(dir: &std::path::Path) -> Vec<u8> {
     std::fs::read(dir.join("latest.safetensors")).unwrap()
@@ -16,9 +16,7 @@ fn weights(dir: &std::path::Path) -> Vec<u8> {
 
 #[test]
 fn n_steps_then_resume_for_n_more_equals_2n_steps_in_one_run() {
-    let dir = temp_dir("resume");
-    let (val, _) = validation_set(&dir, "CVRP", 8);
-    let mut config = tiny_config("CVRP", &val, 1);
+    let (dir, mut config) = tiny_run("resume", "CVRP", 8);
     config.run.instances_per_epoch = 12 * 32;
     config.run.checkpoint_every = 6;
     config.trainer.reward_ema = 0.25;
@@ -43,10 +41,8 @@ fn n_steps_then_resume_for_n_more_equals_2n_steps_in_one_run() {
 
 #[test]
 fn a_config_with_a_wrong_field_fails_naming_it() {
-    let dir = temp_dir("bad-config");
-    let (val, _) = validation_set(&dir, "TSP", 4);
-    tiny_config("TSP", &val, 1);
-    let good = std::fs::read_to_string(val.with_extension("toml")).unwrap();
+    let (dir, config) = tiny_run("bad-config", "TSP", 4);
+    let good = std::fs::read_to_string(config.source.unwrap()).unwrap();
     let cases = [
         (good.replace("lr = 1e-3", "learning_rate = 1e-3"), "learning_rate"),
         (good.replace("lr = 1e-3", "lr = -1.0"), "optimizer.lr"),
@@ -72,9 +68,7 @@ fn a_config_with_a_wrong_field_fails_naming_it() {
 
 #[test]
 fn a_non_finite_loss_skips_the_step_and_repeats_roll_back() {
-    let dir = temp_dir("nan");
-    let (val, _) = validation_set(&dir, "TSP", 4);
-    let config = tiny_config("TSP", &val, 1);
+    let (dir, config) = tiny_run("nan", "TSP", 4);
     let device = Default::default();
     let mut trainer = Trainer::<Ad>::new(config, &dir.join("run"), Start::Fresh, &device).unwrap();
     trainer.train_step().unwrap();
@@ -97,9 +91,7 @@ fn a_non_finite_loss_skips_the_step_and_repeats_roll_back() {
 /// here is a new best, so `latest` and `best` must name the same one.
 #[test]
 fn holding_the_checkpoint_lock_never_shows_a_checkpoint_half_written() {
-    let dir = temp_dir("checkpoint-lock");
-    let (val, _) = validation_set(&dir, "CVRP", 4);
-    let config = tiny_config("CVRP", &val, 1);
+    let (dir, config) = tiny_run("checkpoint-lock", "CVRP", 4);
     let run = dir.join("run");
     let writer = {
         let run = run.clone();
@@ -162,10 +154,9 @@ fn card(run: &std::path::Path) -> lrm::model::checkpoint::ModelCard {
 
 #[test]
 fn init_starts_from_the_checkpoint_and_carries_its_history_on() {
-    let dir = temp_dir("init");
-    let (val, _) = validation_set(&dir, "CVRP", 4);
+    let (dir, config) = tiny_run("init", "CVRP", 4);
     // Each stretch is named by its config file's stem.
-    let first_config = lrm::train::config::TrainConfig { source: Some("configs/first.toml".into()), ..tiny_config("CVRP", &val, 1) };
+    let first_config = TrainConfig { source: Some("configs/first.toml".into()), ..config };
     let device = Default::default();
     drop(trained(&first_config, &dir.join("run-1"), 3));
 
@@ -194,7 +185,7 @@ fn init_starts_from_the_checkpoint_and_carries_its_history_on() {
 
     // `lrm train --resume` reads the config from the run directory, named otherwise here.
     std::fs::rename(dir.join("second"), dir.join("stretch-2")).unwrap();
-    let from_run_dir = lrm::train::config::TrainConfig { source: None, ..config };
+    let from_run_dir = TrainConfig { source: None, ..config };
     let mut resumed = Trainer::<Ad>::new(from_run_dir, &dir.join("stretch-2"), Start::Resume, &device).unwrap();
     resumed.train_step().unwrap();
     resumed.checkpoint(None).unwrap();
@@ -207,9 +198,7 @@ fn init_starts_from_the_checkpoint_and_carries_its_history_on() {
 /// its card (no hand edit), once however often it is resumed there.
 #[test]
 fn a_run_resumed_on_another_machine_names_both_in_its_card() {
-    let dir = temp_dir("hardware");
-    let (val, _) = validation_set(&dir, "CVRP", 4);
-    let config = tiny_config("CVRP", &val, 1);
+    let (dir, config) = tiny_run("hardware", "CVRP", 4);
     let run = dir.join("run");
     drop(trained(&config, &run, 2));
     let here = card(&run).trained_on.unwrap().stretches[0].hardware.clone();
@@ -234,9 +223,7 @@ fn a_run_resumed_on_another_machine_names_both_in_its_card() {
 /// when resumed.
 #[test]
 fn an_init_stretch_with_the_same_config_draws_the_instances_that_follow() {
-    let dir = temp_dir("init-stream");
-    let (val, _) = validation_set(&dir, "CVRP", 4);
-    let config = tiny_config("CVRP", &val, 1);
+    let (dir, config) = tiny_run("init-stream", "CVRP", 4);
     let device = Default::default();
     let first = trained(&config, &dir.join("first"), 3);
     let coords = |t: &Trainer<Ad>, step: usize| {
@@ -258,9 +245,7 @@ fn an_init_stretch_with_the_same_config_draws_the_instances_that_follow() {
 
 #[test]
 fn init_from_another_model_or_a_missing_file_fails_clearly() {
-    let dir = temp_dir("init-bad");
-    let (val, _) = validation_set(&dir, "TSP", 4);
-    let config = tiny_config("TSP", &val, 1);
+    let (dir, config) = tiny_run("init-bad", "TSP", 4);
     let device = Default::default();
     drop(trained(&config, &dir.join("first"), 0));
     let mut wider = config.clone();
@@ -268,8 +253,8 @@ fn init_from_another_model_or_a_missing_file_fails_clearly() {
     let err = Trainer::<Ad>::new(wider, &dir.join("wider"), Start::Init(dir.join("first/latest.toml")), &device).err().unwrap().to_string();
     assert!(err.contains("d_model = 32 (config: 64)") && err.contains("latest.toml"), "{err}");
 
-    let config_path = val.with_extension("toml");
-    let out = lrm().args(["train", "--config"]).arg(&config_path).args(["--init", "no-such-model.toml", "--out"]).arg(dir.join("cli")).output().unwrap();
+    let config_path = config.source.as_ref().unwrap();
+    let out = lrm().args(["train", "--config"]).arg(config_path).args(["--init", "no-such-model.toml", "--out"]).arg(dir.join("cli")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-model.toml"), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -280,9 +265,7 @@ fn init_from_another_model_or_a_missing_file_fails_clearly() {
 /// growth the same on every run with the seed.
 #[test]
 fn init_into_a_deeper_config_grows_the_checkpoint_and_keeps_what_it_computes() {
-    let dir = temp_dir("init-deeper");
-    let (val, _) = validation_set(&dir, "CVRP", 4);
-    let config = tiny_config("CVRP", &val, 1);
+    let (dir, config) = tiny_run("init-deeper", "CVRP", 4);
     let device = Default::default();
     let first = trained(&config, &dir.join("first"), 2);
     let mut deeper = config.clone();
@@ -331,9 +314,7 @@ fn init_into_a_deeper_config_grows_the_checkpoint_and_keeps_what_it_computes() {
 
 #[test]
 fn resuming_with_a_model_that_has_gained_a_block_fails_instead_of_dropping_it() {
-    let dir = temp_dir("resume-mixed");
-    let (val, _) = validation_set(&dir, "CVRP", 8);
-    let config = tiny_config("CVRP", &val, 1);
+    let (dir, config) = tiny_run("resume-mixed", "CVRP", 8);
     drop(trained(&config, &dir.join("run"), 1));
     // The run's config now resolves to a model with mixed scores its checkpoint lacks.
     let mut grown = config;
