@@ -15,6 +15,11 @@
 # variant cannot separate gaps 0.1 point apart, 2,048 instances per size
 # can, since only a difference in cost is needed, not a gap to PyVRP.
 #
+# Each evaluation is cached under $LRM_COMPARE_CACHE (default
+# ~/.cache/lrm/compare-weights), keyed by the binary, the card, its
+# weights, the variant, the size, the seed and COUNT: comparing several
+# stretches against the same shipped weights evaluates those once.
+#
 #   scripts/compare-weights.sh path/to/lrm A.toml B.toml [COUNT]
 set -euo pipefail
 lrm=${1:?usage: scripts/compare-weights.sh path/to/lrm A.toml B.toml [COUNT]}
@@ -23,16 +28,38 @@ second=${3:?a checkpoint card B.toml}
 count=${4:-128}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+cache=${LRM_COMPARE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lrm/compare-weights}
+mkdir -p "$cache"
+binary_hash=$(sha256sum < "$lrm" | cut -c1-64)
+# The card and the weights beside it (NAME.toml, NAME.safetensors).
+card_hash() { cat "$1" "${1%.toml}.safetensors" | sha256sum | cut -c1-64; }
+first_hash=$(card_hash "$first")
+second_hash=$(card_hash "$second")
+# One eval row of CARD on DATA, from the cache when KEY is there; written
+# atomically so an interrupted run leaves no partial entry.
+eval_cached() {
+    local card=$1 data=$2 key=$3
+    local entry="$cache/$key.json"
+    if [ ! -s "$entry" ]; then
+        "$lrm" eval --data "$data" --model "$card" --starts all --aug 8 --json --out "$work/eval.csv" -q > "$entry.$$"
+        mv "$entry.$$" "$entry"
+    fi
+    cat "$entry"
+}
 variants=(CVRP OVRP VRPB VRPL VRPTW OVRPTW OVRPB OVRPL VRPBL VRPBTW VRPLTW OVRPBL OVRPBTW OVRPLTW VRPBLTW OVRPBLTW)
 for index in "${!variants[@]}"; do
     for size in 50 100; do
         seed=$((9000 + index))
         [ "$size" = 100 ] && seed=$((9100 + index))
         data="$work/${variants[$index]}-$size.npz"
-        "$lrm" generate --problem "${variants[$index]}" --size "$size" --count "$count" --seed "$seed" --out "$data" -q
-        for card in "$first" "$second"; do
-            "$lrm" eval --data "$data" --model "$card" --starts all --aug 8 --json --out "$work/eval.csv" -q
-        done
+        set_key=$(echo "$binary_hash ${variants[$index]} $size $seed $count" | sha256sum | cut -c1-64)
+        first_entry=$(echo "$set_key $first_hash" | sha256sum | cut -c1-64)
+        second_entry=$(echo "$set_key $second_hash" | sha256sum | cut -c1-64)
+        if [ ! -s "$cache/$first_entry.json" ] || [ ! -s "$cache/$second_entry.json" ]; then
+            "$lrm" generate --problem "${variants[$index]}" --size "$size" --count "$count" --seed "$seed" --out "$data" -q
+        fi
+        eval_cached "$first" "$data" "$first_entry"
+        eval_cached "$second" "$data" "$second_entry"
     done
 done > "$work/results.jsonl"
 python3 - "$work/results.jsonl" "$first" "$second" <<'PY'
@@ -40,7 +67,7 @@ import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 first, second = rows[0::2], rows[1::2]
 for a, b in zip(first, second):
-    assert a["dataset"] == b["dataset"], "eval rows out of order"
+    assert (a["variant"], a["size"]) == (b["variant"], b["size"]), "eval rows out of order"
 for size in (50, 100):
     change, left_out = [], []
     for a, b in (pair for pair in zip(first, second) if pair[0]["size"] == size):
