@@ -35,12 +35,16 @@ binary_hash=$(sha256sum < "$lrm" | cut -c1-64)
 card_hash() { cat "$1" "${1%.toml}.safetensors" | sha256sum | cut -c1-64; }
 first_hash=$(card_hash "$first")
 second_hash=$(card_hash "$second")
-# One eval row of CARD on DATA, from the cache when KEY is there; written
-# atomically so an interrupted run leaves no partial entry.
+# One eval row of CARD (its hash CARD_HASH) on the instances of VARIANT,
+# SIZE and SEED, from the cache when there; the instances are generated on
+# the first miss, and an entry is written atomically so an interrupted run
+# leaves no partial one.
 eval_cached() {
-    local card=$1 data=$2 key=$3
-    local entry="$cache/$key.json"
+    local card=$1 card_hash=$2 variant=$3 size=$4 seed=$5
+    local entry="$cache/$(echo "$binary_hash $variant $size $seed $count $card_hash" | sha256sum | cut -c1-64).json"
+    local data="$work/$variant-$size.npz"
     if [ ! -s "$entry" ]; then
+        [ -f "$data" ] || "$lrm" generate --problem "$variant" --size "$size" --count "$count" --seed "$seed" --out "$data" -q
         "$lrm" eval --data "$data" --model "$card" --starts all --aug 8 --json --out "$work/eval.csv" -q > "$entry.$$"
         mv "$entry.$$" "$entry"
     fi
@@ -51,15 +55,8 @@ for index in "${!variants[@]}"; do
     for size in 50 100; do
         seed=$((9000 + index))
         [ "$size" = 100 ] && seed=$((9100 + index))
-        data="$work/${variants[$index]}-$size.npz"
-        set_key=$(echo "$binary_hash ${variants[$index]} $size $seed $count" | sha256sum | cut -c1-64)
-        first_entry=$(echo "$set_key $first_hash" | sha256sum | cut -c1-64)
-        second_entry=$(echo "$set_key $second_hash" | sha256sum | cut -c1-64)
-        if [ ! -s "$cache/$first_entry.json" ] || [ ! -s "$cache/$second_entry.json" ]; then
-            "$lrm" generate --problem "${variants[$index]}" --size "$size" --count "$count" --seed "$seed" --out "$data" -q
-        fi
-        eval_cached "$first" "$data" "$first_entry"
-        eval_cached "$second" "$data" "$second_entry"
+        eval_cached "$first" "$first_hash" "${variants[$index]}" "$size" "$seed"
+        eval_cached "$second" "$second_hash" "${variants[$index]}" "$size" "$seed"
     done
 done > "$work/results.jsonl"
 python3 - "$work/results.jsonl" "$first" "$second" <<'PY'
