@@ -1,7 +1,10 @@
-//! The anytime search on one instance: start from the best constructed
-//! solution, descend, then until the limit: ruin and recreate plus a
-//! descent (most iterations), or the policy re-constructing segments of the
-//! best solution (RRC, [`Reconstruct`]), each candidate descended in turn.
+//! The anytime search on one instance: descend from the policy's best
+//! constructed solution and from the search's own construction, keep the
+//! better (a policy that dead-ends or meets tight time windows poorly, as
+//! on Solomon's C101, never ends worse than the search alone), then until
+//! the limit: ruin and recreate plus a descent (most iterations), or the
+//! policy re-constructing segments of the best solution (RRC,
+//! [`Reconstruct`]), each candidate descended in turn.
 //! The best solution is kept, and every improvement of it is reported as it
 //! happens, so a caller can write it at once.
 //!
@@ -32,6 +35,11 @@ const THRESHOLD: f64 = 0.01;
 const REPAIR_ITERATIONS: usize = 5000;
 /// In an iteration-bounded search, one RRC round every this many iterations.
 const RECONSTRUCT_EVERY: usize = 50;
+/// The search's own construction and its first descent draw from their own
+/// random stream (the seed with the bits of SplitMix64's golden-ratio
+/// increment flipped), so that the descent from the constructed solution is
+/// the same with or without it, and the own one the same whatever the start.
+const OWN_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
 /// Largest number of customers one nearby ruin removes.
 const MAX_RUIN: usize = 30;
 
@@ -88,15 +96,20 @@ pub struct Report {
     /// Ruin-and-recreate iterations and RRC rounds run.
     pub iterations: usize,
     pub reconstructions: usize,
-    /// Time in the first descent from the constructed solution.
+    /// Whether the descent from the search's own construction ended better
+    /// than the one from the constructed solution (or was the only one):
+    /// the policy then contributed nothing but its RRC rounds.
+    pub kept_own_construction: bool,
+    /// Time in the first descents (from the constructed solution and from
+    /// the search's own construction), the own construction included.
     pub first_descent_seconds: f64,
 }
 
 /// Search `inst` from `start` (a constructed solution, possibly breaking the
 /// fleet limit or incomplete, or none). Stops at the limits of `options`,
-/// when `stop` is set (Ctrl-C), or, with no limit, after one descent once a
-/// feasible solution is at hand. `on_improve` sees every new best feasible
-/// solution.
+/// when `stop` is set (Ctrl-C), or, with no limit, after the first descents
+/// once a feasible solution is at hand. `on_improve` sees every new best
+/// feasible solution.
 pub fn search(
     inst: &Instance,
     start: Option<&Solution>,
@@ -117,10 +130,21 @@ pub fn search(
         last_round_seconds: 0.0,
         on_improve,
     };
-    let Some(mut current) = initial(&arcs, start, &mut run.rng) else { return Ok(run.report) };
     let t = Instant::now();
-    descent(&mut current, &run.near, &mut run.rng);
+    let mut current = from_start(&arcs, start, &mut run.rng).map(|mut routes| {
+        descent(&mut routes, &run.near, &mut run.rng);
+        routes
+    });
+    let mut own_rng = super::rng(options.seed ^ OWN_STREAM);
+    if let Some(mut own) = own_construction(&arcs, &mut own_rng) {
+        descent(&mut own, &run.near, &mut own_rng);
+        if current.as_ref().is_none_or(|c| key(&own) < key(c)) {
+            current = Some(own);
+            run.report.kept_own_construction = true;
+        }
+    }
     run.report.first_descent_seconds = t.elapsed().as_secs_f64();
+    let Some(mut current) = current else { return Ok(run.report) };
     run.offer(&current);
     while !run.done(stop) {
         if run.neural_due() {
@@ -262,26 +286,33 @@ fn ruin_size(inst: &Instance, rng: &mut Rng) -> usize {
     rng.random_range(1..=most)
 }
 
-/// The routes to start from: the constructed solution when it visits every
-/// customer once on routes that keep the rules (the fleet may be exceeded);
-/// otherwise, for one tour, a tour repaired from the constructed order (or
-/// from the order of closing times and draft limits); otherwise every
-/// customer inserted at its cheapest place, in order of closing time,
-/// opening routes as needed.
-fn initial<'a>(arcs: &'a Arcs<'a>, start: Option<&Solution>, rng: &mut Rng) -> Option<Routes<'a>> {
-    if let Some(routes) = start.and_then(|s| complete(arcs, s)) {
-        return Some(routes);
+/// The constructed solution as routes to search from: itself when it visits
+/// every customer once on routes that keep the rules (the fleet may be
+/// exceeded), or, for one tour, a tour repaired from its order.
+fn from_start<'a>(arcs: &'a Arcs<'a>, start: Option<&Solution>, rng: &mut Rng) -> Option<Routes<'a>> {
+    let start = start?;
+    let inst = arcs.instance();
+    let tour = start.routes.concat();
+    match complete(arcs, start) {
+        Some(routes) => Some(routes),
+        None if inst.variant.is_tsp() && tour.len() == inst.num_customers() => {
+            super::repair::repair_tour(arcs, tour, rng).map(|t| Routes::new(arcs, &Solution::new(vec![t])))
+        }
+        None => None,
     }
+}
+
+/// The search's own construction, in order of closing time (then of draft
+/// limit, the largest first): for one tour, that order repaired into a tour
+/// that keeps the rules; otherwise every customer inserted at its cheapest
+/// place, opening routes as needed. `None` when no tour could be repaired.
+fn own_construction<'a>(arcs: &'a Arcs<'a>, rng: &mut Rng) -> Option<Routes<'a>> {
     let inst = arcs.instance();
     let mut customers: Vec<usize> = (1..=inst.num_customers()).collect();
     let limit = |j: usize| inst.draft_limit.as_ref().map_or(0.0, |d| d[j]);
     customers.sort_by(|&a, &b| inst.window(a)[1].total_cmp(&inst.window(b)[1]).then(limit(b).total_cmp(&limit(a))));
     if inst.variant.is_tsp() {
-        let order = match start.map(|s| s.routes.concat()) {
-            Some(tour) if tour.len() == customers.len() => tour,
-            _ => customers,
-        };
-        let tour = super::repair::repair_tour(arcs, order, rng)?;
+        let tour = super::repair::repair_tour(arcs, customers, rng)?;
         return Some(Routes::new(arcs, &Solution::new(vec![tour])));
     }
     let mut routes = Routes::new(arcs, &Solution::default());

@@ -1,7 +1,7 @@
 //! The anytime search on its own (no policy): feasible on every family from
-//! nothing, improving only, within the fleet, deterministic under a seed;
-//! and no policy round after the first started that the time left would
-//! not hold.
+//! nothing, improving only, within the fleet, deterministic under a seed,
+//! never worse from a start than from nothing nor than the start; and no
+//! policy round after the first started that the time left would not hold.
 
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -53,6 +53,30 @@ fn a_start_beyond_the_fleet_is_repaired_to_within_it() {
     assert!(!evaluate(&inst, &alone).is_feasible(), "30 routes exceed the fleet of {vehicles}");
     let best = run(&inst, Some(&alone), 200, 1).best.expect("repaired within the fleet");
     assert!(best.evaluation.routes <= vehicles);
+}
+
+/// The cost of the search with no limit (the first descents only) from `start`.
+fn unlimited(inst: &Instance, start: Option<&Solution>) -> f64 {
+    let report = search(inst, start, &SearchOptions::default(), &AtomicBool::new(false), &mut NoPolicy, &mut |_, _| {}).unwrap();
+    report.best.unwrap_or_else(|| panic!("{}: no feasible solution", inst.name)).evaluation.cost
+}
+
+#[test]
+fn a_start_never_ends_worse_than_the_search_alone_nor_than_itself() {
+    for inst in every_family(20, 4) {
+        let alone = unlimited(&inst, None);
+        // A poor start: the customers in reverse order of their index, one
+        // route each (one reversed tour for the TSPs).
+        let reversed: Vec<usize> = (1..=inst.num_customers()).rev().collect();
+        let poor = match inst.variant.is_tsp() {
+            true => Solution::new(vec![reversed]),
+            false => Solution::new(reversed.into_iter().map(|c| vec![c]).collect()),
+        };
+        assert!(unlimited(&inst, Some(&poor)) <= alone, "{}: a poor start ends worse than the search alone", inst.name);
+        let good = run(&inst, None, 200, 1).best.unwrap();
+        let from_good = unlimited(&inst, Some(&good.solution));
+        assert!(from_good <= good.evaluation.cost, "{}: the start's cost {} is lost ({from_good})", inst.name, good.evaluation.cost);
+    }
 }
 
 /// A policy whose every round takes `round` and proposes nothing.
