@@ -131,13 +131,18 @@ pub fn search(
         on_improve,
     };
     let t = Instant::now();
-    let mut current = from_start(&arcs, start, &mut run.rng).map(|mut routes| {
-        descent(&mut routes, &run.near, &mut run.rng);
-        routes
-    });
+    // The policy's solution is offered first: a caller writing every
+    // improvement has it before the own construction's descent (1.7 s at
+    // 3,000 customers) ends.
+    let mut current = from_start(&arcs, start, &mut run.rng);
+    if let Some(routes) = &mut current {
+        descent(routes, &run.near, &mut run.rng);
+        run.offer(routes);
+    }
     let mut own_rng = super::rng(options.seed ^ OWN_STREAM);
     if let Some(mut own) = own_construction(&arcs, &mut own_rng) {
         descent(&mut own, &run.near, &mut own_rng);
+        run.offer(&own);
         if current.as_ref().is_none_or(|c| key(&own) < key(c)) {
             current = Some(own);
             run.report.kept_own_construction = true;
@@ -145,7 +150,6 @@ pub fn search(
     }
     run.report.first_descent_seconds = t.elapsed().as_secs_f64();
     let Some(mut current) = current else { return Ok(run.report) };
-    run.offer(&current);
     while !run.done(stop) {
         if run.neural_due() {
             run.reconstruct(&arcs, policy)?;
