@@ -193,10 +193,10 @@ impl DecodeOptions {
     }
 
     /// `lrm solve`'s default when the user chose neither the starts nor the
-    /// augmentation: when no search follows beyond one descent (`searching`:
-    /// a time or iteration bound, whose search improves a one-rollout start
-    /// further than a better construction would; README "Search") and the
-    /// strategy takes multiple starts, POMO's inference within
+    /// augmentation: when no search follows beyond the first descents
+    /// (`searching`: a time or iteration bound, whose search improves a
+    /// one-rollout start further than a better construction would; README
+    /// "Search") and the strategy takes multiple starts, POMO's inference within
     /// [`multistart::SOLVE_WORK`]. Anything else is unchanged.
     pub fn with_solve_work(self, searching: bool) -> DecodeOptions {
         let work = (self.takes_starts() && !searching && self.time_limit.is_none()).then_some(multistart::SOLVE_WORK);

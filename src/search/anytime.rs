@@ -1,7 +1,8 @@
 //! The anytime search on one instance: descend from the policy's best
 //! constructed solution and from the search's own construction, keep the
 //! better (a policy that dead-ends or meets tight time windows poorly, as
-//! on Solomon's C101, never ends worse than the search alone), then until
+//! on Solomon's C101, never ends worse than the own construction's
+//! descent, unless Ctrl-C or the time limit comes first), then until
 //! the limit: ruin and recreate plus a descent (most iterations), or the
 //! policy re-constructing segments of the best solution (RRC,
 //! [`Reconstruct`]), each candidate descended in turn.
@@ -101,7 +102,8 @@ pub struct Report {
     /// the policy then contributed nothing but its RRC rounds.
     pub kept_own_construction: bool,
     /// Time in the first descents (from the constructed solution and from
-    /// the search's own construction), the own construction included.
+    /// the search's own construction), the own construction and a TSP
+    /// start's repair included.
     pub first_descent_seconds: f64,
 }
 
@@ -140,7 +142,8 @@ pub fn search(
         run.offer(routes);
     }
     let mut own_rng = super::rng(options.seed ^ OWN_STREAM);
-    if let Some(mut own) = own_construction(&arcs, &mut own_rng) {
+    let own = if run.out_of_time(stop) { None } else { own_construction(&arcs, &mut own_rng) };
+    if let Some(mut own) = own {
         descent(&mut own, &run.near, &mut own_rng);
         run.offer(&own);
         if current.as_ref().is_none_or(|c| key(&own) < key(c)) {
@@ -191,6 +194,11 @@ impl<'a> Run<'a, '_> {
             (Some(limit), None) => self.clock.elapsed().as_secs_f64() / limit.as_secs_f64(),
             (None, None) => done / REPAIR_ITERATIONS as f64,
         }
+    }
+
+    /// Whether Ctrl-C came or the time limit has passed.
+    fn out_of_time(&self, stop: &AtomicBool) -> bool {
+        stop.load(Ordering::Relaxed) || self.options.time_limit.is_some_and(|limit| self.clock.elapsed() >= limit)
     }
 
     fn done(&self, stop: &AtomicBool) -> bool {
