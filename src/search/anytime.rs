@@ -136,23 +136,19 @@ pub fn search(
     // The policy's solution is offered first: a caller writing every
     // improvement has it before the own construction's descent (1.7 s at
     // 3,000 customers) ends.
-    let mut current = from_start(&arcs, start, &mut run.rng);
-    if let Some(routes) = &mut current {
-        descent(routes, &run.near, &mut run.rng);
-        run.offer(routes);
+    if let Some(mut routes) = from_start(&arcs, start, &mut run.rng) {
+        descent(&mut routes, &run.near, &mut run.rng);
+        run.offer(&routes);
     }
     let mut own_rng = super::rng(options.seed ^ OWN_STREAM);
     let own = if run.out_of_time(stop) { None } else { own_construction(&arcs, &mut own_rng) };
     if let Some(mut own) = own {
         descent(&mut own, &run.near, &mut own_rng);
+        run.report.kept_own_construction = run.best.as_ref().is_none_or(|b| key(&own) < key(b));
         run.offer(&own);
-        if current.as_ref().is_none_or(|c| key(&own) < key(c)) {
-            current = Some(own);
-            run.report.kept_own_construction = true;
-        }
     }
     run.report.first_descent_seconds = t.elapsed().as_secs_f64();
-    let Some(mut current) = current else { return Ok(run.report) };
+    let Some(mut current) = run.best.clone() else { return Ok(run.report) };
     while !run.done(stop) {
         if run.neural_due() {
             run.reconstruct(&arcs, policy)?;
@@ -304,14 +300,14 @@ fn ruin_size(inst: &Instance, rng: &mut Rng) -> usize {
 fn from_start<'a>(arcs: &'a Arcs<'a>, start: Option<&Solution>, rng: &mut Rng) -> Option<Routes<'a>> {
     let start = start?;
     let inst = arcs.instance();
-    let tour = start.routes.concat();
-    match complete(arcs, start) {
-        Some(routes) => Some(routes),
-        None if inst.variant.is_tsp() && tour.len() == inst.num_customers() => {
-            super::repair::repair_tour(arcs, tour, rng).map(|t| Routes::new(arcs, &Solution::new(vec![t])))
-        }
-        None => None,
+    if let Some(routes) = complete(arcs, start) {
+        return Some(routes);
     }
+    let tour = start.routes.concat();
+    if !inst.variant.is_tsp() || tour.len() != inst.num_customers() {
+        return None;
+    }
+    super::repair::repair_tour(arcs, tour, rng).map(|t| Routes::new(arcs, &Solution::new(vec![t])))
 }
 
 /// The search's own construction, in order of closing time (then of draft
