@@ -54,6 +54,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "mtvrp100-anneal-cpu",
         "mtvrp100-cosine-cpu",
         "mtvrp100-cpu",
+        "mtvrp100-deep-bigbatch-cpu",
         "mtvrp100-deep-cpu",
         "mtvrp100-deep-gpu",
         "mtvrp100-deep-lowlr-cpu",
