@@ -67,7 +67,7 @@ pub struct DecodeArgs {
     /// Instances encoded together.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    /// Seed of sampling and RRC.
+    /// Seed of sampling, RRC and the local search (every file's search draws from it alone).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }

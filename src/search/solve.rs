@@ -48,6 +48,9 @@ impl<B: Backend> Reconstruct for Rrc<'_, B> {
 /// included), shared equally by the instances left. `on_improve(k, found,
 /// seconds)` sees every new best feasible solution of instance `k`; times
 /// (there and in the reports' traces) count from the start of the call.
+/// Every instance's search draws from `search_options.seed` itself, so an
+/// instance ends the same whatever other instances the call holds (under an
+/// iteration bound; a time limit is shared among them).
 #[allow(clippy::too_many_arguments)]
 pub fn solve<B: Backend>(
     policy: &Policy<B>,
@@ -66,7 +69,6 @@ pub fn solve<B: Backend>(
     for (k, (inst, mut outcome)) in instances.iter().zip(outcomes).enumerate() {
         let mut options = search_options.clone();
         options.time_limit = search_options.time_limit.map(|t| t.saturating_sub(start.elapsed()) / (instances.len() - k) as u32);
-        options.seed = search_options.seed.wrapping_add(k as u64);
         let mut rrc = Rrc { policy, config, instance: inst, augment: decoding.augment, device, batch: None, rng: super::rng(options.seed) };
         let constructed = outcome.shown().map(|f| f.solution.clone());
         let searching = Instant::now();

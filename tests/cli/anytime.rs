@@ -61,6 +61,18 @@ fn a_solve_bounded_by_iterations_is_deterministic_and_traces_its_improvements() 
     let (a, sol_a) = solve("a.sol");
     let (b, sol_b) = solve("b.sol");
     assert_eq!(sol_a, sol_b, "same seed, same solution");
+    // Solved second in a call of two files, the file ends the same as alone.
+    let pair = lrm()
+        .arg("solve")
+        .arg(data().join("benchmarks/cvrp/A-n32-k5.vrp"))
+        .arg(&file)
+        .args(["--iterations", "300", "--seed", "4", "--json", "--out"])
+        .arg(dir.join("pair"))
+        .output()
+        .unwrap();
+    assert!(pair.status.success(), "{}", String::from_utf8_lossy(&pair.stderr));
+    let second = json_lines(&pair.stdout).remove(1);
+    assert_eq!(std::fs::read_to_string(second["solution"].as_str().unwrap()).unwrap(), sol_a, "the same file, the same seed, another file beside it");
     assert_eq!(a["cost"], b["cost"]);
     assert_eq!(a["search_iterations"], 300);
     let trace: Vec<f64> = a["trace"].as_array().unwrap().iter().map(|p| p["cost"].as_f64().unwrap()).collect();
