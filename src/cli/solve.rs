@@ -238,6 +238,7 @@ fn report(inst: &Instance, s: &Solved, bks: Option<f64>, written: Option<&Path>)
         "routes": shown.map(|f| f.evaluation.routes),
         "bks": bks,
         "gap_percent": gap(outcome.cost(), bks),
+        "constructed_cost": s.constructed_cost,
         "time_s": s.seconds,
         "descent_s": s.report.first_descent_seconds,
         "kept_own_construction": s.report.kept_own_construction,

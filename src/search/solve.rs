@@ -20,6 +20,9 @@ use crate::problem::{Instance, Solution};
 #[derive(Clone, Debug)]
 pub struct Solved {
     pub outcome: Outcome,
+    /// Cost of the policy's best feasible constructed solution, before the
+    /// search; `None` when no rollout was feasible.
+    pub constructed_cost: Option<f64>,
     pub report: Report,
     /// Wall time on this instance: its share of the batched construction plus its search.
     pub seconds: f64,
@@ -71,6 +74,7 @@ pub fn solve<B: Backend>(
         options.time_limit = search_options.time_limit.map(|t| t.saturating_sub(start.elapsed()) / (instances.len() - k) as u32);
         let mut rrc = Rrc { policy, config, instance: inst, augment: decoding.augment, device, batch: None, rng: super::rng(options.seed) };
         let constructed = outcome.shown().map(|f| f.solution.clone());
+        let constructed_cost = outcome.cost();
         let searching = Instant::now();
         let offset = start.elapsed().as_secs_f64();
         let mut report = search(inst, constructed.as_ref(), &options, stop, &mut rrc, &mut |found, seconds| on_improve(k, found, offset + seconds))?;
@@ -78,7 +82,7 @@ pub fn solve<B: Backend>(
         if let Some(found) = &report.best {
             outcome.offer(inst, found.solution.clone());
         }
-        solved.push(Solved { outcome, report, seconds: construction + searching.elapsed().as_secs_f64() });
+        solved.push(Solved { outcome, constructed_cost, report, seconds: construction + searching.elapsed().as_secs_f64() });
     }
     Ok(solved)
 }

@@ -134,5 +134,7 @@ fn solve_keeps_the_search_s_own_construction_when_it_descends_further() {
     assert_eq!(line["trajectories"], 1, "the policy's rollout completed: {line}");
     assert_eq!(line["kept_own_construction"], true, "{line}");
     assert!(line["gap_percent"].as_f64().unwrap() < 2.0, "{line}");
+    let constructed = line["constructed_cost"].as_f64().expect("the rollout's cost, before the search");
+    assert!(constructed > line["cost"].as_f64().unwrap(), "the search improved on the construction: {line}");
     assert!(solve(&[]).contains("from the search's own construction"));
 }
