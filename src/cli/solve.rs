@@ -241,6 +241,7 @@ fn report(inst: &Instance, s: &Solved, bks: Option<f64>, written: Option<&Path>)
         "constructed_cost": s.constructed_cost,
         "time_s": s.seconds,
         "descent_s": s.report.first_descent_seconds,
+        "descended_constructions": s.report.descended_constructions,
         "kept_own_construction": s.report.kept_own_construction,
         "search_iterations": s.report.iterations,
         "reconstructions": s.report.reconstructions,
@@ -265,7 +266,7 @@ fn text(r: &serde_json::Value) -> String {
     }
     let time = r["time_s"].as_f64().unwrap_or(0.0);
     let descent = r["descent_s"].as_f64().unwrap_or(0.0);
-    line += &format!("  time {time:.2}s (descent {:.0}%", 100.0 * descent / time.max(1e-9));
+    line += &format!("  time {time:.2}s (descents {:.0}%", 100.0 * descent / time.max(1e-9));
     if r["kept_own_construction"].as_bool() == Some(true) {
         line += ", from the search's own construction";
     }

@@ -236,11 +236,19 @@ pub struct Found {
     pub evaluation: Evaluation,
 }
 
+/// How many feasible solutions an [`Outcome`] keeps beside its best.
+pub const RUNNERS_UP: usize = 15;
+
 /// What decoding one instance gave.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outcome {
     /// The best feasible solution, `None` when no rollout found one.
     pub best: Option<Found>,
+    /// The next cheapest feasible solutions, distinct from the best and from
+    /// each other, cheapest first, at most [`RUNNERS_UP`]: `lrm solve`'s
+    /// search descends from each as well as from the best, since where one
+    /// descent ends depends much on where it starts.
+    pub runners_up: Vec<Found>,
     /// While there is no feasible one: the cheapest complete solution that
     /// `evaluate` rejected (a fleet too small, say), to report, never to hide.
     pub fallback: Option<Found>,
@@ -262,35 +270,69 @@ impl Outcome {
         self.best.as_ref().or(self.fallback.as_ref())
     }
 
-    /// Keep `solution` when it is feasible and cheaper than the best so far.
+    /// Keep `solution` when it is feasible and cheaper than the best so far
+    /// (true), or among the runners-up.
     pub fn offer(&mut self, inst: &Instance, solution: Solution) -> bool {
         let evaluation = evaluate(inst, &solution);
-        let better = evaluation.is_feasible() && self.cost().is_none_or(|c| evaluation.cost < c);
-        if better {
-            self.best = Some(Found { solution, evaluation });
-            self.fallback = None;
-        } else if !evaluation.is_feasible() && self.best.is_none() && self.fallback.as_ref().is_none_or(|f| evaluation.cost < f.evaluation.cost) {
-            self.fallback = Some(Found { solution, evaluation });
-        }
-        better
+        self.keep(Found { solution, evaluation })
     }
 
     /// Fold another decoding of the same instance in.
     pub fn merge(&mut self, other: Outcome) {
         self.trajectories += other.trajectories;
         self.dead_ends += other.dead_ends;
-        if let Some(f) = other.best {
-            if self.cost().is_none_or(|c| f.evaluation.cost < c) {
-                self.best = Some(f);
-                self.fallback = None;
-            }
-        }
-        if let Some(f) = other.fallback.filter(|_| self.best.is_none()) {
-            if self.fallback.as_ref().is_none_or(|g| f.evaluation.cost < g.evaluation.cost) {
-                self.fallback = Some(f);
-            }
+        for found in other.best.into_iter().chain(other.runners_up).chain(other.fallback) {
+            self.keep(found);
         }
     }
+
+    /// Rank an evaluated solution: the new best (true), a runner-up, or,
+    /// infeasible while nothing feasible is known, the fallback when cheaper.
+    fn keep(&mut self, found: Found) -> bool {
+        let cost = found.evaluation.cost;
+        if !found.evaluation.is_feasible() {
+            if self.best.is_none() && self.fallback.as_ref().is_none_or(|f| cost < f.evaluation.cost) {
+                self.fallback = Some(found);
+            }
+            return false;
+        }
+        let full = self.runners_up.len() == RUNNERS_UP;
+        if full && self.runners_up.last().is_some_and(|f| f.evaluation.cost <= cost) {
+            return false;
+        }
+        if self.best.iter().chain(&self.runners_up).any(|f| same_cost(f.evaluation.cost, cost) && same_routes(&f.solution, &found.solution)) {
+            return false;
+        }
+        let better = self.cost().is_none_or(|c| cost < c);
+        let runner_up = match better {
+            true => {
+                self.fallback = None;
+                self.best.replace(found)
+            }
+            false => Some(found),
+        };
+        if let Some(r) = runner_up {
+            let at = self.runners_up.partition_point(|f| f.evaluation.cost <= r.evaluation.cost);
+            self.runners_up.insert(at, r);
+            self.runners_up.truncate(RUNNERS_UP);
+        }
+        better
+    }
+}
+
+/// Whether two costs are equal but for the order of summing their routes.
+fn same_cost(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(1.0)
+}
+
+/// Whether two solutions have the same routes, in any order.
+fn same_routes(a: &Solution, b: &Solution) -> bool {
+    fn sorted(s: &Solution) -> Vec<&Vec<usize>> {
+        let mut routes: Vec<&Vec<usize>> = s.routes.iter().collect();
+        routes.sort();
+        routes
+    }
+    a.routes.len() == b.routes.len() && sorted(a) == sorted(b)
 }
 
 /// The best rollout of each original instance of `batch`, whose env holds

@@ -1,7 +1,7 @@
-//! `lrm solve`'s pipeline: the policy constructs a solution for every
+//! `lrm solve`'s pipeline: the policy constructs solutions for every
 //! instance (`decode::solve`), then the anytime search improves each in
-//! turn, the instances sharing one time limit, with the policy's RRC as the
-//! search's neural re-construction.
+//! turn from its best constructions, the instances sharing one time limit,
+//! with the policy's RRC as the search's neural re-construction.
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -73,11 +73,11 @@ pub fn solve<B: Backend>(
         let mut options = search_options.clone();
         options.time_limit = search_options.time_limit.map(|t| t.saturating_sub(start.elapsed()) / (instances.len() - k) as u32);
         let mut rrc = Rrc { policy, config, instance: inst, augment: decoding.augment, device, batch: None, rng: super::rng(options.seed) };
-        let constructed = outcome.shown().map(|f| f.solution.clone());
+        let starts: Vec<Solution> = outcome.shown().into_iter().chain(&outcome.runners_up).map(|f| f.solution.clone()).collect();
         let constructed_cost = outcome.cost();
         let searching = Instant::now();
         let offset = start.elapsed().as_secs_f64();
-        let mut report = search(inst, constructed.as_ref(), &options, stop, &mut rrc, &mut |found, seconds| on_improve(k, found, offset + seconds))?;
+        let mut report = search(inst, &starts, &options, stop, &mut rrc, &mut |found, seconds| on_improve(k, found, offset + seconds))?;
         report.trace.iter_mut().for_each(|i| i.seconds += offset);
         if let Some(found) = &report.best {
             outcome.offer(inst, found.solution.clone());

@@ -7,4 +7,5 @@ mod common;
 mod lazymask;
 mod multistart;
 mod nearest;
+mod outcome;
 mod strategies;

@@ -1,7 +1,8 @@
 //! The anytime search on its own (no policy): feasible on every family from
 //! nothing, improving only, within the fleet, deterministic under a seed,
-//! never worse from a start than from nothing nor than the start; and no
-//! policy round after the first started that the time left would not hold.
+//! never worse from a start than from nothing nor than the start, nor from
+//! several starts than from the first; and no policy round after the first
+//! started that the time left would not hold.
 
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -15,7 +16,10 @@ use crate::common::every_family;
 fn run(inst: &Instance, start: Option<&Solution>, iterations: usize, seed: u64) -> Report {
     let options = SearchOptions { iterations: Some(iterations), seed, ..SearchOptions::default() };
     let mut seen = vec![];
-    let report = search(inst, start, &options, &AtomicBool::new(false), &mut NoPolicy, &mut |found, _| seen.push(found.evaluation.cost)).unwrap();
+    let report = search(inst, start.map_or(&[][..], std::slice::from_ref), &options, &AtomicBool::new(false), &mut NoPolicy, &mut |found, _| {
+        seen.push(found.evaluation.cost)
+    })
+    .unwrap();
     assert_eq!(seen, report.trace.iter().map(|i| i.cost).collect::<Vec<_>>(), "every improvement is reported as it happens");
     report
 }
@@ -57,7 +61,8 @@ fn a_start_beyond_the_fleet_is_repaired_to_within_it() {
 
 /// The cost of the search with no limit (the first descents only) from `start`.
 fn unlimited(inst: &Instance, start: Option<&Solution>) -> f64 {
-    let report = search(inst, start, &SearchOptions::default(), &AtomicBool::new(false), &mut NoPolicy, &mut |_, _| {}).unwrap();
+    let report =
+        search(inst, start.map_or(&[][..], std::slice::from_ref), &SearchOptions::default(), &AtomicBool::new(false), &mut NoPolicy, &mut |_, _| {}).unwrap();
     report.best.unwrap_or_else(|| panic!("{}: no feasible solution", inst.name)).evaluation.cost
 }
 
@@ -79,6 +84,21 @@ fn a_start_never_ends_worse_than_the_search_alone_nor_than_itself() {
     }
 }
 
+#[test]
+fn more_starts_never_end_worse_than_the_first_alone() {
+    for inst in every_family(30, 6) {
+        // Starts of differing quality: the search's own results after a few
+        // iterations under different seeds.
+        let starts: Vec<Solution> = (1..=4).map(|seed| run(&inst, None, 3, seed).best.unwrap().solution).collect();
+        let first = unlimited(&inst, Some(&starts[0]));
+        let report = search(&inst, &starts, &SearchOptions::default(), &AtomicBool::new(false), &mut NoPolicy, &mut |_, _| {}).unwrap();
+        let all = report.best.unwrap().evaluation.cost;
+        assert!(all <= first, "{}: {all} from {} starts, {first} from the first", inst.name, starts.len());
+        let cheapest = starts.iter().map(|s| evaluate(&inst, s).cost).fold(f64::INFINITY, f64::min);
+        assert!(all <= cheapest, "{}: {all}, above the cheapest start's {cheapest}", inst.name);
+    }
+}
+
 /// A policy whose every round takes `round` and proposes nothing.
 struct Slow {
     round: Duration,
@@ -95,7 +115,7 @@ impl Reconstruct for Slow {
 fn rounds_in_one_second(round: Duration) -> usize {
     let inst = GeneratorConfig::new(Problem::Variant("CVRP".parse().unwrap())).generate_one(30, 1, 0).0;
     let options = SearchOptions { time_limit: Some(Duration::from_secs(1)), neural_share: 1.0, ..SearchOptions::default() };
-    let report = search(&inst, None, &options, &AtomicBool::new(false), &mut Slow { round }, &mut |_, _| {}).unwrap();
+    let report = search(&inst, &[], &options, &AtomicBool::new(false), &mut Slow { round }, &mut |_, _| {}).unwrap();
     assert!(report.best.is_some());
     report.reconstructions
 }
