@@ -97,6 +97,7 @@ impl DecodeArgs {
             look_ahead: self.look_ahead,
             time_limit,
             batch_size: self.batch_size,
+            runners_up: false,
             seed: self.seed,
         };
         options.validate().map_err(|e| Error::bad_input("decoding options", None, e))?;

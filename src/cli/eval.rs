@@ -74,9 +74,7 @@ impl BackendJob for Eval<'_> {
                     );
                 }
                 for (&k, o) in members.iter().zip(decode::solve(&policy, &card.model, &subset, self.options, &device)?) {
-                    // The runners-up serve `lrm solve`'s search only: kept,
-                    // a large dataset would hold 16 solutions per instance.
-                    (outcomes[k], models[k]) = (Some(Outcome { runners_up: vec![], ..o }), source.name());
+                    (outcomes[k], models[k]) = (Some(o), source.name());
                 }
             }
             let outcomes = outcomes.into_iter().map(|o| o.expect("every instance is in one group")).collect();

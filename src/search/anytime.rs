@@ -39,8 +39,9 @@ const REPAIR_ITERATIONS: usize = 5000;
 const RECONSTRUCT_EVERY: usize = 50;
 /// The search's own construction and its first descent draw from their own
 /// random stream (the seed with the bits of SplitMix64's golden-ratio
-/// increment flipped), so that the descent from the constructed solution is
-/// the same with or without it, and the own one the same whatever the start.
+/// increment flipped), so that the descents from the constructed solutions
+/// are the same with or without it, and the own one the same whatever the
+/// starts.
 const OWN_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
 /// Largest number of customers one nearby ruin removes.
 const MAX_RUIN: usize = 30;
@@ -102,8 +103,9 @@ pub struct Report {
     /// than those from the constructed solutions (or was the only one):
     /// the policy then contributed nothing but its RRC rounds.
     pub kept_own_construction: bool,
-    /// Constructed solutions descended: the first always, the others while
-    /// time was left.
+    /// Constructed solutions descended: the first always (unless it cannot
+    /// be searched from: incomplete, and no tour to repair), the others
+    /// while time was left.
     pub descended_constructions: usize,
     /// Time in the first descents (from the constructed solutions and from
     /// the search's own construction), the own construction and a TSP

@@ -16,7 +16,8 @@ use crate::model::{ModelConfig, Policy};
 use crate::problem::{Instance, Solution};
 
 /// What solving one instance gave: the construction's outcome, with its
-/// best replaced by the search's when that is better, and the search's report.
+/// best replaced by the search's when that is better (the replaced one
+/// joining the runners-up), and the search's report.
 #[derive(Clone, Debug)]
 pub struct Solved {
     pub outcome: Outcome,
@@ -66,6 +67,7 @@ pub fn solve<B: Backend>(
     on_improve: &mut dyn FnMut(usize, &Found, f64),
 ) -> Result<Vec<Solved>> {
     let start = Instant::now();
+    let decoding = &DecodeOptions { runners_up: true, ..decoding.clone() };
     let outcomes = decode::solve(policy, config, instances, decoding, device)?;
     let construction = start.elapsed().as_secs_f64() / instances.len().max(1) as f64;
     let mut solved = Vec::with_capacity(instances.len());

@@ -1,11 +1,13 @@
 //! What an outcome keeps of the rollouts offered to it: the cheapest
 //! feasible solution, the next cheapest distinct ones (where `lrm solve`'s
-//! search starts its descents), and an infeasible one only while nothing
-//! feasible is known.
+//! search starts its descents, kept by decoding only when asked), and an
+//! infeasible one only while nothing feasible is known.
 
-use lrm::decode::{Outcome, RUNNERS_UP};
+use lrm::decode::{self, DecodeOptions, Outcome, Starts, RUNNERS_UP};
 use lrm::problem::generate::{GeneratorConfig, Problem};
 use lrm::problem::{evaluate, Instance, Solution};
+
+use crate::common::{assert_close, small_policy};
 
 fn cvrp(n: usize) -> Instance {
     GeneratorConfig::new(Problem::Variant("CVRP".parse().unwrap())).generate_one(n, 4, 0).0
@@ -30,24 +32,26 @@ fn costs(outcome: &Outcome) -> Vec<f64> {
     outcome.best.iter().chain(&outcome.runners_up).map(|f| f.evaluation.cost).collect()
 }
 
+/// `s`'s routes each in its smaller direction, sorted: one solution, however written.
+fn canonical(s: &Solution) -> Vec<Vec<usize>> {
+    let mut routes: Vec<Vec<usize>> = s.routes.iter().map(|r| r.clone().min(r.iter().rev().copied().collect())).collect();
+    routes.sort();
+    routes
+}
+
 #[test]
 fn an_outcome_keeps_the_cheapest_distinct_feasible_solutions_cheapest_first() {
     let inst = cvrp(8);
     let all = candidates(&inst);
-    let mut expected: Vec<f64> = vec![];
+    let mut distinct: Vec<(Vec<Vec<usize>>, f64)> = vec![];
     for s in &all {
         let eval = evaluate(&inst, s);
         assert!(eval.is_feasible(), "{:?}: {:?}", s.routes, eval.violation);
-        let mut sorted = s.routes.clone();
-        sorted.sort();
-        if !all.iter().take_while(|t| !std::ptr::eq(*t, s)).any(|t| {
-            let mut u = t.routes.clone();
-            u.sort();
-            u == sorted
-        }) {
-            expected.push(eval.cost);
+        if !distinct.iter().any(|(c, _)| *c == canonical(s)) {
+            distinct.push((canonical(s), eval.cost));
         }
     }
+    let mut expected: Vec<f64> = distinct.iter().map(|(_, cost)| *cost).collect();
     expected.sort_by(f64::total_cmp);
     expected.truncate(RUNNERS_UP + 1);
     assert!(expected.len() == RUNNERS_UP + 1, "the test offers more distinct solutions than an outcome keeps");
@@ -55,10 +59,14 @@ fn an_outcome_keeps_the_cheapest_distinct_feasible_solutions_cheapest_first() {
     let mut outcome = Outcome::default();
     for s in &all {
         outcome.offer(&inst, s.clone());
-        // The same routes in another order are the same solution.
+        // The same routes in another order or direction are the same solution.
         outcome.offer(&inst, Solution::new(s.routes.iter().rev().cloned().collect()));
+        outcome.offer(&inst, Solution::new(s.routes.iter().map(|r| r.iter().rev().copied().collect()).collect()));
     }
-    assert_eq!(costs(&outcome), expected);
+    // Equal but for the order of summing the routes.
+    assert_close("kept costs", &costs(&outcome), &expected, 1e-12);
+    let kept: Vec<Vec<Vec<usize>>> = outcome.best.iter().chain(&outcome.runners_up).map(|f| canonical(&f.solution)).collect();
+    assert!(kept.iter().enumerate().all(|(i, c)| !kept[..i].contains(c)), "no solution kept twice");
     assert!(outcome.fallback.is_none());
 }
 
@@ -106,5 +114,21 @@ fn merging_keeps_the_cheapest_distinct_solutions_of_both() {
     // Both halves hold the solution offered twice: it is kept once.
     second.offer(&inst, all[0].clone());
     first.merge(second);
-    assert_eq!(costs(&first), costs(&whole));
+    assert_close("merged costs", &costs(&first), &costs(&whole), 1e-12);
+}
+
+#[test]
+fn decoding_keeps_the_runners_up_only_when_asked() {
+    let (config, policy) = small_policy("rf-te");
+    let insts: Vec<Instance> = (0..3).map(|k| GeneratorConfig::new(Problem::Variant("CVRP".parse().unwrap())).generate_one(12, 5, k).0).collect();
+    let options = DecodeOptions { starts: Starts::All, ..DecodeOptions::default() };
+    let device = Default::default();
+    let plain = decode::solve(&policy, &config, &insts, &options, &device).unwrap();
+    let kept = decode::solve(&policy, &config, &insts, &DecodeOptions { runners_up: true, ..options }, &device).unwrap();
+    for (p, k) in plain.iter().zip(&kept) {
+        assert!(p.runners_up.is_empty());
+        assert_eq!(p.best, k.best, "the same best either way");
+        assert!(!k.runners_up.is_empty(), "12 starts give more than one distinct solution");
+        assert!(k.runners_up.iter().all(|f| f.evaluation.is_feasible() && f.evaluation.cost >= k.cost().unwrap()));
+    }
 }

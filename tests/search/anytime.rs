@@ -92,6 +92,7 @@ fn more_starts_never_end_worse_than_the_first_alone() {
         let starts: Vec<Solution> = (1..=4).map(|seed| run(&inst, None, 3, seed).best.unwrap().solution).collect();
         let first = unlimited(&inst, Some(&starts[0]));
         let report = search(&inst, &starts, &SearchOptions::default(), &AtomicBool::new(false), &mut NoPolicy, &mut |_, _| {}).unwrap();
+        assert_eq!(report.descended_constructions, starts.len(), "{}: with no limit every start is descended", inst.name);
         let all = report.best.unwrap().evaluation.cost;
         assert!(all <= first, "{}: {all} from {} starts, {first} from the first", inst.name, starts.len());
         let cheapest = starts.iter().map(|s| evaluate(&inst, s).cost).fold(f64::INFINITY, f64::min);
