@@ -8,6 +8,7 @@ mod anytime;
 mod moves;
 mod new_route;
 mod relocate;
+mod repair;
 mod swap;
 mod two_opt;
 mod two_opt_star;
