@@ -18,8 +18,9 @@ fn cost(inst: &Instance, tour: &[usize]) -> f64 {
     e.cost
 }
 
-/// No customer moved to any other place shortens `tour` by more than the
-/// search's improvement threshold.
+/// No customer moved to any other place shortens `tour` by more than 1e-6
+/// (ten times the search's improvement threshold: `evaluate` sums the tour
+/// in another order).
 fn assert_one_shift_optimal(inst: &Instance, tour: &[usize]) {
     let now = cost(inst, tour);
     for k in 0..tour.len() {
