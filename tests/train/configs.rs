@@ -58,6 +58,7 @@ fn every_config_parses_and_trains_a_step_at_a_tiny_scale() {
         "mtvrp100-deep-cpu",
         "mtvrp100-deep-gpu",
         "mtvrp100-deep-lowlr-cpu",
+        "mtvrp100-deeper-lowlr-cpu",
         "mtvrp100-rf",
         "mtvrp20-cpu",
         "mtvrp50-rf",
