@@ -28,7 +28,9 @@ for preset in rrnco pomo radar; do
         sed -i -e '/^d_ff = /s/$/\nmixed_score = false/' "$out/$preset.toml"
     fi
     rm -rf "${out:?}/$preset"
-    timeout -s INT "$seconds" nice -n 19 "$lrm" train --config "$out/$preset.toml" --out "$out/$preset" > "$out/$preset.log" 2>&1 &
+    # --foreground: the Ctrl-C goes to lrm alone; without it timeout also signals its
+    # process group, which lrm hears as a second Ctrl-C and stops at once, without a checkpoint.
+    timeout --foreground -s INT "$seconds" nice -n 19 "$lrm" train --config "$out/$preset.toml" --out "$out/$preset" > "$out/$preset.log" 2>&1 &
 done
 wait || true
 for preset in rrnco pomo radar; do
